@@ -1,0 +1,124 @@
+"""The Python API: the functions the command line calls, usable directly.
+
+>>> import ciyu
+>>> corpus = ["中华人民共和国成立了。中华人民共和国万岁！"] * 50
+>>> model = ciyu.train(corpus, min_count=3)
+>>> model.cut("中华人民共和国万岁")
+['中华人民共和国', '万岁']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .config import make
+from .counts import DEFAULT_ORDER, NgramCounts, count_ngrams
+from .errors import ConfigError
+from .learners import METHODS
+from .learners.cohesion import CohesionConfig, Discovery, learn
+from .model import Model
+from .reader import Corpus, Errors
+
+Inputs = Corpus | str | os.PathLike[str] | Iterable[str]
+
+
+def _corpus(inputs: Inputs, errors: Errors) -> Corpus:
+    """Paths (``str``/``PathLike``) are files or directories; a list of other strings is text.
+
+    A list of strings is taken as text unless it is given as :class:`pathlib.Path` objects
+    or wrapped in a :class:`Corpus`: ``ciyu.train(["文本一", "文本二"])`` learns from the
+    two strings, ``ciyu.train(Corpus(["a.txt"]))`` or ``ciyu.train("a.txt")`` from the file.
+    """
+    if isinstance(inputs, Corpus):
+        return inputs
+    if isinstance(inputs, str | os.PathLike):
+        return Corpus([inputs], errors=errors)
+    items = list(inputs)
+    if items and all(isinstance(i, os.PathLike) for i in items):
+        return Corpus(items, errors=errors)  # type: ignore[arg-type]
+    return Corpus.from_texts(str(i) for i in items)
+
+
+def count(
+    inputs: Inputs,
+    order: int = DEFAULT_ORDER,
+    *,
+    max_memory: int | None = None,
+    errors: Errors = "strict",
+    progress: Callable[[int], None] | None = None,
+) -> NgramCounts:
+    """Count the character n-grams (orders ``1..order``) of a corpus, as a stream.
+
+    Args:
+        inputs: a path, a :class:`Corpus`, or an iterable of text strings.
+        order: highest n-gram order.
+        max_memory: budget for the count tables in bytes (rare n-grams are pruned).
+        errors: ``"strict"`` stops at invalid UTF-8, ``"replace"`` substitutes U+FFFD.
+        progress: called with the number of characters read so far.
+    """
+    corpus = _corpus(inputs, errors)
+    return count_ngrams(corpus, order, max_memory=max_memory, progress=progress)
+
+
+def discover(
+    inputs: Inputs,
+    config: CohesionConfig | None = None,
+    *,
+    counts: NgramCounts | None = None,
+    max_memory: int | None = None,
+    errors: Errors = "strict",
+    progress: Callable[[str, int], None] | None = None,
+    **options: Any,
+) -> Discovery:
+    """Discover the words of a corpus with the cohesion learner.
+
+    Args:
+        inputs: a path, a :class:`Corpus`, or an iterable of text strings.
+        config: a :class:`CohesionConfig`; keyword ``options`` override its fields
+            (e.g. ``min_count=5``).
+        counts: n-gram counts of the same corpus made earlier (skips counting).
+        max_memory: memory budget for counting, in bytes.
+        errors: how to treat invalid UTF-8 (``"strict"`` or ``"replace"``).
+        progress: called as ``progress(stage, characters_done)``.
+
+    Returns:
+        A :class:`Discovery`: ``.words`` is the ranked list of :class:`WordStats`,
+        ``.explain(word)`` tells why a word was kept or rejected, ``.lexicon()`` is the
+        lexicon a :class:`Model` segments with.
+    """
+    cfg = make(CohesionConfig, config, options)
+    with _corpus(inputs, errors) as corpus:
+        return learn(lambda: corpus, cfg, counts, max_memory=max_memory, progress=progress)
+
+
+def train(
+    inputs: Inputs,
+    method: str = "cohesion",
+    config: Any = None,
+    *,
+    counts: NgramCounts | None = None,
+    max_memory: int | None = None,
+    errors: Errors = "strict",
+    progress: Callable[[str, int], None] | None = None,
+    **options: Any,
+) -> Model:
+    """Learn a segmentation model from raw text.
+
+    Args:
+        inputs: a path, a :class:`Corpus`, or an iterable of text strings.
+        method: the learner; one of :data:`ciyu.learners.METHODS`.
+        config: that learner's config object; keyword ``options`` override its fields.
+        counts, max_memory, errors, progress: as for :func:`discover`.
+
+    Returns:
+        A :class:`Model`; its metadata records the method and every option.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    disc = discover(
+        inputs, config, counts=counts, max_memory=max_memory, errors=errors,
+        progress=progress, **options,
+    )
+    return Model(disc.lexicon())

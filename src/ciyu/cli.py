@@ -1,0 +1,312 @@
+"""The ``ciyu`` command line. Argument parsing and output formatting only: every command
+calls the public Python API.
+
+Conventions: inputs are files, directories or ``-`` (standard input, the default where an
+input is optional); ``-o`` names the output (standard output by default, written atomically
+when it is a file); progress goes to standard error, only when it is a terminal; ``-q``
+silences it; errors are one line on standard error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TextIO
+
+from . import __version__, api
+from ._atomic import atomic_write
+from .config import add_arguments, from_namespace
+from .counts import DEFAULT_ORDER, NgramCounts
+from .errors import CiyuError
+from .evaluate import evaluate, read_word_list
+from .learners import METHODS
+from .learners.cohesion import CohesionConfig, Discovery
+from .model import Model
+from .reader import Corpus
+from .text import display, undisplay
+
+log = logging.getLogger("ciyu")
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Parse a memory size such as ``500M``, ``2G``, ``1.5GiB`` or ``1048576`` (bytes)."""
+    m = _SIZE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}; use e.g. 512M or 4G")
+    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+class _Progress:
+    """Progress on standard error, only when it is a terminal and not silenced."""
+
+    def __init__(self, enabled: bool, stream: TextIO) -> None:
+        self.enabled = enabled and stream.isatty()
+        self.stream = stream
+        self.active = False
+
+    def __call__(self, stage: str, done: int) -> None:
+        if self.enabled:
+            self.stream.write(f"\r{stage}: {done / 1e6:,.1f} M characters ")
+            self.stream.flush()
+            self.active = True
+
+    def done(self) -> None:
+        if self.active:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.active = False
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """The output stream: an atomically written file, or UTF-8 standard output."""
+    if path is not None and path != "-":
+        with atomic_write(path, "w") as fh:
+            yield fh
+        return
+    stdout = sys.stdout
+    if (stdout.encoding or "").lower().replace("-", "") == "utf8":
+        yield stdout
+        stdout.flush()
+        return
+    wrapper = io.TextIOWrapper(stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        yield wrapper
+        wrapper.flush()
+    finally:
+        wrapper.detach()
+
+
+def _add_input_args(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    p.add_argument(
+        "inputs",
+        nargs="*" if optional else "+",
+        metavar="FILE",
+        help="text files (.txt, .gz), directories, or - for standard input"
+        + (" (default: -)" if optional else ""),
+    )
+    p.add_argument(
+        "--errors",
+        choices=("strict", "replace"),
+        default="strict",
+        help="on invalid UTF-8: stop with an error (strict, default) or substitute U+FFFD",
+    )
+
+
+def _add_learn_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--counts", metavar="COUNTS", help="reuse counts saved by `ciyu count`")
+    p.add_argument(
+        "--max-memory",
+        type=parse_size,
+        default=None,
+        metavar="SIZE",
+        help="memory budget for counting, e.g. 2G; rare n-grams are pruned to stay within it",
+    )
+    add_arguments(p, CohesionConfig)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ciyu`` command."""
+    parser = argparse.ArgumentParser(
+        prog="ciyu",
+        description="Learn the words of a language written without spaces from raw text, "
+        "then segment text with them.",
+    )
+    parser.add_argument("--version", action="version", version=f"ciyu {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress, warnings only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("count", help="count character n-grams and save them for reuse")
+    _add_input_args(p)
+    p.add_argument("-o", "--output", required=True, help="counts file to write (.npz)")
+    p.add_argument("--order", type=int, default=DEFAULT_ORDER, help="highest n-gram order")
+    p.add_argument("--max-memory", type=parse_size, default=None, metavar="SIZE",
+                   help="memory budget, e.g. 2G; rare n-grams are pruned to stay within it")
+
+    p = sub.add_parser("discover", help="list the words of a corpus with their statistics")
+    _add_input_args(p)
+    p.add_argument("-o", "--output", help="TSV file to write (default: standard output)")
+    p.add_argument("--reference", metavar="LEXICON",
+                   help="known-word list (one word per line, or a jieba dictionary): "
+                   "adds an in_reference column")
+    p.add_argument("--new-only", action="store_true",
+                   help="keep only words absent from --reference")
+    p.add_argument("--top", type=int, default=None, metavar="N", help="list the N best words")
+    p.add_argument("--explain", action="append", default=[], metavar="WORD",
+                   help="print why WORD was kept or rejected (to standard error); repeatable")
+    _add_learn_args(p)
+
+    p = sub.add_parser("explain", help="explain why a word was kept or rejected")
+    p.add_argument("word", help="the word to explain")
+    _add_input_args(p)
+    _add_learn_args(p)
+
+    p = sub.add_parser("train", help="learn a segmentation model")
+    _add_input_args(p)
+    p.add_argument("-o", "--output", required=True, help="model file to write")
+    p.add_argument("--method", choices=sorted(METHODS), default="cohesion",
+                   help="learner (default: cohesion)")
+    _add_learn_args(p)
+
+    p = sub.add_parser("segment", help="segment text with a model, one output line per input line")
+    p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
+    _add_input_args(p, optional=True)
+    p.add_argument("-o", "--output", help="output file (default: standard output)")
+    p.add_argument("--sep", default=" ", help="word separator (default: one space)")
+
+    p = sub.add_parser("eval", help="score a segmentation against a gold standard (SIGHAN-style)")
+    p.add_argument("gold", help="gold segmentation, words separated by spaces")
+    p.add_argument("pred", help="predicted segmentation of the same text")
+    p.add_argument("--words", metavar="FILE", help="training word list, for OOV/IV recall")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    return parser
+
+
+def _fmt(x: float) -> str:
+    return "nan" if x != x else f"{x:.4f}"
+
+
+def _write_discovery(
+    disc: Discovery, out: IO[str], reference: set[str] | None, new_only: bool, top: int | None
+) -> int:
+    header = ["word", "count", "cohesion", "left_entropy", "right_entropy", "score"]
+    if reference is not None:
+        header.append("in_reference")
+    out.write("\t".join(header) + "\n")
+    written = 0
+    for w in disc.words:
+        in_ref = reference is not None and w.word in reference
+        if new_only and in_ref:
+            continue
+        if top is not None and written >= top:
+            break
+        row = [display(w.word), str(w.count), _fmt(w.cohesion), _fmt(w.left_entropy),
+               _fmt(w.right_entropy), f"{w.score:.2f}"]
+        if reference is not None:
+            row.append("yes" if in_ref else "no")
+        out.write("\t".join(row) + "\n")
+        written += 1
+    return written
+
+
+def _learn(args: argparse.Namespace, progress: _Progress) -> Discovery:
+    config = from_namespace(CohesionConfig, args)
+    counts = NgramCounts.load(args.counts) if args.counts else None
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        try:
+            return api.discover(
+                corpus, config, counts=counts, max_memory=args.max_memory, progress=progress
+            )
+        finally:
+            progress.done()
+
+
+def _cmd_count(args: argparse.Namespace, progress: _Progress) -> int:
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        counts = api.count(
+            corpus, args.order, max_memory=args.max_memory,
+            progress=lambda n: progress("count", n),
+        )
+    progress.done()
+    counts.save(args.output)
+    log.info("%d n-grams of orders 1..%d over %d characters written to %s",
+             len(counts), counts.order, counts.n_chars, args.output)
+    return 0
+
+
+def _cmd_discover(args: argparse.Namespace, progress: _Progress) -> int:
+    if args.new_only and not args.reference:
+        raise CiyuError("--new-only needs --reference LEXICON (the words that are not new)")
+    reference = read_word_list(args.reference) if args.reference else None
+    disc = _learn(args, progress)
+    for word in args.explain:
+        sys.stderr.write(disc.explain(undisplay(word)) + "\n\n")
+    with _output(args.output) as out:
+        n = _write_discovery(disc, out, reference, args.new_only, args.top)
+    log.info("%d words listed", n)
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace, progress: _Progress) -> int:
+    disc = _learn(args, progress)
+    with _output(None) as out:
+        out.write(disc.explain(undisplay(args.word)) + "\n")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace, progress: _Progress) -> int:
+    disc = _learn(args, progress)
+    model = Model(disc.lexicon())
+    model.save(args.output)
+    log.info("model with %d words written to %s", len(model), args.output)
+    return 0
+
+
+def _cmd_segment(args: argparse.Namespace, progress: _Progress) -> int:
+    model = Model.load(args.model)
+    inputs = args.inputs or ["-"]
+    corpus = Corpus(inputs, errors=args.errors, spool_stdin=False)
+    sep = args.sep
+    with _output(args.output) as out:
+        mid_line = False
+        for piece in corpus.pieces():
+            words = model.cut(piece.text)
+            if mid_line and words:
+                out.write(sep)
+            out.write(sep.join(words))
+            mid_line = not piece.eol
+            if piece.eol:
+                out.write("\n")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, progress: _Progress) -> int:
+    scores = evaluate(args.gold, args.pred, args.words)
+    with _output(None) as out:
+        out.write((scores.to_json() if args.json else scores.report()) + "\n")
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, _Progress], int]] = {
+    "count": _cmd_count,
+    "discover": _cmd_discover,
+    "explain": _cmd_explain,
+    "train": _cmd_train,
+    "segment": _cmd_segment,
+    "eval": _cmd_eval,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ciyu`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ciyu: %(message)s"))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    progress = _Progress(not args.quiet, sys.stderr)
+    try:
+        return _COMMANDS[args.command](args, progress)
+    except CiyuError as exc:
+        progress.done()
+        sys.stderr.write(f"ciyu: error: {exc}\n")
+        return 2
+    except BrokenPipeError:  # e.g. `ciyu segment ... | head`
+        with contextlib.suppress(Exception):
+            sys.stderr.close()
+        return 1
+    except KeyboardInterrupt:
+        progress.done()
+        sys.stderr.write("ciyu: interrupted\n")
+        return 130

@@ -1,0 +1,85 @@
+"""One config object per learner: the single source of truth for options.
+
+A learner's config is a frozen dataclass whose fields are declared with :func:`option`.
+The same declaration gives the Python keyword arguments (with defaults), the command-line
+flags and their help (:func:`add_arguments` / :func:`from_namespace`), validation, and the
+metadata saved in model files (:func:`to_dict`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+def option(default: Any, help: str, *, flag: str | None = None, metavar: str | None = None) -> Any:
+    """Declare a config field with its default and its help text."""
+    meta = {"help": help, "flag": flag, "metavar": metavar}
+    if isinstance(default, list | dict | set):
+        raise TypeError("use tuples for sequence defaults")
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _flag(field: dataclasses.Field[Any]) -> str:
+    return str(field.metadata.get("flag") or "--" + field.name.replace("_", "-"))
+
+
+def _parse_floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type[Any]) -> None:
+    """Add one command-line flag per field of the config class ``cls``."""
+    for f in dataclasses.fields(cls):
+        default = f.default
+        kwargs: dict[str, Any] = {"dest": f.name, "default": default}
+        help_text = str(f.metadata.get("help", ""))
+        if isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif isinstance(default, tuple):
+            kwargs["type"] = _parse_floats
+            kwargs["metavar"] = f.metadata.get("metavar") or "X,Y,..."
+            help_text += f" (default: {','.join(str(x) for x in default)})"
+        else:
+            kwargs["type"] = type(default) if default is not None else float
+            kwargs["metavar"] = f.metadata.get("metavar") or f.name.upper()
+            help_text += f" (default: {default})"
+        kwargs["help"] = help_text
+        parser.add_argument(_flag(f), **kwargs)
+
+
+def from_namespace(cls: type[T], ns: argparse.Namespace) -> T:
+    """Build a config of class ``cls`` from parsed command-line arguments."""
+    values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**values)
+
+
+def make(cls: type[T], config: T | None, overrides: dict[str, Any]) -> T:
+    """Return ``config`` (or the defaults) with keyword ``overrides`` applied and checked."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; "
+            f"valid options: {', '.join(sorted(names))}"
+        )
+    base = config if config is not None else cls()
+    return dataclasses.replace(base, **overrides)  # type: ignore[type-var]
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The config as a JSON-serialisable dict (tuples become lists)."""
+    return {
+        f.name: list(v) if isinstance(v := getattr(config, f.name), tuple) else v
+        for f in dataclasses.fields(config)
+    }

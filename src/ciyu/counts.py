@@ -1,0 +1,406 @@
+"""Character n-gram counts: count, merge, prune, save and load.
+
+Counts are kept per order ``k`` as two parallel numpy arrays: the distinct n-grams as a
+sorted fixed-width unicode array (dtype ``<Uk``, so a key *is* the string) and their
+``int64`` counts. N-grams never cross a fragment boundary (see :mod:`ciyu.text`):
+occurrences are counted overlapping, inside learnable runs only.
+
+Counting is a map-reduce: :func:`count_chunk` turns one chunk of text into counts, and
+:meth:`NgramCounts.merge` adds two count tables. Merging is exact, so counts made on
+separate pieces of a corpus (by several processes, or machines) and merged equal the counts
+of the whole corpus, as long as no memory-budget pruning happened. When the tables outgrow
+``max_memory`` the rarest n-grams of order 2 and up are dropped (a lossy-counting floor
+that doubles each time) and the result is marked ``approximate``.
+
+File format (``.npz``, version 1): a zip archive of ``.npy`` arrays, loadable without
+pickle: ``meta`` is UTF-8 JSON as a ``uint8`` array (``format``, ``version``, ``order``,
+``n_chars``, ``n_fragments``, ``min_count``, ``approximate``, ``prune_floor``), and for
+every order ``k`` the arrays ``keys_k`` (``<Uk``, strictly increasing) and ``counts_k``
+(``int64``, positive).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from ._atomic import atomic_write
+from .errors import ConfigError, ModelFormatError
+from .text import learnable_view
+
+log = logging.getLogger("ciyu")
+
+FORMAT = "ciyu-counts"
+VERSION = 1
+DEFAULT_ORDER = 6
+DEFAULT_CHUNK_CHARS = 1 << 21
+MAX_ORDER = 16
+
+Keys = npt.NDArray[np.str_]
+Counts = npt.NDArray[np.int64]
+
+
+def _empty_table(k: int) -> tuple[Keys, Counts]:
+    return np.empty(0, dtype=f"<U{k}"), np.empty(0, dtype=np.int64)
+
+
+def _merge_tables(
+    a: tuple[Keys, Counts], b: tuple[Keys, Counts], k: int
+) -> tuple[Keys, Counts]:
+    """Add two sorted count tables of the same order."""
+    if len(a[0]) == 0:
+        return b
+    if len(b[0]) == 0:
+        return a
+    keys = np.concatenate([a[0], b[0]])
+    counts = np.concatenate([a[1], b[1]])
+    order = np.argsort(keys, kind="stable")
+    keys, counts = keys[order], counts[order]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    return keys[starts], np.add.reduceat(counts, starts).astype(np.int64, copy=False)
+
+
+def _as_codepoints(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def windows(codes: npt.NDArray[np.uint32], k: int) -> Keys:
+    """All length-``k`` windows of ``codes`` that contain no 0 (fragment separator).
+
+    ``codes`` is a code point array in which 0 separates fragments. Returns a ``<Uk``
+    array, in text order.
+    """
+    if len(codes) < k:
+        return np.empty(0, dtype=f"<U{k}")
+    sep = np.concatenate([[0], np.cumsum(codes == 0)])
+    valid = sep[k:] - sep[:-k] == 0
+    win = np.lib.stride_tricks.sliding_window_view(codes, k)[valid]
+    return np.ascontiguousarray(win).view(f"<U{k}").ravel()
+
+
+@dataclass
+class NgramCounts:
+    """Counts of character n-grams of orders ``1..order`` inside learnable fragments.
+
+    Attributes:
+        order: highest n-gram order counted.
+        tables: ``tables[k-1]`` is ``(keys, counts)`` for order ``k``.
+        n_chars: number of learnable characters seen (the normaliser ``N`` of the PMI
+            formulas; unaffected by pruning).
+        n_fragments: number of learnable fragments seen.
+        min_count: n-grams of order >= 2 with a count below this were removed by
+            :meth:`prune` (1 means nothing was removed).
+        approximate: true if the memory budget forced lossy pruning while counting, so
+            that counts may be slightly low and n-grams rarer than ``prune_floor`` missing.
+        prune_floor: the largest lossy-pruning floor applied while counting (0 if none).
+    """
+
+    order: int
+    tables: list[tuple[Keys, Counts]] = field(default_factory=list)
+    n_chars: int = 0
+    n_fragments: int = 0
+    min_count: int = 1
+    approximate: bool = False
+    prune_floor: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.order <= MAX_ORDER:
+            raise ConfigError(f"n-gram order must be between 1 and {MAX_ORDER}, got {self.order}")
+        if not self.tables:
+            self.tables = [_empty_table(k) for k in range(1, self.order + 1)]
+
+    # --- access -------------------------------------------------------------------------
+    def table(self, k: int) -> tuple[Keys, Counts]:
+        """The ``(keys, counts)`` arrays of order ``k``."""
+        return self.tables[k - 1]
+
+    def lookup(self, k: int, keys: Keys) -> Counts:
+        """Counts of the order-``k`` strings ``keys`` (0 where absent), vectorised."""
+        tk, tc = self.tables[k - 1]
+        if len(tk) == 0:
+            return np.zeros(len(keys), dtype=np.int64)
+        idx = np.searchsorted(tk, keys)
+        idx_c = np.minimum(idx, len(tk) - 1)
+        found = tk[idx_c] == keys
+        return np.where(found, tc[idx_c], 0).astype(np.int64)
+
+    def count(self, ngram: str) -> int:
+        """Number of occurrences of ``ngram`` (0 if unseen or longer than ``order``)."""
+        k = len(ngram)
+        if not 1 <= k <= self.order:
+            return 0
+        return int(self.lookup(k, np.array([ngram], dtype=f"<U{k}"))[0])
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self.tables)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the count arrays, in bytes."""
+        return sum(keys.nbytes + counts.nbytes for keys, counts in self.tables)
+
+    def items(self, k: int) -> list[tuple[str, int]]:
+        """The order-``k`` table as a list of ``(ngram, count)``, sorted by n-gram."""
+        keys, counts = self.tables[k - 1]
+        return list(zip(keys.tolist(), counts.tolist(), strict=True))
+
+    # --- algebra ------------------------------------------------------------------------
+    def merge(self, other: NgramCounts) -> NgramCounts:
+        """Return the sum of two count tables (exact: counts of the union of the inputs)."""
+        if other.order != self.order:
+            raise ConfigError(
+                f"cannot merge counts of order {self.order} and {other.order}; "
+                "count both with the same --order"
+            )
+        return NgramCounts(
+            order=self.order,
+            tables=[
+                _merge_tables(a, b, k)
+                for k, (a, b) in enumerate(zip(self.tables, other.tables, strict=True), 1)
+            ],
+            n_chars=self.n_chars + other.n_chars,
+            n_fragments=self.n_fragments + other.n_fragments,
+            min_count=max(self.min_count, other.min_count),
+            approximate=self.approximate or other.approximate,
+            prune_floor=max(self.prune_floor, other.prune_floor),
+        )
+
+    def prune(self, min_count: int) -> NgramCounts:
+        """Drop n-grams of order >= 2 seen fewer than ``min_count`` times.
+
+        Single characters are always kept, so the alphabet and ``n_chars`` stay exact.
+        """
+        tables = [self.tables[0]]
+        for keys, counts in self.tables[1:]:
+            keep = counts >= min_count
+            tables.append((keys[keep], counts[keep]))
+        return NgramCounts(
+            order=self.order,
+            tables=tables,
+            n_chars=self.n_chars,
+            n_fragments=self.n_fragments,
+            min_count=max(self.min_count, min_count),
+            approximate=self.approximate,
+            prune_floor=self.prune_floor,
+        )
+
+    def truncate(self, order: int) -> NgramCounts:
+        """The same counts restricted to orders ``1..order``."""
+        if order > self.order:
+            raise ConfigError(
+                f"these counts go up to order {self.order}; order {order} was asked for. "
+                f"Recount with --order {order}"
+            )
+        return NgramCounts(
+            order=order,
+            tables=self.tables[:order],
+            n_chars=self.n_chars,
+            n_fragments=self.n_fragments,
+            min_count=self.min_count,
+            approximate=self.approximate,
+            prune_floor=self.prune_floor,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NgramCounts):
+            return NotImplemented
+        return (
+            self.order == other.order
+            and self.n_chars == other.n_chars
+            and self.n_fragments == other.n_fragments
+            and all(
+                np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+                for a, b in zip(self.tables, other.tables, strict=True)
+            )
+        )
+
+    # --- files --------------------------------------------------------------------------
+    def meta(self) -> dict[str, object]:
+        """The metadata saved with the counts."""
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "order": self.order,
+            "n_chars": self.n_chars,
+            "n_fragments": self.n_fragments,
+            "min_count": self.min_count,
+            "approximate": self.approximate,
+            "prune_floor": self.prune_floor,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the counts to ``path`` atomically (format described in the module doc)."""
+        arrays: dict[str, npt.NDArray[object]] = {
+            "meta": np.frombuffer(json.dumps(self.meta()).encode("utf-8"), dtype=np.uint8)
+        }
+        for k, (keys, counts) in enumerate(self.tables, 1):
+            arrays[f"keys_{k}"] = keys
+            arrays[f"counts_{k}"] = counts
+        with atomic_write(path, "wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> NgramCounts:
+        """Read and validate counts written by :meth:`save`.
+
+        Raises:
+            ModelFormatError: if the file is not a ciyu counts file, is of another
+                version, or is inconsistent.
+        """
+        name = os.fspath(path)
+        try:
+            with np.load(name, allow_pickle=False) as z:
+                files = {key: z[key] for key in z.files}
+        except FileNotFoundError:
+            raise ModelFormatError(f"{name}: no such counts file") from None
+        except (OSError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{name}: not a ciyu counts file ({exc}); create one with `ciyu count`"
+            ) from None
+        try:
+            meta = json.loads(bytes(files["meta"]).decode("utf-8"))
+        except (KeyError, ValueError):
+            raise ModelFormatError(f"{name}: counts file has no readable metadata") from None
+        if meta.get("format") != FORMAT:
+            raise ModelFormatError(f"{name}: not a ciyu counts file (format={meta.get('format')})")
+        if meta.get("version") != VERSION:
+            raise ModelFormatError(
+                f"{name}: counts format version {meta.get('version')} is not supported by this "
+                f"ciyu (version {VERSION}); recount with this version"
+            )
+        order = int(meta["order"])
+        tables = []
+        for k in range(1, order + 1):
+            try:
+                keys, counts = files[f"keys_{k}"], files[f"counts_{k}"]
+            except KeyError:
+                raise ModelFormatError(f"{name}: order {k} is missing") from None
+            if keys.dtype != np.dtype(f"<U{k}") or counts.dtype != np.int64:
+                raise ModelFormatError(f"{name}: order {k} has wrong array types")
+            if len(keys) != len(counts) or (len(keys) > 1 and not np.all(keys[1:] > keys[:-1])):
+                raise ModelFormatError(f"{name}: order {k} keys are not sorted and unique")
+            if len(counts) and counts.min() <= 0:
+                raise ModelFormatError(f"{name}: order {k} has non-positive counts")
+            tables.append((keys, counts))
+        return cls(
+            order=order,
+            tables=tables,
+            n_chars=int(meta["n_chars"]),
+            n_fragments=int(meta["n_fragments"]),
+            min_count=int(meta["min_count"]),
+            approximate=bool(meta["approximate"]),
+            prune_floor=int(meta["prune_floor"]),
+        )
+
+
+def count_chunk(texts: Iterable[str], order: int = DEFAULT_ORDER) -> NgramCounts:
+    """Count the n-grams of one chunk of text (the *map* step).
+
+    Each string is cut into learnable fragments by the rule layer; n-grams never span two
+    strings or two fragments.
+    """
+    masked = "\0".join(learnable_view(t) for t in texts)
+    codes = _as_codepoints("\0" + masked + "\0")
+    nonzero = codes != 0
+    n_chars = int(nonzero.sum())
+    n_fragments = int(np.count_nonzero(nonzero[1:] & ~nonzero[:-1]))
+    tables = []
+    for k in range(1, order + 1):
+        keys, counts = np.unique(windows(codes, k), return_counts=True)
+        tables.append((keys, counts.astype(np.int64)))
+    return NgramCounts(order=order, tables=tables, n_chars=n_chars, n_fragments=n_fragments)
+
+
+class _Accumulator:
+    """Merges chunk counts in a size-balanced way and enforces the memory budget.
+
+    Partial tables are kept on a stack and merged while the newest is at least half the
+    size of the one below it, so that each n-gram is re-sorted O(log chunks) times instead
+    of once per chunk.
+    """
+
+    def __init__(self, order: int, max_memory: int | None) -> None:
+        self.order = order
+        self.max_memory = max_memory
+        self.stack: list[NgramCounts] = []
+        self.floor = 0
+
+    def add(self, part: NgramCounts) -> None:
+        self.stack.append(part)
+        while len(self.stack) > 1 and 2 * len(self.stack[-1]) >= len(self.stack[-2]):
+            top = self.stack.pop()
+            self.stack[-1] = self.stack[-1].merge(top)
+        self._enforce_budget()
+
+    def _enforce_budget(self) -> None:
+        if self.max_memory is None:
+            return
+        # merging needs roughly twice the tables' size in temporaries
+        while sum(p.nbytes for p in self.stack) * 3 > self.max_memory:
+            self.floor = max(2, self.floor * 2)
+            log.info("memory budget reached: dropping n-grams seen fewer than %d times", self.floor)
+            self.stack = [p.prune(self.floor) for p in self.stack]
+            for p in self.stack:
+                p.approximate = True
+                p.prune_floor = self.floor
+            if self.floor > 1 << 40:  # cannot shrink further: only unigrams left
+                break
+
+    def result(self) -> NgramCounts:
+        total = NgramCounts(order=self.order)
+        while self.stack:
+            total = self.stack.pop().merge(total)
+        return total
+
+
+def count_ngrams(
+    texts: Iterable[str],
+    order: int = DEFAULT_ORDER,
+    *,
+    max_memory: int | None = None,
+    chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    progress: Callable[[int], None] | None = None,
+) -> NgramCounts:
+    """Count character n-grams of orders ``1..order`` over a stream of text.
+
+    Args:
+        texts: lines (or any strings) of text; consumed once, as a stream.
+        order: highest n-gram order.
+        max_memory: budget in bytes for the count tables; when exceeded, rare n-grams are
+            pruned (see the module doc). ``None`` means no budget.
+        chunk_chars: characters per chunk handed to :func:`count_chunk`.
+        progress: called with the number of characters read after every chunk.
+
+    Returns:
+        The merged :class:`NgramCounts`.
+    """
+    if order < 1 or order > MAX_ORDER:
+        raise ConfigError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
+    if max_memory is not None:
+        # keep the per-chunk temporaries (about 12 * order bytes a character) within budget
+        chunk_chars = max(1 << 12, min(chunk_chars, max_memory // (24 * order)))
+    acc = _Accumulator(order, max_memory)
+    buf: list[str] = []
+    size = 0
+    seen = 0
+    for text in texts:
+        buf.append(text)
+        size += len(text)
+        if size >= chunk_chars:
+            acc.add(count_chunk(buf, order))
+            seen += size
+            buf, size = [], 0
+            if progress is not None:
+                progress(seen)
+    if buf:
+        acc.add(count_chunk(buf, order))
+        seen += size
+        if progress is not None:
+            progress(seen)
+    return acc.result()

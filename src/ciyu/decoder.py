@@ -1,0 +1,90 @@
+"""The shared lattice decoder: maximum-probability segmentation under a unigram lexicon.
+
+Given word log-probabilities, a fragment ``s`` is split into the words ``w_1..w_m`` that
+maximise ``Σ ln p(w_i)`` (Viterbi over the word lattice). Every single character is
+always a possible word: characters absent from the lexicon get ``unk_logp``, so the
+decoder never fails and never drops text.
+
+This is the pure-Python reference implementation. Lookup walks a prefix table (every
+prefix of every word is a key, mapped to ``None`` when the prefix is not itself a word),
+so the inner loop stops as soon as no longer word can match.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+_NEG_INF = -math.inf
+
+
+class Decoder:
+    """Maximum-probability segmenter over a fixed word → log-probability table.
+
+    Args:
+        log_probs: word → natural-log probability.
+        unk_logp: log-probability of a character that is not in the table.
+    """
+
+    def __init__(self, log_probs: Mapping[str, float], unk_logp: float) -> None:
+        self.unk_logp = float(unk_logp)
+        table: dict[str, float | None] = {}
+        max_len = 1
+        for word, lp in log_probs.items():
+            table[word] = float(lp)
+            max_len = max(max_len, len(word))
+            for i in range(1, len(word)):
+                table.setdefault(word[:i], None)
+        self._table = table
+        self.max_len = max_len
+
+    def score(self, word: str) -> float | None:
+        """Log-probability of ``word`` as one lexicon entry, or None if it is not one."""
+        return self._table.get(word)
+
+    def boundaries(self, s: str) -> list[int]:
+        """End offsets of the best segmentation of ``s`` (the last one is ``len(s)``)."""
+        n = len(s)
+        if n == 0:
+            return []
+        table = self._table
+        unk = self.unk_logp
+        best = [_NEG_INF] * (n + 1)
+        best[0] = 0.0
+        back = [0] * (n + 1)
+        for i in range(n):
+            base = best[i]
+            lp = table.get(s[i])
+            cand = base + (unk if lp is None else lp)
+            if cand > best[i + 1]:
+                best[i + 1] = cand
+                back[i + 1] = i
+            j = i + 2
+            stop = min(n, i + self.max_len)
+            while j <= stop:
+                entry = s[i:j]
+                if entry not in table:
+                    break
+                lp = table[entry]
+                if lp is not None:
+                    cand = base + lp
+                    if cand > best[j]:
+                        best[j] = cand
+                        back[j] = i
+                j += 1
+        ends = []
+        j = n
+        while j > 0:
+            ends.append(j)
+            j = back[j]
+        ends.reverse()
+        return ends
+
+    def cut(self, s: str) -> list[str]:
+        """The best segmentation of ``s`` as a list of words; ``"".join`` gives back ``s``."""
+        words = []
+        start = 0
+        for end in self.boundaries(s):
+            words.append(s[start:end])
+            start = end
+        return words

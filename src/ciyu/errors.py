@@ -1,0 +1,28 @@
+"""Exceptions raised by ciyu.
+
+Every error carries a message meant for a person: it names the file (and line, where
+there is one) and says how to fix the problem. The command line prints the message and
+exits with status 2 instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+
+class CiyuError(Exception):
+    """Base class of all errors ciyu raises on purpose."""
+
+
+class InputError(CiyuError):
+    """Input text cannot be read: missing file, invalid UTF-8, unreadable directory."""
+
+
+class ModelFormatError(CiyuError):
+    """A model, lexicon or counts file is malformed, truncated or of an unknown version."""
+
+
+class EvaluationError(CiyuError):
+    """Gold and predicted segmentations cannot be compared (their characters differ)."""
+
+
+class ConfigError(CiyuError):
+    """A configuration value is out of range or inconsistent with the data."""

@@ -1,0 +1,411 @@
+"""The multi-order cohesion learner (Su Jianlin's 分词系列8, design memo §4), with boundary
+entropy (§1) reported for every word.
+
+1. **Solid n-grams.** An n-gram ``s`` of length ``2 <= k <= order`` seen at least
+   ``min_count`` times is *solid* if its cohesion (weakest-split PMI, nats) reaches
+   ``threshold(k)``. Thresholds grow with length (default 2, 4, 6 nats for k = 2, 3, 4: the
+   e², e⁴, e⁶ ratios of Su's 2019 implementation), because sparse long strings get inflated
+   ratios.
+2. **Covering cut.** In every fragment, a gap between two characters is kept when some
+   solid n-gram occurrence spans it, and cut otherwise; the resulting pieces are counted.
+   Overlapping solid n-grams chain, which is how words longer than ``order`` are found.
+3. **Backtracking.** Chaining also glues false words (各项 + 项目 → 各项目). A piece of length
+   ``3..order`` is kept only if it is itself solid; a longer piece only if every one of its
+   length-``order`` windows is solid. Pieces of length 1 and 2 pass.
+4. **Lexicon.** Kept pieces seen ``min_count`` times become words; the counts of every other
+   piece are re-segmented with the kept words and added to the words they split into, so
+   that counts stay on one scale (each occurrence of text is counted once).
+
+The ranking ``score`` of a word is ``count · (cohesion − 1) · (1 − e^(−freedom))``:
+the first two factors estimate the saving in code length of making it a word (the
+minimum-entropy merge gain, §6.2: worth it when PMI exceeds 1 nat), and the last damps
+words whose boundaries are not free (freedom = min(left, right) boundary entropy), which
+is what catches fragments such as ``X的``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import stats
+from ..config import option, to_dict
+from ..counts import DEFAULT_ORDER, Keys, NgramCounts, count_ngrams, windows
+from ..decoder import Decoder
+from ..errors import ConfigError
+from ..lexicon import Lexicon
+from ..text import NUM, learnable_view
+
+log = logging.getLogger("ciyu")
+
+#: Documented rule for the automatic ``min_count``: about one occurrence in 500,000
+#: characters, at least 2 (so a corpus of 2.3 M characters uses 5).
+AUTO_MIN_COUNT_PER_CHAR = 1 / 500_000
+
+
+@dataclass(frozen=True)
+class CohesionConfig:
+    """Options of the cohesion learner (see the module documentation)."""
+
+    order: int = option(4, "longest n-gram tested for cohesion")
+    min_count: int = option(
+        0, "least count of a solid n-gram and of a word; 0 = scale with corpus size"
+    )
+    thresholds: tuple[float, ...] = option(
+        (2.0, 4.0, 6.0),
+        "cohesion thresholds in nats for n-grams of length 2, 3, ...; the last step is "
+        "repeated for longer ones",
+    )
+    min_length: int = option(2, "shortest word listed by discovery")
+    min_entropy: float = option(
+        0.0, "list only words whose left and right boundary entropies reach this (nats)"
+    )
+    list_numbers: bool = option(
+        False, "also list number patterns such as <num>年 among the discovered words"
+    )
+    count_order: int = option(
+        DEFAULT_ORDER, "n-gram order counted (boundary entropy is exact below it)"
+    )
+    chunk_chars: int = option(1 << 21, "characters per counting chunk")
+
+    def __post_init__(self) -> None:
+        if self.order < 2:
+            raise ConfigError(f"--order must be at least 2, got {self.order}")
+        if self.count_order < self.order:
+            raise ConfigError(
+                f"--count-order ({self.count_order}) must be at least --order ({self.order})"
+            )
+        if self.min_count < 0:
+            raise ConfigError(f"--min-count must be 0 (auto) or positive, got {self.min_count}")
+        if not self.thresholds:
+            raise ConfigError("--thresholds needs at least one value")
+        if self.min_length < 1:
+            raise ConfigError(f"--min-length must be at least 1, got {self.min_length}")
+
+    def threshold(self, k: int) -> float:
+        """Cohesion threshold (nats) for n-grams of length ``k >= 2``."""
+        th = self.thresholds
+        if k - 2 < len(th):
+            return th[k - 2]
+        step = th[-1] - th[-2] if len(th) >= 2 else th[-1]
+        return th[-1] + step * (k - 1 - len(th))
+
+    def resolve_min_count(self, n_chars: int) -> int:
+        """The effective ``min_count`` for a corpus of ``n_chars`` learnable characters."""
+        if self.min_count > 0:
+            return self.min_count
+        return max(2, round(n_chars * AUTO_MIN_COUNT_PER_CHAR))
+
+
+@dataclass(frozen=True)
+class WordStats:
+    """The statistics behind one discovered word (all entropies and PMIs in nats)."""
+
+    word: str
+    count: int
+    cohesion: float
+    left_entropy: float
+    right_entropy: float
+    score: float
+
+    @property
+    def freedom(self) -> float:
+        """min(left, right) boundary entropy."""
+        return min(self.left_entropy, self.right_entropy)
+
+
+@dataclass
+class Discovery:
+    """Everything the cohesion learner found, kept so that any word can be explained."""
+
+    config: CohesionConfig
+    counts: NgramCounts
+    min_count: int
+    solid: dict[int, set[str]]
+    pieces: Counter[str]
+    words: list[WordStats]
+    lexicon_counts: dict[str, float]
+    long_neighbours: dict[str, tuple[Counter[str], Counter[str]]] = field(repr=False)
+
+    def lexicon(self) -> Lexicon:
+        """The learned lexicon (all kept words, single characters included)."""
+        meta = {
+            "method": "cohesion",
+            "config": to_dict(self.config),
+            "min_count_used": self.min_count,
+            "n_chars": self.counts.n_chars,
+        }
+        return Lexicon(dict(self.lexicon_counts), meta)
+
+    def backtrack_failure(self, word: str) -> str | None:
+        """Why ``word`` fails the backtracking check, or None if it passes."""
+        n = self.config.order
+        k = len(word)
+        if k < 3:
+            return None
+        if k <= n:
+            return None if word in self.solid[k] else f"{word} is not a solid {k}-gram"
+        for i in range(k - n + 1):
+            window = word[i : i + n]
+            if window not in self.solid[n]:
+                return f"its window {window} is not a solid {n}-gram"
+        return None
+
+    def explain(self, word: str) -> str:
+        """A human-readable account of why ``word`` was kept or rejected."""
+        cfg = self.config
+        counts = self.counts
+        lines = [f"word: {word}"]
+        k = len(word)
+        ngram_count = counts.count(word) if k <= counts.order else None
+        piece_count = self.pieces.get(word, 0)
+        if ngram_count is not None:
+            lines.append(f"occurrences as a substring: {ngram_count}")
+        lines.append(f"occurrences as a piece of the covering cut: {piece_count}")
+        lines.append(f"min_count: {self.min_count}; corpus characters N = {counts.n_chars}")
+        if 2 <= k <= counts.order and ngram_count:
+            lines.append(f"cohesion test (threshold {cfg.threshold(k):.2f} nats):")
+            for i in range(1, k):
+                a, b = word[:i], word[i:]
+                ca, cb = counts.count(a), counts.count(b)
+                if ca and cb:
+                    pmi = math.log(counts.n_chars * ngram_count / (ca * cb))
+                    lines.append(f"  {a} | {b}: c={ca}, {cb}  PMI = {pmi:.3f}")
+                else:
+                    lines.append(f"  {a} | {b}: a part is missing from the counts")
+        if 2 <= k <= cfg.order:
+            lines.append(f"solid {k}-gram: {'yes' if word in self.solid[k] else 'no'}")
+        found = {w.word: w for w in self.words}
+        failure = self.backtrack_failure(word)
+        if word in found:
+            w = found[word]
+            lines.append(
+                f"left entropy {w.left_entropy:.3f}, right entropy {w.right_entropy:.3f}, "
+                f"cohesion {w.cohesion:.3f}, score {w.score:.1f}"
+            )
+            lines.append("verdict: KEPT")
+        else:
+            if piece_count == 0:
+                reason = "the covering cut never produces it as a piece (a gap inside is cut)"
+            elif failure:
+                reason = f"backtracking: {failure}"
+            elif piece_count < self.min_count:
+                reason = f"piece count {piece_count} is below min_count {self.min_count}"
+            elif k < cfg.min_length:
+                reason = f"shorter than min_length {cfg.min_length}"
+            else:
+                reason = f"boundary entropy below min_entropy {cfg.min_entropy}"
+            lines.append(f"verdict: REJECTED — {reason}")
+        return "\n".join(lines)
+
+
+def solid_ngrams(counts: NgramCounts, config: CohesionConfig, min_count: int) -> dict[int, Keys]:
+    """Sorted arrays of the solid n-grams of each length ``2..config.order``."""
+    solid: dict[int, Keys] = {}
+    for k in range(2, config.order + 1):
+        keys, cnt = counts.table(k)
+        keep = cnt >= min_count
+        keys = keys[keep]
+        coh = stats.cohesion(counts, keys) if len(keys) else np.empty(0)
+        solid[k] = keys[coh >= config.threshold(k)]
+        log.debug("solid %d-grams: %d of %d", k, len(solid[k]), len(keys))
+    return solid
+
+
+def _member(sorted_keys: Keys, keys: Keys) -> npt.NDArray[np.bool_]:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    idx = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.asarray(sorted_keys[idx] == keys)
+
+
+def covering_cut(
+    texts: Iterable[str],
+    solid: dict[int, Keys],
+    long_len: int,
+) -> tuple[Counter[str], dict[str, tuple[Counter[str], Counter[str]]]]:
+    """Cut a chunk of text at every gap no solid n-gram spans; count the pieces.
+
+    Also returns, for pieces of at least ``long_len`` characters, the histograms of their
+    left and right neighbour characters ("" = fragment edge).
+    """
+    masked = "\0" + "\0".join(learnable_view(t) for t in texts) + "\0"
+    codes = np.frombuffer(masked.encode("utf-32-le"), dtype=np.uint32)
+    n = len(codes)
+    diff = np.zeros(n + 1, dtype=np.int32)
+    for k, keys in solid.items():
+        if len(keys) == 0 or n < k:
+            continue
+        sep = np.concatenate([[0], np.cumsum(codes == 0)])
+        starts = np.flatnonzero(sep[k:] - sep[:-k] == 0)
+        hit = starts[_member(keys, windows(codes, k))]
+        diff += np.bincount(hit, minlength=n + 1).astype(np.int32)
+        diff -= np.bincount(hit + k - 1, minlength=n + 1).astype(np.int32)
+    covered = np.cumsum(diff[:n]) > 0  # covered[g]: the gap after character g is spanned
+    zero = codes == 0
+    # a piece starts at every non-separator character that follows a separator or a cut gap
+    starts = np.flatnonzero(~zero[1:] & (zero[:-1] | ~covered[:-1])) + 1
+    ends = np.flatnonzero(~zero[:-1] & (zero[1:] | ~covered[:-1])) + 1
+    cut_text = np.insert(codes, ends, 0).tobytes().decode("utf-32-le")
+    pieces = Counter(cut_text.split("\0"))
+    del pieces[""]
+    neighbours: dict[str, tuple[Counter[str], Counter[str]]] = {}
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        if e - s < long_len:
+            continue
+        piece = masked[s:e]
+        left, right = neighbours.setdefault(piece, (Counter(), Counter()))
+        left[masked[s - 1] if codes[s - 1] else ""] += 1
+        right[masked[e] if codes[e] else ""] += 1
+    return pieces, neighbours
+
+
+def _chunks(texts: Iterable[str], chunk_chars: int) -> Iterable[list[str]]:
+    buf: list[str] = []
+    size = 0
+    for t in texts:
+        buf.append(t)
+        size += len(t)
+        if size >= chunk_chars:
+            yield buf
+            buf, size = [], 0
+    if buf:
+        yield buf
+
+
+def _word_stats(
+    words: list[str],
+    pieces: Counter[str],
+    counts: NgramCounts,
+    config: CohesionConfig,
+    long_neighbours: dict[str, tuple[Counter[str], Counter[str]]],
+) -> list[WordStats]:
+    by_len: dict[int, list[str]] = {}
+    for w in words:
+        by_len.setdefault(len(w), []).append(w)
+    out = []
+    for k, group in sorted(by_len.items()):
+        keys = np.array(group, dtype=f"<U{k}")
+        if k == 1:
+            coh = np.full(len(group), np.nan)
+        elif k <= counts.order:
+            coh = stats.cohesion(counts, keys)
+        else:  # weakest window of length `order`, the unit the backtracking check used
+            n = config.order
+            codes = stats.codes_of(keys)
+            coh = np.min(
+                [stats.cohesion(counts, stats.as_keys(codes[:, i : i + n])) for i in range(k - n + 1)],
+                axis=0,
+            )
+        if k < counts.order:
+            h_left, h_right = stats.boundary_entropy(counts, keys)
+        else:
+            h_left = np.array([stats.entropy_of(long_neighbours[w][0], pieces[w]) for w in group])
+            h_right = np.array([stats.entropy_of(long_neighbours[w][1], pieces[w]) for w in group])
+        for w, c, hl, hr in zip(group, coh.tolist(), h_left.tolist(), h_right.tolist(), strict=True):
+            count = pieces[w]
+            freedom = min(hl, hr)
+            gain = 0.0 if math.isnan(c) else max(c - 1.0, 0.0)
+            score = count * gain * (1.0 - math.exp(-freedom))
+            out.append(WordStats(w, count, c, hl, hr, score))
+    return out
+
+
+def learn(
+    texts: Callable[[], Iterable[str]],
+    config: CohesionConfig | None = None,
+    counts: NgramCounts | None = None,
+    *,
+    max_memory: int | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Discovery:
+    """Run the cohesion learner.
+
+    Args:
+        texts: a function returning a fresh iterable over the corpus text each time it is
+            called (the corpus is read twice: counting, then the covering cut).
+        config: learner options; defaults if None.
+        counts: precomputed n-gram counts of the same corpus (skips the counting pass).
+        max_memory: memory budget for counting, in bytes.
+        progress: called as ``progress(stage, characters_done)``.
+
+    Returns:
+        A :class:`Discovery` holding the ranked words, the lexicon and the evidence.
+    """
+    config = config or CohesionConfig()
+    if counts is None:
+        counts = count_ngrams(
+            texts(),
+            config.count_order,
+            max_memory=max_memory,
+            chunk_chars=config.chunk_chars,
+            progress=(lambda n: progress("count", n)) if progress else None,
+        )
+    elif counts.order < config.order:
+        raise ConfigError(
+            f"the counts go up to order {counts.order} but --order is {config.order}; "
+            f"recount with `ciyu count --order {config.order}` or lower --order"
+        )
+    if counts.n_chars == 0:
+        raise ConfigError(
+            "no learnable text in the input (no CJK or kana characters); "
+            "check the input files, or their encoding"
+        )
+    min_count = config.resolve_min_count(counts.n_chars)
+    solid = solid_ngrams(counts, config, min_count)
+    long_len = counts.order  # boundary entropy of shorter words comes from the counts
+    pieces: Counter[str] = Counter()
+    long_neighbours: dict[str, tuple[Counter[str], Counter[str]]] = {}
+    done = 0
+    for chunk in _chunks(texts(), config.chunk_chars):
+        p, nb = covering_cut(chunk, solid, long_len)
+        pieces.update(p)
+        for w, (left, right) in nb.items():
+            old = long_neighbours.setdefault(w, (Counter(), Counter()))
+            old[0].update(left)
+            old[1].update(right)
+        done += sum(len(t) for t in chunk)
+        if progress:
+            progress("cut", done)
+    solid_sets = {k: set(v.tolist()) for k, v in solid.items()}
+    disc = Discovery(config, counts, min_count, solid_sets, pieces, [], {}, long_neighbours)
+    kept: dict[str, float] = {}
+    rejected: list[tuple[str, int]] = []
+    for piece, c in pieces.items():
+        if len(piece) == 1 or (c >= min_count and disc.backtrack_failure(piece) is None):
+            kept[piece] = float(c)
+        else:
+            rejected.append((piece, c))
+    # Give the occurrences of rejected pieces to the words they split into, so that every
+    # character of the corpus is counted exactly once in the lexicon.
+    total = sum(kept.values()) + sum(c for _, c in rejected)
+    logp = {w: math.log(c / total) for w, c in kept.items()}
+    decoder = Decoder(logp, unk_logp=math.log(0.5 / total))
+    redistributed = dict(kept)
+    for piece, c in sorted(rejected):
+        for w in decoder.cut(piece):
+            redistributed[w] = redistributed.get(w, 0.0) + c
+    disc.lexicon_counts = redistributed
+    listed = [
+        w for w in kept
+        if len(w) >= config.min_length and (config.list_numbers or NUM not in w)
+    ]
+    ranked = _word_stats(listed, pieces, counts, config, long_neighbours)
+    if config.min_entropy > 0:
+        ranked = [w for w in ranked if w.freedom >= config.min_entropy]
+    ranked.sort(key=lambda w: (-w.score, -w.count, w.word))
+    disc.words = ranked
+    log.info(
+        "cohesion learner: N=%d chars, min_count=%d, %d pieces, %d words kept",
+        counts.n_chars,
+        min_count,
+        len(pieces),
+        len(ranked),
+    )
+    return disc

@@ -1,0 +1,254 @@
+"""Reading text: files, gzip files, directories, standard input and in-memory strings.
+
+Text is streamed, never loaded whole: files are read in pieces of at most
+``max_piece_bytes`` bytes, so that even a single multi-gigabyte line without a newline is
+read in bounded memory (it arrives as several :class:`Piece` objects of the same line).
+
+Only UTF-8 is accepted. Invalid bytes stop reading with an :class:`~ciyu.errors.InputError`
+naming the file, the line and the byte offset, unless ``errors="replace"`` is given, in
+which case each invalid byte becomes U+FFFD.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from .errors import InputError
+
+Errors = Literal["strict", "replace"]
+DEFAULT_PIECE_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+_DIR_SUFFIXES = (".txt", ".gz", ".utf8", ".text")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A piece of one input line: usually the whole line, without its newline.
+
+    ``eol`` is true when the line ends after this piece (the last piece of a file that
+    has no final newline also has ``eol`` true).
+    """
+
+    source: str
+    lineno: int
+    text: str
+    eol: bool
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    try:
+        fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - returned to the caller
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied; check the file's permissions") from None
+    head = fh.read(2)
+    if head == _GZIP_MAGIC:
+        fh.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    fh.seek(0)
+    return fh
+
+
+def _utf8_tail_len(data: bytes) -> int:
+    """Number of trailing bytes of ``data`` that start an incomplete UTF-8 sequence."""
+    n = len(data)
+    for back in range(1, min(4, n) + 1):
+        b = data[n - back]
+        if b & 0xC0 == 0x80:  # continuation byte: keep looking for the lead byte
+            continue
+        if b & 0x80 == 0:
+            return 0
+        need = 2 if b & 0xE0 == 0xC0 else 3 if b & 0xF0 == 0xE0 else 4 if b & 0xF8 == 0xF0 else 1
+        return back if back < need else 0
+    return 0
+
+
+def read_binary(
+    fh: BinaryIO,
+    name: str,
+    errors: Errors = "strict",
+    max_piece_bytes: int = DEFAULT_PIECE_BYTES,
+) -> Iterator[Piece]:
+    """Decode an open binary stream into :class:`Piece` objects.
+
+    Raises:
+        InputError: on invalid UTF-8 (with ``errors="strict"``) or an unreadable stream.
+    """
+    lineno = 1
+    offset = 0  # byte offset of the start of ``carry`` in the stream
+    carry = b""
+    at_line_start = True
+    while True:
+        try:
+            chunk = fh.readline(max_piece_bytes)
+        except (OSError, EOFError) as exc:  # e.g. a truncated gzip file
+            raise InputError(f"{name}: cannot read line {lineno}: {exc}") from None
+        if not chunk and not carry:
+            if offset and not at_line_start:  # the stream ended exactly after a piece
+                yield Piece(name, lineno, "", True)
+            return
+        data = carry + chunk
+        # readline() returns less than the limit without a newline only at end of stream
+        eol = data.endswith(b"\n") or len(chunk) < max_piece_bytes
+        if eol:
+            body, carry = (data[:-1] if data.endswith(b"\n") else data), b""
+        else:
+            cut = len(data) - _utf8_tail_len(data)
+            body, carry = data[:cut], data[cut:]
+        try:
+            text = body.decode("utf-8", errors)
+        except UnicodeDecodeError as exc:
+            bad = body[exc.start]
+            raise InputError(
+                f"{name}:{lineno}: invalid UTF-8 byte 0x{bad:02x} at byte offset "
+                f"{offset + exc.start} of the file; convert the file to UTF-8 "
+                f"(e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace"
+            ) from None
+        yield Piece(name, lineno, text, eol)
+        at_line_start = eol
+        offset += len(body) + (1 if eol and data.endswith(b"\n") else 0)
+        if eol:
+            lineno += 1
+            if len(chunk) < max_piece_bytes and not chunk.endswith(b"\n"):
+                return
+
+
+def _expand(source: str | os.PathLike[str]) -> list[Path]:
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.name.endswith(_DIR_SUFFIXES)
+        )
+        if not files:
+            raise InputError(
+                f"{path}: directory holds no text files (looked for {', '.join(_DIR_SUFFIXES)})"
+            )
+        return files
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory; check the path")
+    return [path]
+
+
+class Corpus:
+    """A re-iterable collection of text sources.
+
+    Sources are file paths, directory paths (every ``.txt``/``.gz``/``.utf8`` file below
+    them, in sorted order), ``"-"`` for standard input, or in-memory strings given through
+    :meth:`from_texts`. Standard input is spooled to a temporary file the first time it is
+    read so that learners can make more than one pass (unless ``spool_stdin`` is false, for
+    single-pass streaming such as segmentation); call :meth:`close` (or use the corpus as a
+    context manager) to remove the spooled copy.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[str | os.PathLike[str]] = (),
+        *,
+        errors: Errors = "strict",
+        max_piece_bytes: int = DEFAULT_PIECE_BYTES,
+        stdin: BinaryIO | None = None,
+        spool_stdin: bool = True,
+    ) -> None:
+        self.errors: Errors = errors
+        self.max_piece_bytes = max_piece_bytes
+        self._paths: list[Path | None] = []  # None marks stdin
+        self._texts: list[str] | None = None
+        self._stdin = stdin
+        self._spool: str | None = None
+        self.spool_stdin = spool_stdin
+        if isinstance(sources, str | os.PathLike):
+            sources = [sources]
+        for src in sources:
+            if str(src) == "-":
+                self._paths.append(None)
+            else:
+                self._paths.extend(_expand(src))
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Corpus:
+        """A corpus over in-memory strings (each may hold several lines)."""
+        corpus = cls()
+        corpus._texts = list(texts)
+        return corpus
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the sources, in reading order."""
+        if self._texts is not None:
+            return [f"<text {i}>" for i in range(len(self._texts))]
+        return ["<stdin>" if p is None else str(p) for p in self._paths]
+
+    def _stdin_path(self) -> str:
+        if self._spool is None:
+            src = self._stdin if self._stdin is not None else sys.stdin.buffer
+            fd, name = tempfile.mkstemp(prefix="ciyu-stdin-", suffix=".txt")
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out)
+            self._spool = name
+        return self._spool
+
+    def pieces(self) -> Iterator[Piece]:
+        """Yield every :class:`Piece` of every source, in order."""
+        if self._texts is not None:
+            for i, text in enumerate(self._texts):
+                yield from read_binary(
+                    io.BytesIO(text.encode("utf-8", "surrogatepass")),
+                    f"<text {i}>",
+                    self.errors,
+                    self.max_piece_bytes,
+                )
+            return
+        for path in self._paths:
+            if path is None and not self.spool_stdin:
+                src = self._stdin if self._stdin is not None else sys.stdin.buffer
+                yield from read_binary(src, "<stdin>", self.errors, self.max_piece_bytes)
+            elif path is None:
+                with open(self._stdin_path(), "rb") as fh:
+                    yield from read_binary(fh, "<stdin>", self.errors, self.max_piece_bytes)
+            else:
+                with _open_binary(path) as fh:
+                    yield from read_binary(fh, str(path), self.errors, self.max_piece_bytes)
+
+    def __iter__(self) -> Iterator[str]:
+        """Yield the text of every piece (lines, or parts of over-long lines)."""
+        for piece in self.pieces():
+            yield piece.text
+
+    def close(self) -> None:
+        """Delete the spooled copy of standard input, if one was made."""
+        if self._spool is not None:
+            os.unlink(self._spool)
+            self._spool = None
+
+    def __enter__(self) -> Corpus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def as_corpus(
+    inputs: Corpus | str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    errors: Errors = "strict",
+) -> Corpus:
+    """Coerce the ``inputs`` argument of the public API into a :class:`Corpus`.
+
+    A :class:`Corpus` is returned as is; a path or a list of paths is read from disk.
+    """
+    if isinstance(inputs, Corpus):
+        return inputs
+    if isinstance(inputs, str | os.PathLike):
+        return Corpus([inputs], errors=errors)
+    return Corpus(list(inputs), errors=errors)

@@ -1,0 +1,174 @@
+"""The rule layer: how a line of text is cut into fragments before anything is learned.
+
+A line is split, losslessly, into tokens of five kinds:
+
+``learn``
+    A maximal run of *learnable* characters: CJK ideographs (all blocks, including the
+    supplementary planes), the ideographic zero ``〇`` and its common stand-in ``○``, the
+    iteration mark ``々``, and Japanese kana. Only these runs are counted and segmented by
+    the learned lexicon; everything else is decided by rule.
+``num``
+    A number: a run of ASCII or full-width digits with optional decimal parts and an
+    optional trailing percent or per-mille sign (``2000``, ``１２．５％``), not glued to a
+    letter. A number is never split, but it takes part in learning as one symbol, the
+    *number class* :data:`NUM`, so that the learners can discover how numbers combine
+    with the characters around them (``<num>年``, ``<num>个``) instead of a fixed rule.
+``atom``
+    A maximal run of other letters and digits of any script (ASCII, full-width forms,
+    Cyrillic, Hangul, ...), with combining marks attached and decimal parts such as
+    ``3.5`` or ``１２．５`` kept inside. It is always one word.
+``space``
+    A maximal run of whitespace. It is a boundary and is emitted as its own token.
+``other``
+    Anything else (punctuation, symbols, emoji, control characters): a run of one repeated
+    character (``——``, ``……``) is one token; combining marks, variation selectors and
+    zero-width-joiner sequences stay attached to it.
+
+Nothing is normalised: joining the tokens of a line gives back exactly that line.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import unicodedata
+from collections.abc import Iterator
+from typing import Final, Literal
+
+TokenKind = Literal["learn", "num", "atom", "space", "other"]
+
+#: The number class: the one symbol every number stands for in learnable text. It is a
+#: Unicode noncharacter (reserved for internal use), so it never collides with text:
+#: a literal U+FDD0 in the input is an ``other`` token.
+NUM: Final = "\ufdd0"
+#: How :data:`NUM` is written in files meant for people (model files, word lists).
+NUM_DISPLAY: Final = "<num>"
+
+# Ranges of learnable characters (inclusive). Kept as data so that the same set drives the
+# tokenizer regex and the fast counting path, which must agree exactly.
+LEARNABLE_RANGES: Final[tuple[tuple[int, int], ...]] = (
+    (0x3005, 0x3005),  # 々 ideographic iteration mark
+    (0x3007, 0x3007),  # 〇 ideographic number zero
+    (0x25CB, 0x25CB),  # ○ white circle: the usual stand-in for 〇 in Chinese dates (二○○一年)
+    (0x3041, 0x3096),  # hiragana
+    (0x309D, 0x309F),  # hiragana iteration marks, digraph yori
+    (0x30A1, 0x30FA),  # katakana (without the middle dot ・, which is punctuation)
+    (0x30FC, 0x30FF),  # prolonged sound mark ー, katakana iteration marks
+    (0x31F0, 0x31FF),  # katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # half-width katakana
+    (0x20000, 0x323AF),  # CJK extensions B-H and compatibility supplement
+)
+
+
+def is_learnable(ch: str) -> bool:
+    """Return True if the single character ``ch`` belongs to a learnable run."""
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in LEARNABLE_RANGES)
+
+
+def _ranges_to_class(ranges: list[tuple[int, int]]) -> str:
+    """Render inclusive code point ranges as the body of a regex character class."""
+    parts = []
+    for lo, hi in ranges:
+        if lo == hi:
+            parts.append(re.escape(chr(lo)))
+        else:
+            parts.append(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
+    return "".join(parts)
+
+
+def _collect_ranges(pred: object) -> list[tuple[int, int]]:
+    """Code point ranges (inclusive) of all characters for which ``pred(ch)`` is true."""
+    assert callable(pred)
+    ranges: list[tuple[int, int]] = []
+    start = -1
+    for cp in range(sys.maxunicode + 1):
+        if 0xD800 <= cp <= 0xDFFF:
+            ok = False
+        else:
+            ok = bool(pred(chr(cp)))
+        if ok and start < 0:
+            start = cp
+        elif not ok and start >= 0:
+            ranges.append((start, cp - 1))
+            start = -1
+    if start >= 0:
+        ranges.append((start, sys.maxunicode))
+    return ranges
+
+
+class _Rules:
+    """Compiled regular expressions of the rule layer (built once per process, read-only)."""
+
+    def __init__(self) -> None:
+        learn = _ranges_to_class(list(LEARNABLE_RANGES))
+        atom = _ranges_to_class(
+            _collect_ranges(lambda ch: ch.isalnum() and not is_learnable(ch))
+        )
+        marks = _ranges_to_class(
+            _collect_ranges(lambda ch: unicodedata.category(ch) in ("Mn", "Mc", "Me"))
+        )
+        digits = "0-9\uff10-\uff19"
+        # What stays glued to a symbol: combining marks, emoji skin-tone modifiers and tag
+        # characters (subdivision flags); a zero-width joiner glues the next character too.
+        extend = marks + "\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"
+        self.token = re.compile(
+            rf"(?P<learn>[{learn}]+)"
+            rf"|(?P<num>[{digits}]+(?:[.\uff0e][{digits}]+)*[%\uff05\u2030]?(?![{atom}{marks}]))"
+            rf"|(?P<atom>[{atom}]+(?:[{marks}]+[{atom}]*)*(?:[.\uff0e][{digits}]+)*(?:[{marks}]+)?)"
+            r"|(?P<space>\s+)"
+            r"|(?P<flag>[\U0001f1e6-\U0001f1ff]{2})"
+            rf"|(?P<other>(?P<ch>.)(?P=ch)*(?:[{extend}]|\u200d.)*)",
+            re.DOTALL,
+        )
+
+
+
+def _view_of(m: re.Match[str]) -> str:
+    kind = m.lastgroup
+    if kind == "learn":
+        return m.group()
+    return NUM if kind == "num" else "\0"
+
+
+@functools.cache
+def _rules() -> _Rules:
+    return _Rules()
+
+
+def tokenize(line: str) -> Iterator[tuple[TokenKind, str]]:
+    """Split ``line`` into rule tokens ``(kind, text)``; their texts join back to ``line``.
+
+    >>> list(tokenize("共 3.5 斤"))
+    [('learn', '共'), ('space', ' '), ('atom', '3.5'), ('space', ' '), ('learn', '斤')]
+    """
+    for m in _rules().token.finditer(line):
+        kind = m.lastgroup
+        if kind in ("ch", "flag"):  # sub-kinds of "other"
+            kind = "other"
+        yield kind, m.group()  # type: ignore[misc]
+
+
+def learnable_view(text: str) -> str:
+    """The text the learners see: learnable runs as they are, each number as :data:`NUM`,
+    and every other token as ``"\\0"`` (a fragment boundary)."""
+    return _rules().token.sub(_view_of, text)
+
+
+def fragments(text: str) -> list[str]:
+    """The fragments of ``text`` that n-grams are counted over (numbers shown as NUM)."""
+    return [f for f in learnable_view(text).split("\0") if f]
+
+
+def display(word: str) -> str:
+    """A word as shown to people: the number class is written ``<num>``."""
+    return word.replace(NUM, NUM_DISPLAY)
+
+
+def undisplay(word: str) -> str:
+    """Inverse of :func:`display`."""
+    return word.replace(NUM_DISPLAY, NUM)
