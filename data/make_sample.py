@@ -32,11 +32,13 @@ def main() -> int:
             parts.append("\n".join(lines[start : start + int(count)]) + "\n")
     text = "".join(parts).encode("utf-8")
     out = here / "zh_laws_sample.txt.gz"
-    with open(out, "wb") as raw_out, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw_out, mtime=0, compresslevel=9
-    ) as gz:
+    with (
+        open(out, "wb") as raw_out,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw_out, mtime=0, compresslevel=9) as gz,
+    ):
         gz.write(text)
-    print(f"{out}: {len(parts)} documents, {len(text)} bytes, sha256 {hashlib.sha256(text).hexdigest()}")
+    digest = hashlib.sha256(text).hexdigest()
+    print(f"{out}: {len(parts)} documents, {len(text)} bytes, sha256 {digest}")
     return 0
 
 

@@ -37,7 +37,7 @@ def _corpus(inputs: Inputs, errors: Errors) -> Corpus:
         return Corpus([inputs], errors=errors)
     items = list(inputs)
     if items and all(isinstance(i, os.PathLike) for i in items):
-        return Corpus(items, errors=errors)  # type: ignore[arg-type]
+        return Corpus(items, errors=errors)
     return Corpus.from_texts(str(i) for i in items)
 
 
@@ -118,7 +118,12 @@ def train(
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     disc = discover(
-        inputs, config, counts=counts, max_memory=max_memory, errors=errors,
-        progress=progress, **options,
+        inputs,
+        config,
+        counts=counts,
+        max_memory=max_memory,
+        errors=errors,
+        progress=progress,
+        **options,
     )
     return Model(disc.lexicon())

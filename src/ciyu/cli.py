@@ -129,20 +129,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="counts file to write (.npz)")
     p.add_argument("--order", type=int, default=DEFAULT_ORDER, help="highest n-gram order")
-    p.add_argument("--max-memory", type=parse_size, default=None, metavar="SIZE",
-                   help="memory budget, e.g. 2G; rare n-grams are pruned to stay within it")
+    p.add_argument(
+        "--max-memory",
+        type=parse_size,
+        default=None,
+        metavar="SIZE",
+        help="memory budget, e.g. 2G; rare n-grams are pruned to stay within it",
+    )
 
     p = sub.add_parser("discover", help="list the words of a corpus with their statistics")
     _add_input_args(p)
     p.add_argument("-o", "--output", help="TSV file to write (default: standard output)")
-    p.add_argument("--reference", metavar="LEXICON",
-                   help="known-word list (one word per line, or a jieba dictionary): "
-                   "adds an in_reference column")
-    p.add_argument("--new-only", action="store_true",
-                   help="keep only words absent from --reference")
+    p.add_argument(
+        "--reference",
+        metavar="LEXICON",
+        help="known-word list (one word per line, or a jieba dictionary): "
+        "adds an in_reference column",
+    )
+    p.add_argument(
+        "--new-only", action="store_true", help="keep only words absent from --reference"
+    )
     p.add_argument("--top", type=int, default=None, metavar="N", help="list the N best words")
-    p.add_argument("--explain", action="append", default=[], metavar="WORD",
-                   help="print why WORD was kept or rejected (to standard error); repeatable")
+    p.add_argument(
+        "--explain",
+        action="append",
+        default=[],
+        metavar="WORD",
+        help="print why WORD was kept or rejected (to standard error); repeatable",
+    )
     _add_learn_args(p)
 
     p = sub.add_parser("explain", help="explain why a word was kept or rejected")
@@ -153,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="learn a segmentation model")
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="model file to write")
-    p.add_argument("--method", choices=sorted(METHODS), default="cohesion",
-                   help="learner (default: cohesion)")
+    p.add_argument(
+        "--method", choices=sorted(METHODS), default="cohesion", help="learner (default: cohesion)"
+    )
     _add_learn_args(p)
 
     p = sub.add_parser("segment", help="segment text with a model, one output line per input line")
@@ -189,8 +204,14 @@ def _write_discovery(
             continue
         if top is not None and written >= top:
             break
-        row = [display(w.word), str(w.count), _fmt(w.cohesion), _fmt(w.left_entropy),
-               _fmt(w.right_entropy), f"{w.score:.2f}"]
+        row = [
+            display(w.word),
+            str(w.count),
+            _fmt(w.cohesion),
+            _fmt(w.left_entropy),
+            _fmt(w.right_entropy),
+            f"{w.score:.2f}",
+        ]
         if reference is not None:
             row.append("yes" if in_ref else "no")
         out.write("\t".join(row) + "\n")
@@ -213,13 +234,20 @@ def _learn(args: argparse.Namespace, progress: _Progress) -> Discovery:
 def _cmd_count(args: argparse.Namespace, progress: _Progress) -> int:
     with Corpus(args.inputs, errors=args.errors) as corpus:
         counts = api.count(
-            corpus, args.order, max_memory=args.max_memory,
+            corpus,
+            args.order,
+            max_memory=args.max_memory,
             progress=lambda n: progress("count", n),
         )
     progress.done()
     counts.save(args.output)
-    log.info("%d n-grams of orders 1..%d over %d characters written to %s",
-             len(counts), counts.order, counts.n_chars, args.output)
+    log.info(
+        "%d n-grams of orders 1..%d over %d characters written to %s",
+        len(counts),
+        counts.order,
+        counts.n_chars,
+        args.output,
+    )
     return 0
 
 

@@ -50,9 +50,7 @@ def _empty_table(k: int) -> tuple[Keys, Counts]:
     return np.empty(0, dtype=f"<U{k}"), np.empty(0, dtype=np.int64)
 
 
-def _merge_tables(
-    a: tuple[Keys, Counts], b: tuple[Keys, Counts], k: int
-) -> tuple[Keys, Counts]:
+def _merge_tables(a: tuple[Keys, Counts], b: tuple[Keys, Counts], k: int) -> tuple[Keys, Counts]:
     """Add two sorted count tables of the same order."""
     if len(a[0]) == 0:
         return b
@@ -236,14 +234,14 @@ class NgramCounts:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the counts to ``path`` atomically (format described in the module doc)."""
-        arrays: dict[str, npt.NDArray[object]] = {
+        arrays: dict[str, npt.NDArray[np.generic]] = {
             "meta": np.frombuffer(json.dumps(self.meta()).encode("utf-8"), dtype=np.uint8)
         }
         for k, (keys, counts) in enumerate(self.tables, 1):
             arrays[f"keys_{k}"] = keys
             arrays[f"counts_{k}"] = counts
         with atomic_write(path, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy stub quirk
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NgramCounts:

@@ -50,14 +50,17 @@ class Scores:
 
     def report(self) -> str:
         """A short human-readable table."""
-        rows = [
+        rows: list[tuple[str, float | None]] = [
             ("precision", self.precision),
             ("recall", self.recall),
             ("F1", self.f1),
         ]
         if self.oov_recall is not None:
-            rows += [("OOV rate", self.oov_rate), ("OOV recall", self.oov_recall),
-                     ("IV recall", self.iv_recall)]
+            rows += [
+                ("OOV rate", self.oov_rate),
+                ("OOV recall", self.oov_recall),
+                ("IV recall", self.iv_recall),
+            ]
         lines = [f"{name:<11}{value:.4f}" for name, value in rows if value is not None]
         lines.append(
             f"words: gold {self.gold_words}, predicted {self.predicted_words}, "

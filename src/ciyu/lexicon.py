@@ -13,9 +13,11 @@ editable, never executed::
 
 Words are sorted by count (descending), then by code point. A word may not be empty or
 contain a tab, a newline or a carriage return. The number class (any number, see
-:mod:`ciyu.text`) is written ``<num>``, so ``<num>年`` is "a number followed by 年". On load, the header, the version, every
-line, the absence of duplicates and the ``n_words``/``total`` checksums in the metadata are
-validated, so a truncated or hand-damaged file is reported, not half-loaded.
+:mod:`ciyu.text`) is written ``<num>``, so ``<num>年`` is "a number followed by 年".
+
+On load, the header, the version, every line, the absence of duplicates and the
+``n_words`` checksum in the metadata are validated, so a truncated or hand-damaged file is
+reported, not half-loaded.
 """
 
 from __future__ import annotations
@@ -117,7 +119,9 @@ class Lexicon:
             with open(name, encoding="utf-8", newline="\n") as fh:
                 return cls._parse(fh, name)
         except FileNotFoundError:
-            raise ModelFormatError(f"{name}: no such model file; train one with `ciyu train`") from None
+            raise ModelFormatError(
+                f"{name}: no such model file; train one with `ciyu train`"
+            ) from None
         except UnicodeDecodeError as exc:
             raise ModelFormatError(f"{name}: not UTF-8 ({exc.reason}); not a ciyu model") from None
         except IsADirectoryError:
@@ -159,7 +163,9 @@ class Lexicon:
             try:
                 count = float(value)
             except ValueError:
-                raise ModelFormatError(f"{name}:{lineno}: count {value!r} is not a number") from None
+                raise ModelFormatError(
+                    f"{name}:{lineno}: count {value!r} is not a number"
+                ) from None
             if not (count > 0 and math.isfinite(count)):
                 raise ModelFormatError(f"{name}:{lineno}: count must be positive, got {value}")
             if word in counts:

@@ -128,9 +128,7 @@ def read_binary(
 def _expand(source: str | os.PathLike[str]) -> list[Path]:
     path = Path(source)
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.name.endswith(_DIR_SUFFIXES)
-        )
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(_DIR_SUFFIXES))
         if not files:
             raise InputError(
                 f"{path}: directory holds no text files (looked for {', '.join(_DIR_SUFFIXES)})"

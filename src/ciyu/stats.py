@@ -63,7 +63,8 @@ def cohesion(counts: NgramCounts, keys: Keys) -> Floats:
         return np.full(len(keys), np.nan)
     kc = counts.lookup(k, keys)
     with np.errstate(divide="ignore"):
-        return split_pmis(counts, keys, kc).min(axis=1)
+        result: Floats = split_pmis(counts, keys, kc).min(axis=1)
+    return result
 
 
 def _grouped_entropy(

@@ -87,10 +87,7 @@ def _collect_ranges(pred: object) -> list[tuple[int, int]]:
     ranges: list[tuple[int, int]] = []
     start = -1
     for cp in range(sys.maxunicode + 1):
-        if 0xD800 <= cp <= 0xDFFF:
-            ok = False
-        else:
-            ok = bool(pred(chr(cp)))
+        ok = not 0xD800 <= cp <= 0xDFFF and bool(pred(chr(cp)))  # skip surrogates
         if ok and start < 0:
             start = cp
         elif not ok and start >= 0:
@@ -106,9 +103,7 @@ class _Rules:
 
     def __init__(self) -> None:
         learn = _ranges_to_class(list(LEARNABLE_RANGES))
-        atom = _ranges_to_class(
-            _collect_ranges(lambda ch: ch.isalnum() and not is_learnable(ch))
-        )
+        atom = _ranges_to_class(_collect_ranges(lambda ch: ch.isalnum() and not is_learnable(ch)))
         marks = _ranges_to_class(
             _collect_ranges(lambda ch: unicodedata.category(ch) in ("Mn", "Mc", "Me"))
         )
@@ -125,7 +120,6 @@ class _Rules:
             rf"|(?P<other>(?P<ch>.)(?P=ch)*(?:[{extend}]|\u200d.)*)",
             re.DOTALL,
         )
-
 
 
 def _view_of(m: re.Match[str]) -> str:

@@ -300,7 +300,10 @@ def _word_stats(
             n = config.order
             codes = stats.codes_of(keys)
             coh = np.min(
-                [stats.cohesion(counts, stats.as_keys(codes[:, i : i + n])) for i in range(k - n + 1)],
+                [
+                    stats.cohesion(counts, stats.as_keys(codes[:, i : i + n]))
+                    for i in range(k - n + 1)
+                ],
                 axis=0,
             )
         if k < counts.order:
@@ -308,7 +311,9 @@ def _word_stats(
         else:
             h_left = np.array([stats.entropy_of(long_neighbours[w][0], pieces[w]) for w in group])
             h_right = np.array([stats.entropy_of(long_neighbours[w][1], pieces[w]) for w in group])
-        for w, c, hl, hr in zip(group, coh.tolist(), h_left.tolist(), h_right.tolist(), strict=True):
+        for w, c, hl, hr in zip(
+            group, coh.tolist(), h_left.tolist(), h_right.tolist(), strict=True
+        ):
             count = pieces[w]
             freedom = min(hl, hr)
             gain = 0.0 if math.isnan(c) else max(c - 1.0, 0.0)
@@ -393,8 +398,7 @@ def learn(
             redistributed[w] = redistributed.get(w, 0.0) + c
     disc.lexicon_counts = redistributed
     listed = [
-        w for w in kept
-        if len(w) >= config.min_length and (config.list_numbers or NUM not in w)
+        w for w in kept if len(w) >= config.min_length and (config.list_numbers or NUM not in w)
     ]
     ranked = _word_stats(listed, pieces, counts, config, long_neighbours)
     if config.min_entropy > 0:

@@ -1,0 +1,59 @@
+# ciyu — `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SAMPLE := data/zh_laws_sample.txt.gz
+DEMO_OUT ?= demo-out
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+## demo: discover the words of the bundled law sample, train a model, segment a sentence
+demo: $(VENV)/.installed
+	@mkdir -p $(DEMO_OUT)
+	@echo "== ciyu discover $(SAMPLE) --top 20"
+	$(BIN)/ciyu discover $(SAMPLE) -o $(DEMO_OUT)/words.tsv
+	@head -n 21 $(DEMO_OUT)/words.tsv | column -t -s "$$(printf '\t')"
+	@echo "== $$(($$(wc -l < $(DEMO_OUT)/words.tsv) - 1)) words in $(DEMO_OUT)/words.tsv"
+	@echo "== ciyu explain 民法典 $(SAMPLE)"
+	@$(BIN)/ciyu explain 民法典 $(SAMPLE) | tail -n 3
+	@echo "== ciyu train $(SAMPLE) -o $(DEMO_OUT)/law.model"
+	$(BIN)/ciyu train $(SAMPLE) -o $(DEMO_OUT)/law.model
+	@echo "== ciyu segment -m $(DEMO_OUT)/law.model"
+	@printf '当事人应当按照约定全面履行自己的义务。\n国家机关工作人员滥用职权，致使公共财产遭受重大损失的，处三年以下有期徒刑。\n' \
+		| $(BIN)/ciyu segment -m $(DEMO_OUT)/law.model
+
+## test: unit, property and CLI tests, then lint and type checks
+test: pytest lint typecheck
+
+pytest: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks data
+	$(BIN)/ruff format --check src tests benchmarks data
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+## bench: quality benchmark on ../shared/data (needs that folder)
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/quality.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

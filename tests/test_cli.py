@@ -1,0 +1,215 @@
+"""Every command, run in-process, including bad input and its exact error."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ciyu.cli import main, parse_size
+from conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "law.txt"
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as fh:
+        lines = [next(fh) for _ in range(6000)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(corpus: Path) -> Path:
+    path = corpus.parent / "law.model"
+    assert main(["-q", "train", str(corpus), "-o", str(path)]) == 0
+    return path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def set_stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_discover_tsv(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["discover", str(corpus), "--top", "5"], capsys)
+    assert code == 0
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows[0] == ["word", "count", "cohesion", "left_entropy", "right_entropy", "score"]
+    assert len(rows) == 6
+    scores = [float(r[5]) for r in rows[1:]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_discover_reference_and_new_only(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = tmp_path / "ref.txt"
+    ref.write_text("应当 100 v\n或者 50 c\n", encoding="utf-8")
+    _, out, _ = run(["discover", str(corpus), "--reference", str(ref)], capsys)
+    rows = {r.split("\t")[0]: r.split("\t")[-1] for r in out.splitlines()[1:]}
+    assert rows["应当"] == "yes" and rows["或者"] == "yes"
+    assert set(rows.values()) == {"yes", "no"}
+    out_path = tmp_path / "new.tsv"
+    code, _, _ = run(
+        ["discover", str(corpus), "--reference", str(ref), "--new-only", "-o", str(out_path)],
+        capsys,
+    )
+    assert code == 0
+    new = [r.split("\t")[0] for r in out_path.read_text(encoding="utf-8").splitlines()[1:]]
+    assert "应当" not in new and len(new) == len(rows) - 2
+
+
+def test_new_only_needs_reference(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["discover", str(corpus), "--new-only"], capsys)
+    assert code == 2
+    assert err == "ciyu: error: --new-only needs --reference LEXICON (the words that are not new)\n"
+
+
+def test_explain(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["explain", "应当", str(corpus)], capsys)
+    assert code == 0
+    assert out.startswith("word: 应当\n") and "verdict: KEPT" in out
+    code, _, err = run(["discover", str(corpus), "--top", "1", "--explain", "应当"], capsys)
+    assert code == 0 and "verdict: KEPT" in err
+
+
+def test_count_then_reuse(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    counts = tmp_path / "c.npz"
+    assert run(["count", str(corpus), "-o", str(counts)], capsys)[0] == 0
+    _, direct, _ = run(["discover", str(corpus)], capsys)
+    _, reused, _ = run(["discover", str(corpus), "--counts", str(counts)], capsys)
+    assert direct == reused
+
+
+def test_segment_file_and_stdin(
+    model: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "当事人应当按照约定履行义务。\n\n2024年1月1日起施行，共3.5%！😀\n"
+    src = tmp_path / "in.txt"
+    src.write_text(text, encoding="utf-8")
+    code, out, _ = run(["segment", "-m", str(model), str(src), "--sep", "|"], capsys)
+    assert code == 0
+    assert [line.replace("|", "") for line in out.split("\n")] == text.split("\n")
+    assert "|应当|" in out
+    set_stdin(monkeypatch, text.encode())
+    code, out2, _ = run(["segment", "-m", str(model), "--sep", "|"], capsys)
+    assert code == 0 and out2 == out
+    dest = tmp_path / "out.txt"
+    assert (
+        run(["segment", "-m", str(model), str(src), "-o", str(dest), "--sep", "|"], capsys)[0] == 0
+    )
+    assert dest.read_text(encoding="utf-8") == out
+
+
+def test_segment_is_deterministic(
+    model: Path, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    run(["segment", "-m", str(model), str(corpus), "-o", str(a)], capsys)
+    run(["segment", "-m", str(model), str(corpus), "-o", str(b)], capsys)
+    assert a.read_bytes() == b.read_bytes()
+    model2 = tmp_path / "again.model"
+    run(["-q", "train", str(corpus), "-o", str(model2)], capsys)
+    assert model2.read_bytes() == model.read_bytes()
+
+
+def test_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gold = tmp_path / "g"
+    pred = tmp_path / "p"
+    gold.write_text("中文  分词\n", encoding="utf-8")
+    pred.write_text("中文 分 词\n", encoding="utf-8")
+    code, out, _ = run(["eval", str(gold), str(pred), "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["recall"] == 0.5
+    code, out, _ = run(["eval", str(gold), str(pred)], capsys)
+    assert out.splitlines()[2] == "F1         0.4000"
+
+
+def test_invalid_utf8(tmp_path: Path, model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes("第一行\n第二行".encode() + b"\xc3\x28\n")
+    code, out, err = run(["segment", "-m", str(model), str(bad)], capsys)
+    assert code == 2
+    assert err == (
+        f"ciyu: error: {bad}:2: invalid UTF-8 byte 0xc3 at byte offset 19 of the file; "
+        "convert the file to UTF-8 (e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace\n"
+    )
+    code, out, _ = run(["segment", "-m", str(model), str(bad), "--errors", "replace"], capsys)
+    assert code == 0 and "\ufffd" in out
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["discover", str(tmp_path / "nope.txt")], capsys)
+    assert code == 2
+    assert (
+        err == f"ciyu: error: {tmp_path / 'nope.txt'}: no such file or directory; check the path\n"
+    )
+
+
+def test_empty_file(tmp_path: Path, model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    code, _, err = run(["discover", str(empty)], capsys)
+    assert code == 2
+    assert err == (
+        "ciyu: error: no learnable text in the input (no CJK or kana characters); "
+        "check the input files, or their encoding\n"
+    )
+    assert run(["segment", "-m", str(model), str(empty)], capsys)[:2] == (0, "")
+
+
+def test_bad_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.model"
+    bad.write_text("not a model\n", encoding="utf-8")
+    code, _, err = run(["segment", "-m", str(bad), "-"], capsys)
+    assert code == 2
+    assert err == f"ciyu: error: {bad}:1: not a ciyu model file (no '#ciyu-model' header)\n"
+
+
+def test_ten_megabyte_line_without_punctuation(
+    tmp_path: Path, model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the law sample with everything but ideographs removed: one 10 MB line
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as fh:
+        text = "".join(ch for ch in fh.read() if "\u4e00" <= ch <= "\u9fff")
+    line = (text * 4)[: 10_000_000 // 3 + 1]
+    big = tmp_path / "big.txt"
+    big.write_text(line + "\n", encoding="utf-8")
+    assert big.stat().st_size >= 10_000_000
+    out = tmp_path / "big.out"
+    code, _, err = run(["segment", "-m", str(model), str(big), "-o", str(out)], capsys)
+    assert code == 0 and err == ""
+    segmented = out.read_text(encoding="utf-8")
+    assert segmented.count("\n") == 1
+    assert segmented.replace(" ", "") == line + "\n"
+    code, tsv, _ = run(["discover", str(big), "--top", "3"], capsys)
+    assert code == 0 and len(tsv.splitlines()) == 4
+    assert tsv.splitlines()[1].startswith("或者\t")
+
+
+def test_parse_size() -> None:
+    assert parse_size("512M") == 512 << 20
+    assert parse_size("1.5GiB") == 3 << 29
+    assert parse_size("1000") == 1000
+    with pytest.raises(Exception, match="invalid size"):
+        parse_size("lots")
+
+
+def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train"])
+    assert exc.value.code == 2
+    assert "the following arguments are required" in capsys.readouterr().err

@@ -1,0 +1,50 @@
+"""Model: cutting with rules and lexicon, numbers, encode/decode, losslessness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ciyu import Model
+from ciyu.lexicon import Lexicon
+from ciyu.text import NUM
+
+LEX = Lexicon({"中文": 5, "分词": 3, "中": 1, "文": 1, "分": 1, "词": 1, NUM + "年": 4, "年": 1})
+
+
+def test_hand_checked_cut() -> None:
+    m = Model(LEX)
+    assert m.cut("中文分词，OK 好") == ["中文", "分词", "，", "OK", " ", "好"]
+    assert m.cut("2024年中文") == ["2024年", "中文"]
+    assert m.cut("２０２４年") == ["２０２４年"]
+    assert m.cut("12.5%中文") == ["12.5%", "中文"]
+    assert m.cut("") == []
+
+
+def test_encode_decode() -> None:
+    m = Model(LEX)
+    ids = m.encode("中文分词，", out_type=int)
+    assert ids == [1, 3, 0]  # ranks: 中文 5, <num>年 4, 分词 3; ， is unknown
+    assert m.decode(m.encode("中文分词，")) == "中文分词，"
+    assert m.decode(ids[:2]) == "中文分词"
+
+
+def test_save_load(tmp_path: Path) -> None:
+    m = Model(LEX)
+    m.save(tmp_path / "m")
+    m2 = Model.load(tmp_path / "m")
+    assert m2.cut("2024年中文分词") == m.cut("2024年中文分词")
+
+
+@given(st.text(max_size=80))
+def test_lossless_on_any_text(text: str) -> None:
+    assert "".join(Model(LEX).cut(text)) == text
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("中文分词年0１.%％ 　\t👍🏽\u0301\ufdd0x")), max_size=60)
+)
+def test_lossless_on_mixed_text(text: str) -> None:
+    assert "".join(Model(LEX).cut(text)) == text
