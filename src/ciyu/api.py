@@ -1,10 +1,8 @@
 """The Python API: the functions the command line calls, usable directly.
 
->>> import ciyu
->>> corpus = ["中华人民共和国成立了。中华人民共和国万岁！"] * 50
->>> model = ciyu.train(corpus, min_count=3)
->>> model.cut("中华人民共和国万岁")
-['中华人民共和国', '万岁']
+``ciyu.discover(path)`` ranks the words of a corpus, ``ciyu.train(path)`` returns a
+:class:`~ciyu.model.Model` whose ``cut`` segments text, ``ciyu.count(path)`` returns
+mergeable n-gram counts. The README shows each with real output.
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def tokenize(line: str) -> Iterator[tuple[TokenKind, str]]:
     """Split ``line`` into rule tokens ``(kind, text)``; their texts join back to ``line``.
 
     >>> list(tokenize("共 3.5 斤"))
-    [('learn', '共'), ('space', ' '), ('atom', '3.5'), ('space', ' '), ('learn', '斤')]
+    [('learn', '共'), ('space', ' '), ('num', '3.5'), ('space', ' '), ('learn', '斤')]
     """
     for m in _rules().token.finditer(line):
         kind = m.lastgroup
