@@ -143,8 +143,8 @@ def main() -> int:
             )
     ours = results["ciyu cohesion"]
     print(
-        f"\nciyu cohesion: trained in {ours['train_seconds']} s, peak RSS {ours['peak_rss_mb']} MiB,"
-        f" {ours['words']} words"
+        f"\nciyu cohesion: trained in {ours['train_seconds']} s, "
+        f"peak RSS {ours['peak_rss_mb']} MiB, {ours['words']} words"
     )
     for name in results:
         if name.startswith("jieba"):
