@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 	@mkdir -p $(DEMO_OUT)
 	@echo "== ciyu discover $(SAMPLE) --top 20"
 	$(BIN)/ciyu discover $(SAMPLE) -o $(DEMO_OUT)/words.tsv
-	@head -n 21 $(DEMO_OUT)/words.tsv | column -t -s "$$(printf '\t')"
+	@head -n 21 $(DEMO_OUT)/words.tsv
 	@echo "== $$(($$(wc -l < $(DEMO_OUT)/words.tsv) - 1)) words in $(DEMO_OUT)/words.tsv"
 	@echo "== ciyu explain 民法典 $(SAMPLE)"
 	@$(BIN)/ciyu explain 民法典 $(SAMPLE) | tail -n 3

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -315,6 +315,20 @@ def count_chunk(texts: Iterable[str], order: int = DEFAULT_ORDER) -> NgramCounts
     return NgramCounts(order=order, tables=tables, n_chars=n_chars, n_fragments=n_fragments)
 
 
+def chunked(texts: Iterable[str], chunk_chars: int) -> Iterator[list[str]]:
+    """Group a stream of strings into lists of about ``chunk_chars`` characters."""
+    buf: list[str] = []
+    size = 0
+    for text in texts:
+        buf.append(text)
+        size += len(text)
+        if size >= chunk_chars:
+            yield buf
+            buf, size = [], 0
+    if buf:
+        yield buf
+
+
 class _Accumulator:
     """Merges chunk counts in a size-balanced way and enforces the memory budget.
 
@@ -384,21 +398,10 @@ def count_ngrams(
         # keep the per-chunk temporaries (about 12 * order bytes a character) within budget
         chunk_chars = max(1 << 12, min(chunk_chars, max_memory // (24 * order)))
     acc = _Accumulator(order, max_memory)
-    buf: list[str] = []
-    size = 0
     seen = 0
-    for text in texts:
-        buf.append(text)
-        size += len(text)
-        if size >= chunk_chars:
-            acc.add(count_chunk(buf, order))
-            seen += size
-            buf, size = [], 0
-            if progress is not None:
-                progress(seen)
-    if buf:
-        acc.add(count_chunk(buf, order))
-        seen += size
+    for chunk in chunked(texts, chunk_chars):
+        acc.add(count_chunk(chunk, order))
+        seen += sum(len(t) for t in chunk)
         if progress is not None:
             progress(seen)
     return acc.result()

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from .. import stats
 from ..config import option, to_dict
-from ..counts import DEFAULT_ORDER, Keys, NgramCounts, count_ngrams, windows
+from ..counts import DEFAULT_ORDER, Keys, NgramCounts, chunked, count_ngrams, windows
 from ..decoder import Decoder
 from ..errors import ConfigError
 from ..lexicon import Lexicon
@@ -266,19 +266,6 @@ def covering_cut(
     return pieces, neighbours
 
 
-def _chunks(texts: Iterable[str], chunk_chars: int) -> Iterable[list[str]]:
-    buf: list[str] = []
-    size = 0
-    for t in texts:
-        buf.append(t)
-        size += len(t)
-        if size >= chunk_chars:
-            yield buf
-            buf, size = [], 0
-    if buf:
-        yield buf
-
-
 def _word_stats(
     words: list[str],
     pieces: Counter[str],
@@ -368,7 +355,7 @@ def learn(
     pieces: Counter[str] = Counter()
     long_neighbours: dict[str, tuple[Counter[str], Counter[str]]] = {}
     done = 0
-    for chunk in _chunks(texts(), config.chunk_chars):
+    for chunk in chunked(texts(), config.chunk_chars):
         p, nb = covering_cut(chunk, solid, long_len)
         pieces.update(p)
         for w, (left, right) in nb.items():
