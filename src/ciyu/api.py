@@ -14,8 +14,9 @@ from typing import Any
 from .config import make
 from .counts import DEFAULT_ORDER, NgramCounts, count_ngrams
 from .errors import ConfigError
-from .learners import METHODS
-from .learners.cohesion import CohesionConfig, Discovery, learn
+from .learners import DEFAULT_METHOD, METHODS, cohesion
+from .learners.base import make_context
+from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
 from .reader import Corpus, Errors
 
@@ -88,12 +89,20 @@ def discover(
     """
     cfg = make(CohesionConfig, config, options)
     with _corpus(inputs, errors) as corpus:
-        return learn(lambda: corpus, cfg, counts, max_memory=max_memory, progress=progress)
+        ctx = make_context(
+            lambda: corpus,
+            cfg.count_order(),
+            counts,
+            cfg.order,
+            max_memory=max_memory,
+            progress=progress,
+        )
+        return cohesion.discover(ctx, cfg)
 
 
 def train(
     inputs: Inputs,
-    method: str = "cohesion",
+    method: str = DEFAULT_METHOD,
     config: Any = None,
     *,
     counts: NgramCounts | None = None,
@@ -106,7 +115,8 @@ def train(
 
     Args:
         inputs: a path, a :class:`Corpus`, or an iterable of text strings.
-        method: the learner; one of :data:`ciyu.learners.METHODS`.
+        method: the learner, one of :data:`ciyu.learners.METHODS` (default: the best on
+            the quality benchmark, :data:`ciyu.learners.DEFAULT_METHOD`).
         config: that learner's config object; keyword ``options`` override its fields.
         counts, max_memory, errors, progress: as for :func:`discover`.
 
@@ -115,13 +125,10 @@ def train(
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    disc = discover(
-        inputs,
-        config,
-        counts=counts,
-        max_memory=max_memory,
-        errors=errors,
-        progress=progress,
-        **options,
-    )
-    return Model(disc.lexicon())
+    spec = METHODS[method]
+    cfg = make(spec.config, config, options)
+    with _corpus(inputs, errors) as corpus:
+        ctx = make_context(
+            lambda: corpus, cfg.count_order(), counts, max_memory=max_memory, progress=progress
+        )
+        return Model(spec.learn(ctx, cfg))

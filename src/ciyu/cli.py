@@ -24,7 +24,7 @@ from .config import add_arguments, from_namespace
 from .counts import DEFAULT_ORDER, NgramCounts
 from .errors import CiyuError
 from .evaluate import evaluate, read_word_list
-from .learners import METHODS
+from .learners import DEFAULT_METHOD, METHODS
 from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
 from .reader import Corpus
@@ -101,7 +101,7 @@ def _add_input_args(p: argparse.ArgumentParser, *, optional: bool = False) -> No
     )
 
 
-def _add_learn_args(p: argparse.ArgumentParser) -> None:
+def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfig) -> None:
     p.add_argument("--counts", metavar="COUNTS", help="reuse counts saved by `ciyu count`")
     p.add_argument(
         "--max-memory",
@@ -110,11 +110,15 @@ def _add_learn_args(p: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="memory budget for counting, e.g. 2G; rare n-grams are pruned to stay within it",
     )
-    add_arguments(p, CohesionConfig)
+    add_arguments(p, config_cls)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``ciyu`` command."""
+def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
+    """The argument parser of the ``ciyu`` command.
+
+    ``ciyu train`` takes the options of one learner; ``method`` says which (the command
+    line is scanned for ``--method`` first).
+    """
     parser = argparse.ArgumentParser(
         prog="ciyu",
         description="Learn the words of a language written without spaces from raw text, "
@@ -272,8 +276,20 @@ def _cmd_explain(args: argparse.Namespace, progress: _Progress) -> int:
 
 
 def _cmd_train(args: argparse.Namespace, progress: _Progress) -> int:
-    disc = _learn(args, progress)
-    model = Model(disc.lexicon())
+    config = from_namespace(METHODS[args.method].config, args)
+    counts = NgramCounts.load(args.counts) if args.counts else None
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        try:
+            model = api.train(
+                corpus,
+                args.method,
+                config,
+                counts=counts,
+                max_memory=args.max_memory,
+                progress=progress,
+            )
+        finally:
+            progress.done()
     model.save(args.output)
     log.info("model with %d words written to %s", len(model), args.output)
     return 0
@@ -316,7 +332,10 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, _Progress], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ciyu`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    parser = build_parser()
+    scan = argparse.ArgumentParser(add_help=False)
+    scan.add_argument("--method", default=DEFAULT_METHOD)
+    method = scan.parse_known_args(argv)[0].method
+    parser = build_parser(method)
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("ciyu: %(message)s"))

@@ -29,6 +29,10 @@ def _flag(field: dataclasses.Field[Any]) -> str:
     return str(field.metadata.get("flag") or "--" + field.name.replace("_", "-"))
 
 
+def _parse_strings(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
 def _parse_floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(x) for x in text.split(",") if x.strip())
@@ -47,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[Any]) -> None:
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, tuple):
-            kwargs["type"] = _parse_floats
+            strings = all(isinstance(x, str) for x in default)
+            kwargs["type"] = _parse_strings if strings else _parse_floats
             kwargs["metavar"] = f.metadata.get("metavar") or "X,Y,..."
             help_text += f" (default: {','.join(str(x) for x in default)})"
         else:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._atomic import atomic_write
+from .decoder import Decoder
 from .errors import ModelFormatError
 from .text import display, undisplay
 
@@ -94,6 +95,19 @@ class Lexicon:
         """Unigram log-probabilities (natural log) of every word."""
         log_total = math.log(self.total) if self.counts else 0.0
         return {w: math.log(c) - log_total for w, c in self.counts.items()}
+
+    def unk_logp(self) -> float:
+        """Log-probability given to a character absent from the lexicon.
+
+        Half that of a word seen once: an unseen character never beats a known word, and
+        it always remains possible, so no text is ever dropped.
+        """
+        total = self.total
+        return math.log(0.5 / total) if total > 0 else 0.0
+
+    def decoder(self) -> Decoder:
+        """The shared lattice decoder over this lexicon's unigram log-probabilities."""
+        return Decoder(self.log_probs(), self.unk_logp())
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the lexicon as a model file, atomically."""

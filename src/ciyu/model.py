@@ -8,12 +8,10 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
-from .decoder import Decoder
 from .lexicon import Lexicon
 from .text import NUM, tokenize
 
@@ -34,11 +32,7 @@ class Model:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        total = lexicon.total
-        # An unseen character is half as likely as a word seen once: it never beats a
-        # known word, and it always remains possible, so no text is ever dropped.
-        unk = math.log(0.5 / total) if total > 0 else 0.0
-        self.decoder = Decoder(lexicon.log_probs(), unk)
+        self.decoder = lexicon.decoder()
         self._ids: dict[str, int] | None = None
         self._pieces: list[str] | None = None
 

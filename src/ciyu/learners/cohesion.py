@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,11 +36,12 @@ import numpy.typing as npt
 
 from .. import stats
 from ..config import option, to_dict
-from ..counts import DEFAULT_ORDER, Keys, NgramCounts, chunked, count_ngrams, windows
+from ..counts import DEFAULT_ORDER, Keys, NgramCounts, chunked, windows
 from ..decoder import Decoder
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from ..text import NUM, learnable_view
+from .base import Context, Segmenter, per_fragment
 
 log = logging.getLogger("ciyu")
 
@@ -69,18 +70,10 @@ class CohesionConfig:
     list_numbers: bool = option(
         False, "also list number patterns such as <num>年 among the discovered words"
     )
-    count_order: int = option(
-        DEFAULT_ORDER, "n-gram order counted (boundary entropy is exact below it)"
-    )
-    chunk_chars: int = option(1 << 21, "characters per counting chunk")
 
     def __post_init__(self) -> None:
         if self.order < 2:
             raise ConfigError(f"--order must be at least 2, got {self.order}")
-        if self.count_order < self.order:
-            raise ConfigError(
-                f"--count-order ({self.count_order}) must be at least --order ({self.order})"
-            )
         if self.min_count < 0:
             raise ConfigError(f"--min-count must be 0 (auto) or positive, got {self.min_count}")
         if not self.thresholds:
@@ -95,6 +88,11 @@ class CohesionConfig:
             return th[k - 2]
         step = th[-1] - th[-2] if len(th) >= 2 else th[-1]
         return th[-1] + step * (k - 1 - len(th))
+
+    def count_order(self) -> int:
+        """n-gram order to count: one above ``order``, so boundary entropy is exact for every
+        solid n-gram (and at least the default, for words longer than ``order``)."""
+        return max(DEFAULT_ORDER, self.order + 1)
 
     def resolve_min_count(self, n_chars: int) -> int:
         """The effective ``min_count`` for a corpus of ``n_chars`` learnable characters."""
@@ -309,53 +307,23 @@ def _word_stats(
     return out
 
 
-def learn(
-    texts: Callable[[], Iterable[str]],
-    config: CohesionConfig | None = None,
-    counts: NgramCounts | None = None,
-    *,
-    max_memory: int | None = None,
-    progress: Callable[[str, int], None] | None = None,
-) -> Discovery:
-    """Run the cohesion learner.
-
-    Args:
-        texts: a function returning a fresh iterable over the corpus text each time it is
-            called (the corpus is read twice: counting, then the covering cut).
-        config: learner options; defaults if None.
-        counts: precomputed n-gram counts of the same corpus (skips the counting pass).
-        max_memory: memory budget for counting, in bytes.
-        progress: called as ``progress(stage, characters_done)``.
+def discover(ctx: Context, config: CohesionConfig | None = None) -> Discovery:
+    """Run the cohesion learner over a corpus.
 
     Returns:
         A :class:`Discovery` holding the ranked words, the lexicon and the evidence.
     """
     config = config or CohesionConfig()
-    if counts is None:
-        counts = count_ngrams(
-            texts(),
-            config.count_order,
-            max_memory=max_memory,
-            chunk_chars=config.chunk_chars,
-            progress=(lambda n: progress("count", n)) if progress else None,
-        )
-    elif counts.order < config.order:
-        raise ConfigError(
-            f"the counts go up to order {counts.order} but --order is {config.order}; "
-            f"recount with `ciyu count --order {config.order}` or lower --order"
-        )
-    if counts.n_chars == 0:
-        raise ConfigError(
-            "no learnable text in the input (no CJK or kana characters); "
-            "check the input files, or their encoding"
-        )
+    counts = ctx.counts
+    texts = ctx.texts
+    progress = ctx.progress
     min_count = config.resolve_min_count(counts.n_chars)
     solid = solid_ngrams(counts, config, min_count)
     long_len = counts.order  # boundary entropy of shorter words comes from the counts
     pieces: Counter[str] = Counter()
     long_neighbours: dict[str, tuple[Counter[str], Counter[str]]] = {}
     done = 0
-    for chunk in chunked(texts(), config.chunk_chars):
+    for chunk in chunked(texts(), ctx.chunk_chars):
         p, nb = covering_cut(chunk, solid, long_len)
         pieces.update(p)
         for w, (left, right) in nb.items():
@@ -400,3 +368,13 @@ def learn(
         len(ranked),
     )
     return disc
+
+
+def learn(ctx: Context, config: CohesionConfig | None = None) -> Lexicon:
+    """The cohesion learner's lexicon (see :func:`discover` for the evidence behind it)."""
+    return discover(ctx, config).lexicon()
+
+
+def segmenter(ctx: Context, config: CohesionConfig | None = None) -> Segmenter:
+    """Segment fragments with the learned lexicon (for ensembles)."""
+    return per_fragment(learn(ctx, config).decoder().boundaries)

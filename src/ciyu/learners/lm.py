@@ -1,0 +1,155 @@
+"""The character language-model segmenter with position tags (Su Jianlin's 分词系列5, design
+memo §3).
+
+Assume a sentence is a sequence of independent words, and expand each word's probability by
+the chain rule *inside the word*. For a word ``a_1 … a_k``:
+
+    p(a_1 … a_k) = p(a_1) · p(a_2 | a_1) · … · p(a_k | a_1 … a_{k−1})
+
+Each factor is estimated from the raw-text n-gram counts, with the history cut to the last
+``order − 1`` characters and never crossing the start of the word. A character's factor
+then depends only on its position in its word. These positions are the tags ``0 .. order−1``
+(b, c, d, e for order 4): tag 0 starts a word and scores ``ln p(c)``, and tag k continues it
+and scores ``ln p(c | the k previous characters)``. Viterbi finds the best tag sequence, and a
+word starts at every tag 0.
+
+Without penalties the model joins every positively associated pair. So continuing a word
+has a price, ``join_pmi``, and a character joins the word before it only when its
+conditional probability beats its unconditional one by that many nats. In other words,
+these are PMI thresholds, and they rise with the position. The defaults, 1.9, 4.6, 4.6 and
+6.9 nats, are the ratios 6.7, 100, 100 and 1000 of Su's transition table
+(bc 0.15, cd 0.01, de 0.01, ee 0.001).
+
+Unseen events get the log-probability ``floor``. Emissions are computed for whole chunks
+with numpy, and the 4-state Viterbi runs per fragment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..config import option, to_dict
+from ..counts import NgramCounts, windows
+from ..errors import ConfigError
+from ..lexicon import Lexicon
+from .base import Context, Segmenter, count_segmentation
+
+
+@dataclass(frozen=True)
+class LmConfig:
+    """Options of the language-model segmenter (see the module documentation)."""
+
+    order: int = option(4, "character n-gram order of the model (number of position tags)")
+    join_pmi: tuple[float, ...] = option(
+        (1.9, 4.6, 4.6, 6.9),
+        "nats a character must gain over starting a new word to be the 2nd, 3rd, ... "
+        "character of a word; the last value holds for all later positions",
+    )
+    floor: float = option(-20.0, "log-probability of an unseen character or n-gram")
+
+    def __post_init__(self) -> None:
+        if self.order < 2:
+            raise ConfigError(f"--order must be at least 2, got {self.order}")
+        if len(self.join_pmi) != self.order:
+            raise ConfigError(
+                f"--join-pmi needs {self.order} values (one per position 2..{self.order} and "
+                f"one for later positions), got {len(self.join_pmi)}"
+            )
+
+    def count_order(self) -> int:
+        """The model needs n-grams up to its order."""
+        return self.order
+
+
+def _counts_ending_at(
+    counts: NgramCounts, codes: npt.NDArray[np.uint32], k: int
+) -> npt.NDArray[np.int64]:
+    """For each position j of ``codes``: the count of the k-gram ending at j (0 if none)."""
+    n = len(codes)
+    out = np.zeros(n, dtype=np.int64)
+    if n < k:
+        return out
+    sep = np.concatenate([[0], np.cumsum(codes == 0)])
+    valid = np.flatnonzero(sep[k:] - sep[:-k] == 0)
+    out[valid + k - 1] = counts.lookup(k, windows(codes, k))
+    return out
+
+
+def emissions(counts: NgramCounts, view: str, config: LmConfig) -> npt.NDArray[np.float64]:
+    """Emission log-probabilities, shape ``(order, len(view))``, for a ``\\0``-separated view."""
+    codes = np.frombuffer(view.encode("utf-32-le"), dtype=np.uint32)
+    n = len(codes)
+    em = np.full((config.order, n), config.floor)
+    ends = [_counts_ending_at(counts, codes, k) for k in range(1, config.order + 1)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        em[0] = np.where(ends[0] > 0, np.log(ends[0]) - np.log(counts.n_chars), config.floor)
+        for k in range(1, config.order):
+            hist = np.concatenate([[0], ends[k - 1][:-1]])  # k-gram ending just before j
+            ok = (ends[k] > 0) & (hist > 0)
+            em[k] = np.where(ok, np.log(ends[k]) - np.log(np.maximum(hist, 1)), config.floor)
+    return em
+
+
+def viterbi(em: list[list[float]], start: int, end: int, join: list[float]) -> list[int]:
+    """Best tag path over positions ``start..end-1``; returns word end offsets (relative)."""
+    n_tags = len(em)
+    last = n_tags - 1
+    neg = -1e300
+    score = [neg] * n_tags
+    score[0] = em[0][start]
+    back: list[list[int]] = []
+    for j in range(start + 1, end):
+        prev = score
+        best_tag = max(range(n_tags), key=prev.__getitem__)
+        new = [prev[best_tag] + em[0][j]]
+        ptr = [best_tag]
+        for k in range(1, n_tags):
+            cand = prev[k - 1] - join[k - 1]
+            src = k - 1
+            if k == last and prev[last] - join[last] > cand:
+                cand = prev[last] - join[last]
+                src = last
+            new.append(cand + em[k][j])
+            ptr.append(src)
+        back.append(ptr)
+        score = new
+    tag = max(range(n_tags), key=score.__getitem__)
+    starts = []
+    for j in range(end - 1, start, -1):
+        if tag == 0:
+            starts.append(j - start)
+        tag = back[j - start - 1][tag]
+    starts.reverse()
+    return [*starts, end - start]
+
+
+def segment_fragments(counts: NgramCounts, frags: list[str], config: LmConfig) -> list[list[int]]:
+    """Word end offsets of each fragment under the model."""
+    view = "\0".join(frags)
+    em = emissions(counts, view, config).tolist()
+    join = list(config.join_pmi)
+    out = []
+    pos = 0
+    for frag in frags:
+        out.append(viterbi(em, pos, pos + len(frag), join) if frag else [])
+        pos += len(frag) + 1
+    return out
+
+
+def segmenter(ctx: Context, config: LmConfig | None = None) -> Segmenter:
+    """Segment batches of fragments with the model."""
+    config = config or LmConfig()
+    counts = ctx.counts
+    return lambda frags: segment_fragments(counts, frags, config)
+
+
+def learn(ctx: Context, config: LmConfig | None = None) -> Lexicon:
+    """Segment the corpus with the model and count the words into a lexicon."""
+    config = config or LmConfig()
+    counts = ctx.counts
+    words = count_segmentation(ctx, segmenter(ctx, config))
+    meta = {"method": "lm", "config": to_dict(config), "n_chars": counts.n_chars}
+    return Lexicon(dict(words), meta)
