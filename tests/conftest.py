@@ -52,3 +52,12 @@ def sample_discovery() -> ciyu.Discovery:
 @pytest.fixture(scope="session")
 def sample_model(sample_discovery: ciyu.Discovery) -> ciyu.Model:
     return ciyu.Model(sample_discovery.lexicon())
+
+
+@pytest.fixture(scope="session")
+def law_lines() -> list[str]:
+    """About 250,000 characters of the law sample, as lines."""
+    import gzip
+
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as fh:
+        return [next(fh).rstrip("\n") for _ in range(5000)]

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lexicon import Lexicon
-from . import cohesion, ensemble, lm, nvbe
+from . import cohesion, ensemble, lm, minent, nvbe
 from .base import Context, Segmenter
 from .cohesion import CohesionConfig
 from .ensemble import EnsembleConfig
 from .lm import LmConfig
+from .minent import MinentConfig
 from .nvbe import NvbeConfig
 
 
@@ -57,6 +58,13 @@ METHODS: dict[str, Method] = {
             "character language model with position tags (Su, 分词系列5)",
         ),
         Method(
+            "minent",
+            MinentConfig,
+            minent.learn,
+            minent.segmenter,
+            "minimum-entropy lexicon building with de-redundancy (Su, 最小熵原理)",
+        ),
+        Method(
             "ensemble",
             EnsembleConfig,
             ensemble.learn,
@@ -76,5 +84,6 @@ __all__ = [
     "EnsembleConfig",
     "LmConfig",
     "Method",
+    "MinentConfig",
     "NvbeConfig",
 ]

@@ -1,0 +1,147 @@
+"""Every learner on small hand-checkable texts, through the shared registry and decoder."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import ciyu
+from ciyu.evaluate import score_words
+from ciyu.learners import DEFAULT_METHOD, METHODS
+from ciyu.learners.base import make_context
+from ciyu.learners.ensemble import EnsembleConfig, merge_orphans, vote
+from ciyu.learners.lm import LmConfig, segment_fragments
+from ciyu.learners.minent import deredundancy
+from ciyu.learners.nvbe import NvbeConfig, autonomy
+from conftest import toy_vocabulary
+
+
+def toy_f1(method: str, toy: tuple[list[str], list[list[str]]]) -> float:
+    lines, gold = toy
+    model = ciyu.train(lines, method=method)
+    scores = score_words(
+        enumerate(" ".join(g) for g in gold), enumerate(" ".join(model.cut(x)) for x in lines)
+    )
+    return scores.f1
+
+
+@pytest.mark.parametrize(
+    ("method", "floor"),
+    # all-single-character output scores about 0.1 on this toy language
+    [("cohesion", 0.8), ("nvbe", 0.7), ("lm", 0.75), ("minent", 0.6), ("ensemble", 0.75)],
+)
+def test_learners_recover_the_toy_language(
+    method: str, floor: float, toy: tuple[list[str], list[list[str]]]
+) -> None:
+    assert toy_f1(method, toy) > floor
+
+
+def test_default_method_is_registered() -> None:
+    assert DEFAULT_METHOD in METHODS
+    for name, method in METHODS.items():
+        assert method.name == name
+        assert method.config().count_order() >= 1
+
+
+def test_lm_tags_follow_pmi_thresholds() -> None:
+    filler = "子丑寅卯辰巳午未申酉戌亥"
+    lines = [filler[i % 12 :] + filler[: i % 12] + "甲乙" for i in range(120)]
+    ctx = make_context(lambda: lines, 4)
+    c = ctx.counts
+    # joining 乙 to 甲 gains ln p(乙|甲) - ln p(乙) = ln(N/c(乙)) = ln(14) = 2.64 > 1.9 nats
+    gain = math.log(c.count("甲乙") / c.count("甲")) - math.log(c.count("乙") / c.n_chars)
+    assert math.isclose(gain, math.log(14))
+    assert segment_fragments(c, ["甲乙", "乙甲"], LmConfig()) == [[2], [1, 2]]
+    # with a prohibitive join price every character is a word
+    strict = LmConfig(join_pmi=(50.0, 50.0, 50.0, 50.0))
+    assert segment_fragments(ctx.counts, ["甲乙丙"], strict) == [[1, 2, 3]]
+
+
+def test_nvbe_autonomy_rises_at_word_ends() -> None:
+    lines = [a + "图书馆" + b for a in "甲乙丙丁戊" for b in "子丑寅卯辰"] * 4
+    ctx = make_context(lambda: lines, 6)
+    a = autonomy(ctx.counts, NvbeConfig())
+    assert a["图书馆"] > a["图书"] and a["图书馆"] > a["书馆"]
+
+
+def test_vote_and_orphan_merge() -> None:
+    assert vote(["甲乙丙丁"], [[[1, 4]], [[1, 2, 4]], [[2, 4]]], 2) == [[1, 2, 4]]
+    assert vote([""], [[[]]], 1) == [[]]
+    tokens = {"国": 10, "有": 10, "的": 1000, "是": 900, "企业": 50}
+    pairs = {"国有": 8, "的是": 20}
+    words = merge_orphans(
+        ciyu.learners.ensemble.Counter(tokens),
+        ciyu.learners.ensemble.Counter(pairs),
+        EnsembleConfig(),
+    )
+    # 国有: ln(1970*8/(10*10)) = 5.06 nats > 2.5: merged; 的是: ln(1970*20/(1000*900)) < 0
+    assert words["国有"] == 8 and words["国"] == 2 and words["有"] == 2
+    assert "的是" not in words and words["的"] == 1000
+
+
+def test_deredundancy_drops_words_no_better_than_their_parts() -> None:
+    words = ciyu.learners.ensemble.Counter(
+        {"中文": 50, "分词": 40, "中文分词": 5, "中": 3, "文": 3, "分": 3, "词": 3, "了": 100}
+    )
+    out = deredundancy(words, 1.0, 8)
+    # p(中文分词) = 5/207 vs p(中文)p(分词) = (50/207)(40/207): gain 1.15 nats < 3
+    assert "中文分词" not in out and out["中文"] == 55 and out["分词"] == 45
+    assert math.isclose(sum(out.values()), 207 + 5)
+
+
+def test_traditional_chinese_works_as_well_as_simplified(law_lines: list[str]) -> None:
+    opencc = pytest.importorskip("opencc", reason="pip install -e '.[test]' for OpenCC")
+    to_trad = opencc.OpenCC("s2t").convert
+    trad_lines = [to_trad(line) for line in law_lines]
+    assert sum(a != b for a, b in zip(law_lines, trad_lines, strict=True)) > len(law_lines) // 3
+    simp = ciyu.train(law_lines)
+    trad = ciyu.train(trad_lines)
+    ref, got = [], []
+    for line in law_lines[::7]:
+        # the simplified model's word boundaries, laid on the converted line, are the
+        # reference for the traditional model (OpenCC keeps the length of the text)
+        converted = to_trad(line)
+        assert len(converted) == len(line)
+        start, words = 0, []
+        for w in simp.cut(line):
+            words.append(converted[start : start + len(w)])
+            start += len(w)
+        ref.append(" ".join(words))
+        got.append(" ".join(trad.cut(converted)))
+    assert score_words(enumerate(ref), enumerate(got)).f1 > 0.97
+    words = trad.cut("國家機關工作人員應當依法履行職責")
+    assert "應當" in words and "依法" in words, words
+
+
+JA_NOUNS = ["コンピュータ", "インターネット", "ソフトウェア", "カメラ", "テレビ", "ニュース", "データ", "プログラム", "メール", "ホテル", "レストラン", "コーヒー", "アメリカ", "ヨーロッパ", "スポーツ", "サッカー", "ピアノ", "ギター", "パソコン", "アプリ", "ゲーム", "アニメ", "マンガ", "ラーメン", "カレー", "ケーキ", "チョコレート", "ジュース", "ビール", "ワイン", "タクシー", "バス", "エレベーター", "テーブル", "ベッド", "シャツ", "ネクタイ", "ボールペン", "ノート", "カレンダー", "デパート", "スーパー", "コンビニ", "ラジオ", "わたし", "ともだち", "せんせい", "がっこう", "でんしゃ", "しんぶん", "おかあさん", "おとうさん", "こども", "びょういん", "としょかん", "えいが"]
+JA_VERBS = ["つかいます", "みます", "かいました", "しらべます", "つくりました", "よみます"]
+JA_PARTICLES = ["は", "が", "を", "で", "と", "に", "の"]
+
+
+def test_japanese_kana_words() -> None:
+    import random
+
+    rng = random.Random(5)
+    lines = []
+    for _ in range(6000):
+        parts = []
+        for _ in range(rng.randint(2, 4)):
+            parts += [rng.choice(JA_NOUNS), rng.choice(JA_PARTICLES)]
+        lines.append("".join(parts) + rng.choice(JA_VERBS) + "。")
+    # Kana is a small alphabet: its characters are frequent, so PMI thresholds made for
+    # Chinese hold back the cohesion learner; branching entropy finds the words.
+    model = ciyu.train(lines, method="nvbe")
+    text = "せんせいはニュースをしらべます。おかあさんとレストランでラーメンをたべました"
+    words = model.cut(text)
+    assert "".join(words) == text
+    for word in ("せんせい", "ニュース", "しらべます", "おかあさん", "レストラン", "ラーメン"):
+        assert word in words, words
+
+
+def test_every_learner_is_deterministic() -> None:
+    lines = toy_vocabulary()
+    for method in METHODS:
+        a = ciyu.train(lines * 3, method=method).lexicon.counts
+        b = ciyu.train(lines * 3, method=method).lexicon.counts
+        assert a == b, method
