@@ -1,19 +1,31 @@
 """Quality benchmark: unsupervised segmentation F1 on SIGHAN 2005 PKU and MSR.
 
-Protocol (design memo §10, transductive): the training text is the raw text of People's
-Daily 1998-01 (its segmentation and POS tags stripped) plus the raw PKU and MSR test
-texts, about 2.3 M characters; nothing learned sees a gold segmentation or a training word
-list. One model, with the default configuration, segments both test sets; scores are
-word-span P/R/F1 over the whole file, with OOV/IV recall against each corpus's training
-word list. jieba (default dictionary, a supervised lexicon) is measured in the same run
-for comparison, when it is installed (``pip install -e '.[bench]'``).
+Protocol (design memo §10, transductive):
+
+- **Training text.** The raw text of People's Daily 1998-01, with its segmentation and POS
+  tags stripped, plus the raw PKU and MSR test texts: about 2.2 M characters. Nothing that
+  learns sees a gold segmentation or a training word list.
+- **Scoring.** Every ciyu learner, with its default configuration, trains one model on that
+  text, and the model segments both test sets. Scores are word-span P/R/F1 over the whole
+  file, with OOV/IV recall against each corpus's training word list.
+
+Measured in the same run:
+
+- sentencepiece's unigram model, trained on the same raw text (identity normalisation, no
+  dummy prefix);
+- jieba with its default dictionary, a supervised lexicon.
+
+Both come from the bench extra: ``pip install -e '.[bench]'``. Each system trains in a
+child process, so its time and peak memory are its own.
 
 Usage::
 
     python benchmarks/quality.py [--data ../shared/data] [--out benchmarks/out]
+                                 [--methods cohesion,nvbe,lm,minent,ensemble]
 
-Needs ``../shared/data`` (not shipped with ciyu: the SIGHAN and People's Daily corpora
-are research-only); says so and exits with status 2 when it is absent.
+Needs ``../shared/data``, which ciyu does not ship because the SIGHAN and People's Daily
+corpora are for research only. When it is absent, the script says so and exits with
+status 2.
 """
 
 from __future__ import annotations
@@ -21,15 +33,18 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import ciyu
-from ciyu.model import Model
+from ciyu.learners import DEFAULT_METHOD, METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ("pku", "msr")
+SPM_VOCABS = (8000, 32000)
 
 
 def peak_rss_mb() -> float:
@@ -51,29 +66,111 @@ def build_training_text(data: Path, out: Path) -> Path:
     return path
 
 
-def segment_file(cut: object, src: Path, dest: Path) -> float:
-    """Segment ``src`` line by line with ``cut`` into ``dest``; return the seconds taken."""
-    assert callable(cut)
-    lines = src.read_text(encoding="utf-8").split("\n")
+def worker(system: str, train: Path, out: Path) -> None:
+    """Train one system in this (child) process; print its cost as JSON."""
     start = time.perf_counter()
-    out = [" ".join(cut(line)) for line in lines]
-    elapsed = time.perf_counter() - start
-    dest.write_text("\n".join(out), encoding="utf-8")
-    return elapsed
+    if system.startswith("spm"):
+        import sentencepiece as spm
 
-
-def score(data: Path, corpus: str, pred: Path) -> ciyu.Scores:
-    sighan = data / "sighan2005"
-    return ciyu.evaluate(
-        sighan / f"{corpus}_test_gold.utf8", pred, sighan / f"{corpus}_training_words.utf8"
+        vocab = int(system.split("-")[1])
+        spm.SentencePieceTrainer.train(
+            input=str(train),
+            model_prefix=str(out / system),
+            model_type="unigram",
+            vocab_size=vocab,
+            character_coverage=0.9995,
+            normalization_rule_name="identity",
+            add_dummy_prefix=False,
+            remove_extra_whitespaces=False,
+            max_sentence_length=1 << 16,
+            num_threads=2,
+            minloglevel=2,
+        )
+        words = vocab
+    else:
+        model = ciyu.train(ciyu.Corpus([train]), method=system)
+        model.save(out / f"{system}.model")
+        words = len(model)
+    seconds = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "train_seconds": round(seconds, 2),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "words": words,
+            }
+        )
     )
+
+
+def train_in_child(system: str, train: Path, out: Path) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", system, "--train", str(train), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"training {system} failed:\n{proc.stderr}")
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def segmenter(system: str, out: Path) -> Callable[[str], list[str]]:
+    if system.startswith("spm"):
+        import sentencepiece as spm
+
+        sp = spm.SentencePieceProcessor(model_file=str(out / f"{system}.model"))
+        return lambda line: [p.replace("\u2581", " ") for p in sp.encode(line, out_type=str)]
+    if system.startswith("jieba"):
+        import jieba
+
+        jieba.setLogLevel(60)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        hmm = system == "jieba-hmm"
+        return lambda line: tokenizer.lcut(line, HMM=hmm)
+    return ciyu.Model.load(out / f"{system}.model").cut
+
+
+def evaluate(system: str, data: Path, out: Path) -> dict[str, dict[str, float]]:
+    cut = segmenter(system, out)
+    result = {}
+    for corpus in CORPORA:
+        sighan = data / "sighan2005"
+        lines = (sighan / f"{corpus}_test.utf8").read_text(encoding="utf-8").split("\n")
+        start = time.perf_counter()
+        segmented = [" ".join(cut(line)) for line in lines]
+        seconds = time.perf_counter() - start
+        pred = out / f"{system}_{corpus}.seg"
+        pred.write_text("\n".join(segmented), encoding="utf-8")
+        s = ciyu.evaluate(
+            sighan / f"{corpus}_test_gold.utf8", pred, sighan / f"{corpus}_training_words.utf8"
+        )
+        result[corpus] = {
+            "precision": round(s.precision, 4),
+            "recall": round(s.recall, 4),
+            "f1": round(s.f1, 4),
+            "oov_recall": round(s.oov_recall or 0.0, 4),
+            "iv_recall": round(s.iv_recall or 0.0, 4),
+            "segment_seconds": round(seconds, 2),
+        }
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help="ciyu learners to measure (comma-separated)"
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--train", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.train, args.out)
+        return 0
     if not (args.data / "sighan2005" / "pku_test_gold.utf8").exists():
         print(
             f"benchmark data not found in {args.data}: this benchmark needs the SIGHAN 2005 "
@@ -83,76 +180,57 @@ def main() -> int:
         )
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    train_path = build_training_text(args.data, args.out)
-    n_chars = len(train_path.read_text(encoding="utf-8"))
+    train = build_training_text(args.data, args.out)
+    n_chars = len(train.read_text(encoding="utf-8"))
+    systems = [f"{m}" for m in args.methods.split(",") if m]
+    try:
+        import sentencepiece  # noqa: F401
+
+        systems += [f"spm-{v}" for v in SPM_VOCABS]
+    except ImportError:
+        print("sentencepiece is not installed: pip install -e '.[bench]'", file=sys.stderr)
+    try:
+        import jieba  # noqa: F401
+
+        systems += ["jieba-hmm", "jieba-nohmm"]
+    except ImportError:
+        print("jieba is not installed: pip install -e '.[bench]'", file=sys.stderr)
 
     results: dict[str, dict[str, object]] = {}
-    start = time.perf_counter()
-    model = ciyu.train(ciyu.Corpus([train_path]), method="cohesion")
-    train_seconds = time.perf_counter() - start
-    model_path = args.out / "cohesion.model"
-    model.save(model_path)
-    model = Model.load(model_path)
-    results["ciyu cohesion"] = {
-        "train_seconds": round(train_seconds, 2),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "words": len(model),
-    }
+    for system in systems:
+        cost = {} if system.startswith("jieba") else train_in_child(system, train, args.out)
+        results[system] = {**cost, **evaluate(system, args.data, args.out)}
+        print(f"measured {system}", file=sys.stderr)
 
-    systems: dict[str, object] = {"ciyu cohesion": model.cut}
-    try:
-        import jieba
-
-        jieba.setLogLevel(60)
-        tokenizer = jieba.Tokenizer()
-        tokenizer.initialize()
-        systems["jieba default (HMM on)"] = lambda s: tokenizer.lcut(s, HMM=True)
-        systems["jieba default (HMM off)"] = lambda s: tokenizer.lcut(s, HMM=False)
-        for name in list(systems)[1:]:
-            results[name] = {"train_seconds": None, "words": len(tokenizer.FREQ)}
-    except ImportError:
-        print("jieba is not installed: pip install -e '.[bench]' to compare", file=sys.stderr)
-
-    for name, cut in systems.items():
-        for corpus in CORPORA:
-            src = args.data / "sighan2005" / f"{corpus}_test.utf8"
-            slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
-            pred = args.out / f"{slug}_{corpus}.seg"
-            seconds = segment_file(cut, src, pred)
-            s = score(args.data, corpus, pred)
-            results[name][corpus] = {
-                "precision": round(s.precision, 4),
-                "recall": round(s.recall, 4),
-                "f1": round(s.f1, 4),
-                "oov_recall": round(s.oov_recall or 0.0, 4),
-                "iv_recall": round(s.iv_recall or 0.0, 4),
-                "segment_seconds": round(seconds, 2),
-            }
-
-    print(f"training text: {train_path} ({n_chars:,} characters)")
-    header = f"{'system':<26}{'corpus':<7}{'P':>7}{'R':>7}{'F1':>7}{'OOV-R':>7}{'IV-R':>7}"
+    print(f"training text: {train} ({n_chars:,} characters); default method: {DEFAULT_METHOD}")
+    header = f"{'system':<13}{'train s':>8}{'peak MiB':>9}{'words':>8}  " + "  ".join(
+        f"{c.upper()} P / R / F1 / OOV-R  " for c in CORPORA
+    )
     print(header)
     print("-" * len(header))
     for name, res in results.items():
+        cells = []
         for corpus in CORPORA:
             r = res[corpus]
             assert isinstance(r, dict)
-            print(
-                f"{name:<26}{corpus:<7}{r['precision']:>7.4f}{r['recall']:>7.4f}"
-                f"{r['f1']:>7.4f}{r['oov_recall']:>7.4f}{r['iv_recall']:>7.4f}"
+            cells.append(
+                f"{r['precision']:.3f} {r['recall']:.3f} {r['f1']:.3f} {r['oov_recall']:.3f}   "
             )
-    ours = results["ciyu cohesion"]
-    print(
-        f"\nciyu cohesion: trained in {ours['train_seconds']} s, "
-        f"peak RSS {ours['peak_rss_mb']} MiB, {ours['words']} words"
-    )
-    for name in results:
-        if name.startswith("jieba"):
+        train_s = res.get("train_seconds", "-")
+        peak = res.get("peak_rss_mb", "-")
+        words = res.get("words", "-")
+        print(f"{name:<13}{train_s!s:>8}{peak!s:>9}{words!s:>8}  " + "  ".join(cells))
+    best = results.get(DEFAULT_METHOD)
+    if best is not None:
+        for other in results:
+            if other == DEFAULT_METHOD:
+                continue
+            ratios = []
             for corpus in CORPORA:
-                a = ours[corpus]
-                b = results[name][corpus]
+                a, b = best[corpus], results[other][corpus]
                 assert isinstance(a, dict) and isinstance(b, dict)
-                print(f"F1 ratio ciyu / {name} on {corpus}: {a['f1'] / b['f1']:.3f}")
+                ratios.append(f"{corpus} {a['f1'] / b['f1']:.3f}")
+            print(f"F1 ratio {DEFAULT_METHOD} / {other}: {', '.join(ratios)}")
     (args.out / "quality.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 
