@@ -21,6 +21,12 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-bench: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	# bytepiece needs pyahocorasick built with byte keys; the tokenizer benchmark reports
+	# bytepiece as missing if this fails
+	-$(BIN)/python -m pip install --quiet cython wheel && \
+	  AHOCORASICK_BYTES=1 $(BIN)/python -m pip install --quiet --force-reinstall \
+	    --no-cache-dir --no-binary pyahocorasick pyahocorasick && \
+	  $(BIN)/python -m pip install --quiet --no-build-isolation bytepiece
 	touch $@
 
 ## demo: discover the words of the bundled law sample, train a model, segment a sentence
@@ -51,9 +57,10 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-## bench: quality benchmark on ../shared/data (needs that folder)
+## bench: quality and tokenizer benchmarks on ../shared/data (needs that folder)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/tokenizers.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

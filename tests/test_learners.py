@@ -202,3 +202,14 @@ def test_every_learner_is_deterministic() -> None:
         a = ciyu.train(lines * 3, method=method).lexicon.counts
         b = ciyu.train(lines * 3, method=method).lexicon.counts
         assert a == b, method
+
+
+def test_unigram_meets_the_vocabulary_size(law_lines: list[str]) -> None:
+    model = ciyu.train(law_lines, method="unigram", vocab_size=3000)
+    assert 2500 <= len(model) <= 3000
+    assert sum(len(w) > 1 for w in model.lexicon) > 500
+    text = "当事人应当按照约定全面履行自己的义务，2024年起施行。"
+    assert "".join(model.cut(text)) == text
+    assert 0 not in model.encode("当事人应当履行义务", out_type=int)
+    with pytest.raises(ciyu.ConfigError, match="smaller than the .* characters needed"):
+        ciyu.train(law_lines, method="unigram", vocab_size=100)

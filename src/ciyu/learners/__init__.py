@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lexicon import Lexicon
-from . import cohesion, ensemble, lm, minent, nvbe
+from . import cohesion, ensemble, lm, minent, nvbe, unigram
 from .base import Context, Segmenter
 from .cohesion import CohesionConfig
 from .ensemble import EnsembleConfig
 from .lm import LmConfig
 from .minent import MinentConfig
 from .nvbe import NvbeConfig
+from .unigram import UnigramConfig
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ METHODS: dict[str, Method] = {
             "minimum-entropy lexicon building with de-redundancy (Su, 最小熵原理)",
         ),
         Method(
+            "unigram",
+            UnigramConfig,
+            unigram.learn,
+            unigram.segmenter,
+            "unigram-LM tokenizer with a --vocab-size target (Viterbi EM, loss pruning)",
+        ),
+        Method(
             "ensemble",
             EnsembleConfig,
             ensemble.learn,
@@ -86,4 +94,5 @@ __all__ = [
     "Method",
     "MinentConfig",
     "NvbeConfig",
+    "UnigramConfig",
 ]
