@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -40,16 +39,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ciyu
+from _common import peak_rss_mb, train_sentencepiece
 from ciyu.learners import DEFAULT_METHOD, METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ("pku", "msr")
 SPM_VOCABS = (8000, 32000)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build_training_text(data: Path, out: Path) -> Path:
@@ -70,22 +65,8 @@ def worker(system: str, train: Path, out: Path) -> None:
     """Train one system in this (child) process; print its cost as JSON."""
     start = time.perf_counter()
     if system.startswith("spm"):
-        import sentencepiece as spm
-
         vocab = int(system.split("-")[1])
-        spm.SentencePieceTrainer.train(
-            input=str(train),
-            model_prefix=str(out / system),
-            model_type="unigram",
-            vocab_size=vocab,
-            character_coverage=0.9995,
-            normalization_rule_name="identity",
-            add_dummy_prefix=False,
-            remove_extra_whitespaces=False,
-            max_sentence_length=1 << 16,
-            num_threads=2,
-            minloglevel=2,
-        )
+        train_sentencepiece(train, out / system, vocab)
         words = vocab
     else:
         model = ciyu.train(ciyu.Corpus([train]), method=system)

@@ -25,17 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _common import peak_rss_mb, train_sentencepiece
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def worker(system: str, vocab: int, train: Path, heldout: Path, out: Path) -> None:
@@ -57,22 +54,9 @@ def worker(system: str, vocab: int, train: Path, heldout: Path, out: Path) -> No
     elif system == "sentencepiece":
         import sentencepiece as spm
 
-        prefix = out / f"spm-unigram-{vocab}"
-        spm.SentencePieceTrainer.train(
-            input=str(train),
-            model_prefix=str(prefix),
-            model_type="unigram",
-            vocab_size=vocab,
-            character_coverage=0.9995,
-            normalization_rule_name="identity",
-            add_dummy_prefix=False,
-            remove_extra_whitespaces=False,
-            max_sentence_length=1 << 16,
-            num_threads=2,
-            minloglevel=2,
-        )
+        model_file = train_sentencepiece(train, out / f"spm-unigram-{vocab}", vocab)
         seconds = time.perf_counter() - start
-        sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
+        sp = spm.SentencePieceProcessor(model_file=str(model_file))
         tokens = sum(len(sp.encode(line)) for line in lines)
         size = sp.get_piece_size()
     else:

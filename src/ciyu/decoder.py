@@ -88,3 +88,36 @@ class Decoder:
             words.append(s[start:end])
             start = end
         return words
+
+
+def best_split(
+    word: str, log_probs: Mapping[str, float], unk_logp: float, max_len: int
+) -> tuple[list[str], float]:
+    """The best segmentation of ``word`` into at least two pieces, and its score.
+
+    Pieces are entries of ``log_probs`` of at most ``max_len`` characters, or single
+    characters (scored ``unk_logp`` when absent). This is the "what if ``word`` were not
+    in the lexicon" question that de-redundancy and tokenizer pruning ask of every entry.
+    """
+    n = len(word)
+    best = [0.0] + [_NEG_INF] * n
+    back = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - max_len), j):
+            if i == 0 and j == n:
+                continue
+            lp = log_probs.get(word[i:j])
+            if lp is None:
+                if j - i > 1:
+                    continue
+                lp = unk_logp
+            if best[i] + lp > best[j]:
+                best[j] = best[i] + lp
+                back[j] = i
+    parts = []
+    j = n
+    while j > 0:
+        parts.append(word[back[j] : j])
+        j = back[j]
+    parts.reverse()
+    return parts, best[n]

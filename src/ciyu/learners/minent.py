@@ -29,6 +29,7 @@ import numpy as np
 
 from ..config import option, to_dict
 from ..counts import chunked
+from ..decoder import best_split
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from ..stats import as_keys, codes_of
@@ -58,34 +59,6 @@ class MinentConfig:
         return 2
 
 
-def _best_split(
-    word: str, logp: dict[str, float], unk: float, max_len: int
-) -> tuple[list[str], float]:
-    """Best decomposition of ``word`` into at least two lexicon entries (or characters)."""
-    n = len(word)
-    best = [0.0] + [-math.inf] * n
-    back = [0] * (n + 1)
-    for j in range(1, n + 1):
-        for i in range(max(0, j - max_len), j):
-            if i == 0 and j == n:
-                continue
-            lp = logp.get(word[i:j])
-            if lp is None:
-                if j - i > 1:
-                    continue
-                lp = unk
-            if best[i] + lp > best[j]:
-                best[j] = best[i] + lp
-                back[j] = i
-    parts = []
-    j = n
-    while j > 0:
-        parts.append(word[back[j] : j])
-        j = back[j]
-    parts.reverse()
-    return parts, best[n]
-
-
 def deredundancy(words: Counter[str], threshold_per_char: float, max_len: int) -> Counter[str]:
     """Drop words nearly as probable as their best decomposition (longest first)."""
     words = Counter(words)
@@ -93,7 +66,7 @@ def deredundancy(words: Counter[str], threshold_per_char: float, max_len: int) -
     logp = {w: math.log(c / total) for w, c in words.items()}
     unk = math.log(0.5 / total)
     for word in sorted((w for w in words if len(w) >= 2), key=lambda w: (-len(w), w)):
-        parts, score = _best_split(word, logp, unk, max_len)
+        parts, score = best_split(word, logp, unk, max_len)
         if logp[word] - score < threshold_per_char * (len(word) - 1):
             count = words.pop(word)
             del logp[word]

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import option, to_dict
-from ..decoder import Decoder
+from ..decoder import Decoder, best_split
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from .base import Context, Segmenter, per_fragment
@@ -105,19 +105,8 @@ def _losses(counts: Counter[str], max_len: int) -> list[tuple[float, str]]:
     for word, c in counts.items():
         if len(word) < 2 or c <= 0:
             continue
-        n = len(word)
-        best = [0.0] + [-math.inf] * n
-        for j in range(1, n + 1):
-            for i in range(max(0, j - max_len), j):
-                if i == 0 and j == n:
-                    continue
-                lp = logp.get(word[i:j])
-                if lp is None:
-                    if j - i > 1:
-                        continue
-                    lp = unk
-                best[j] = max(best[j], best[i] + lp)
-        out.append((c * (logp[word] - best[n]), word))
+        _, alternative = best_split(word, logp, unk, max_len)
+        out.append((c * (logp[word] - alternative), word))
     out.sort(key=lambda x: (-x[0], x[1]))
     return out
 

@@ -1,0 +1,32 @@
+"""Helpers shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def train_sentencepiece(train: Path, prefix: Path, vocab: int) -> Path:
+    """Train sentencepiece's unigram model the way every ciyu benchmark compares with it:
+    identity normalisation, no dummy prefix, whitespace kept, character coverage 0.9995."""
+    import sentencepiece as spm
+
+    spm.SentencePieceTrainer.train(
+        input=str(train),
+        model_prefix=str(prefix),
+        model_type="unigram",
+        vocab_size=vocab,
+        character_coverage=0.9995,
+        normalization_rule_name="identity",
+        add_dummy_prefix=False,
+        remove_extra_whitespaces=False,
+        max_sentence_length=1 << 16,
+        num_threads=2,
+        minloglevel=2,
+    )
+    return Path(f"{prefix}.model")
