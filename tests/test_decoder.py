@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ciyu.decoder import Decoder
+import ciyu
+from ciyu.decoder import HAVE_COMPILED, Decoder
 
 
 def lp(counts: dict[str, int]) -> dict[str, float]:
@@ -37,3 +39,43 @@ def test_ties_are_broken_deterministically() -> None:
 def test_lossless(text: str) -> None:
     d = Decoder(lp({"甲乙": 3, "乙丙丁": 2, "丁": 5, "戊戊": 1}), -12.0)
     assert "".join(d.cut(text)) == text
+
+
+lexicons = st.dictionaries(
+    st.text(alphabet="甲乙丙丁𠀋ab", min_size=1, max_size=5),
+    st.sampled_from([-1.0, -2.0, -2.5, -3.0, -7.25]),  # few values: many exact ties
+    max_size=25,
+)
+
+
+@pytest.mark.skipif(not HAVE_COMPILED, reason="the compiled decoder is not built")
+@settings(max_examples=300)
+@given(lexicons, st.text(alphabet="甲乙丙丁𠀋abc", max_size=40))
+def test_compiled_twin_equals_reference(lexicon: dict[str, float], text: str) -> None:
+    reference = Decoder(lexicon, -9.0, compiled=False)
+    compiled = Decoder(lexicon, -9.0, compiled=True)
+    assert compiled.boundaries(text) == reference.boundaries(text)
+
+
+@pytest.mark.skipif(not HAVE_COMPILED, reason="the compiled decoder is not built")
+def test_compiled_twin_on_a_learned_lexicon(sample_model: ciyu.Model) -> None:
+    import gzip
+
+    from conftest import SAMPLE
+
+    log_probs = sample_model.lexicon.log_probs()
+    unk = sample_model.lexicon.unk_logp()
+    reference = Decoder(log_probs, unk, compiled=False)
+    compiled = Decoder(log_probs, unk, compiled=True)
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as fh:
+        lines = [next(fh) for _ in range(3000)]
+    for line in lines:
+        for frag in line.split("，"):
+            assert compiled.boundaries(frag) == reference.boundaries(frag)
+
+
+def test_compiled_decoder_is_built_in_ci() -> None:
+    import os
+
+    if os.environ.get("CI"):
+        assert HAVE_COMPILED, "CI must build ciyu._lattice (pip install -e . compiles it)"

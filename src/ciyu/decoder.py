@@ -5,17 +5,34 @@ maximise ``Σ ln p(w_i)`` (Viterbi over the word lattice). Every single characte
 always a possible word: characters absent from the lexicon get ``unk_logp``, so the
 decoder never fails and never drops text.
 
-This is the pure-Python reference implementation. Lookup walks a prefix table (every
-prefix of every word is a key, mapped to ``None`` when the prefix is not itself a word),
-so the inner loop stops as soon as no longer word can match.
+Two implementations give identical results, ties included:
+
+- the pure-Python *reference* walks a prefix table (every prefix of every word is a key,
+  mapped to ``None`` when the prefix is not itself a word), so the inner loop stops as
+  soon as no longer word can match;
+- the compiled twin, ``ciyu._lattice`` (a small C extension built when ciyu is
+  installed), walks a code-point trie in the same order.
+
+:class:`Decoder` uses the compiled twin when it is available (``compiled=None``), and the
+tests compare the two on random lexicons and strings.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from types import ModuleType
 
 _NEG_INF = -math.inf
+
+_lattice: ModuleType | None
+try:
+    from . import _lattice
+except ImportError:  # no C compiler at install time: the reference serves alone
+    _lattice = None
+
+#: True when the compiled decoder is installed.
+HAVE_COMPILED = _lattice is not None
 
 
 class Decoder:
@@ -24,30 +41,51 @@ class Decoder:
     Args:
         log_probs: word → natural-log probability.
         unk_logp: log-probability of a character that is not in the table.
+        compiled: use the compiled decoder (True), the Python reference (False), or the
+            compiled one when it is installed (None).
     """
 
-    def __init__(self, log_probs: Mapping[str, float], unk_logp: float) -> None:
+    def __init__(
+        self, log_probs: Mapping[str, float], unk_logp: float, *, compiled: bool | None = None
+    ) -> None:
         self.unk_logp = float(unk_logp)
-        table: dict[str, float | None] = {}
-        max_len = 1
-        for word, lp in log_probs.items():
-            table[word] = float(lp)
-            max_len = max(max_len, len(word))
-            for i in range(1, len(word)):
-                table.setdefault(word[:i], None)
-        self._table = table
-        self.max_len = max_len
+        self._log_probs = {w: float(lp) for w, lp in log_probs.items()}
+        self.max_len = max((len(w) for w in self._log_probs), default=1)
+        if compiled and _lattice is None:
+            raise ImportError("the compiled decoder (ciyu._lattice) is not installed")
+        self.compiled = _lattice is not None and compiled is not False
+        self._table: dict[str, float | None] | None = None
+        if self.compiled:
+            assert _lattice is not None
+            fast = _lattice.Lattice(
+                list(self._log_probs), list(self._log_probs.values()), self.unk_logp
+            )
+            self.boundaries = fast.boundaries  # type: ignore[method-assign]
+
+    def _prefix_table(self) -> dict[str, float | None]:
+        if self._table is None:
+            table: dict[str, float | None] = {}
+            for word, lp in self._log_probs.items():
+                table[word] = lp
+                for i in range(1, len(word)):
+                    table.setdefault(word[:i], None)
+            self._table = table
+        return self._table
 
     def score(self, word: str) -> float | None:
         """Log-probability of ``word`` as one lexicon entry, or None if it is not one."""
-        return self._table.get(word)
+        return self._log_probs.get(word)
 
     def boundaries(self, s: str) -> list[int]:
-        """End offsets of the best segmentation of ``s`` (the last one is ``len(s)``)."""
+        """End offsets of the best segmentation of ``s`` (the last one is ``len(s)``).
+
+        This is the reference implementation; instances using the compiled decoder
+        replace it with the compiled twin.
+        """
         n = len(s)
         if n == 0:
             return []
-        table = self._table
+        table = self._prefix_table()
         unk = self.unk_logp
         best = [_NEG_INF] * (n + 1)
         best[0] = 0.0
