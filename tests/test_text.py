@@ -84,3 +84,17 @@ def test_view_agrees_with_tokens(text: str) -> None:
         tok if kind == "learn" else NUM if kind == "num" else "\0" for kind, tok in tokenize(text)
     )
     assert view == expected
+
+
+def test_precomputed_tables_match_this_python() -> None:
+    import unicodedata
+
+    import pytest
+
+    from ciyu import _unicode_tables as tables
+    from ciyu.text import atom_ranges, mark_ranges
+
+    if unicodedata.unidata_version != tables.UNIDATA_VERSION:
+        pytest.skip("tables are for another Unicode version; they are computed at run time")
+    assert list(tables.ATOM) == atom_ranges()
+    assert list(tables.MARKS) == mark_ranges()

@@ -98,15 +98,38 @@ def _collect_ranges(pred: object) -> list[tuple[int, int]]:
     return ranges
 
 
+def atom_ranges() -> list[tuple[int, int]]:
+    """Letters and digits that are not learnable: the characters of ``atom`` tokens."""
+    return _collect_ranges(lambda ch: ch.isalnum() and not is_learnable(ch))
+
+
+def mark_ranges() -> list[tuple[int, int]]:
+    """Combining marks (categories Mn, Mc, Me)."""
+    return _collect_ranges(lambda ch: unicodedata.category(ch) in ("Mn", "Mc", "Me"))
+
+
+def _character_tables() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The atom and mark ranges: precomputed for this Unicode version, else computed.
+
+    Computing them walks all 1.1 M code points (about 1.5 s), so ``_unicode_tables.py``
+    keeps them for the Unicode version it was generated with; ``tests/test_text.py``
+    checks that it matches, and ``python -m ciyu._gen_tables`` regenerates it.
+    """
+    from . import _unicode_tables as tables
+
+    if unicodedata.unidata_version == tables.UNIDATA_VERSION:
+        return list(tables.ATOM), list(tables.MARKS)
+    return atom_ranges(), mark_ranges()
+
+
 class _Rules:
     """Compiled regular expressions of the rule layer (built once per process, read-only)."""
 
     def __init__(self) -> None:
         learn = _ranges_to_class(list(LEARNABLE_RANGES))
-        atom = _ranges_to_class(_collect_ranges(lambda ch: ch.isalnum() and not is_learnable(ch)))
-        marks = _ranges_to_class(
-            _collect_ranges(lambda ch: unicodedata.category(ch) in ("Mn", "Mc", "Me"))
-        )
+        atom_table, mark_table = _character_tables()
+        atom = _ranges_to_class(atom_table)
+        marks = _ranges_to_class(mark_table)
         digits = "0-9\uff10-\uff19"
         # What stays glued to a symbol: combining marks, emoji skin-tone modifiers and tag
         # characters (subdivision flags); a zero-width joiner glues the next character too.
