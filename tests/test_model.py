@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ciyu import Model
+from ciyu.decoder import HAVE_COMPILED, Decoder
 from ciyu.lexicon import Lexicon
 from ciyu.text import NUM
 
@@ -48,3 +50,29 @@ def test_lossless_on_any_text(text: str) -> None:
 )
 def test_lossless_on_mixed_text(text: str) -> None:
     assert "".join(Model(LEX).cut(text)) == text
+
+
+hostile_lines = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(
+            list(
+                "中文分词年个0１9.．%％‰abcＡé \u3000\t\r\n\x00\u200d\u0301\u3099\ufdd0"
+                "——……👍🏽🇨🇳〇○々かカ"
+            )
+        ),
+    ),
+    max_size=80,
+)
+
+
+@pytest.mark.skipif(not HAVE_COMPILED, reason="the compiled decoder is not built")
+@settings(max_examples=500)
+@given(hostile_lines, st.sampled_from([" ", "|", "  ", ""]))
+def test_bulk_segment_equals_cut(text: str, sep: str) -> None:
+    model = Model(LEX)
+    expected = "\n".join(sep.join(model.cut(line)) for line in text.split("\n"))
+    assert model.segment(text, sep) == expected
+    reference = Model(LEX)
+    reference.decoder = Decoder(LEX.log_probs(), LEX.unk_logp(), compiled=False)
+    assert reference.segment(text, sep) == expected

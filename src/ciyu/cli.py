@@ -301,15 +301,38 @@ def _cmd_segment(args: argparse.Namespace, progress: _Progress) -> int:
     corpus = Corpus(inputs, errors=args.errors, spool_stdin=False)
     sep = args.sep
     with _output(args.output) as out:
+        # whole lines go to the bulk segmenter about a megabyte at a time; the pieces of
+        # an over-long line are segmented one by one and joined with the separator
+        batch: list[str] = []
+        size = 0
         mid_line = False
+        done = 0
+
+        def flush() -> None:
+            nonlocal batch, size, done
+            if batch:
+                out.write(model.segment("\n".join(batch), sep) + "\n")
+                done += size
+                progress("segment", done)
+                batch, size = [], 0
+
         for piece in corpus.pieces():
-            words = model.cut(piece.text)
-            if mid_line and words:
+            if piece.eol and not mid_line:
+                batch.append(piece.text)
+                size += len(piece.text)
+                if size >= 1 << 20:
+                    flush()
+                continue
+            flush()
+            segmented = model.segment(piece.text, sep)
+            if mid_line and segmented:
                 out.write(sep)
-            out.write(sep.join(words))
+            out.write(segmented)
             mid_line = not piece.eol
             if piece.eol:
                 out.write("\n")
+        flush()
+    progress.done()
     return 0
 
 

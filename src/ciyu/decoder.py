@@ -22,6 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._lattice import Lattice
 
 _NEG_INF = -math.inf
 
@@ -55,12 +59,14 @@ class Decoder:
             raise ImportError("the compiled decoder (ciyu._lattice) is not installed")
         self.compiled = _lattice is not None and compiled is not False
         self._table: dict[str, float | None] | None = None
+        #: The compiled lattice, when one is used (for bulk segmentation).
+        self.fast: Lattice | None = None
         if self.compiled:
             assert _lattice is not None
-            fast = _lattice.Lattice(
+            self.fast = _lattice.Lattice(
                 list(self._log_probs), list(self._log_probs.values()), self.unk_logp
             )
-            self.boundaries = fast.boundaries  # type: ignore[method-assign]
+            self.boundaries = self.fast.boundaries  # type: ignore[method-assign, assignment]
 
     def _prefix_table(self) -> dict[str, float | None]:
         if self._table is None:

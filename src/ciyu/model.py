@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
 from .lexicon import Lexicon
-from .text import NUM, tokenize
+from .text import NUM, class_table, tokenize
 
 #: Id returned by :meth:`Model.encode` for a piece that is not in the lexicon.
 UNK_ID = 0
@@ -75,6 +75,17 @@ class Model:
         for end in self.decoder.boundaries("".join(view)):
             out.append("".join(units[start:end]))
             start = end
+
+    def segment(self, text: str, sep: str = " ") -> str:
+        """Segment every line of ``text`` and join each line's words with ``sep``.
+
+        The bulk path: with the compiled decoder it runs the rule layer and the lattice in
+        C and creates no Python object per word. Line breaks (``\\n``) are kept.
+        """
+        fast = self.decoder.fast
+        if fast is not None:
+            return fast.segment(text, class_table(), sep)
+        return "\n".join(sep.join(self.cut(line)) for line in text.split("\n"))
 
     def cut_lines(self, lines: Iterable[str]) -> Iterator[list[str]]:
         """Segment many lines; yields one list of words per line."""

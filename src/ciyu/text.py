@@ -33,7 +33,7 @@ import functools
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Final, Literal
 
 TokenKind = Literal["learn", "num", "atom", "space", "other"]
@@ -189,3 +189,34 @@ def display(word: str) -> str:
 def undisplay(word: str) -> str:
     """Inverse of :func:`display`."""
     return word.replace(NUM_DISPLAY, NUM)
+
+
+# Bits of the class table the compiled rule layer reads (see src/ciyu/_lattice.c).
+CLASS_LEARN, CLASS_ATOM, CLASS_DIGIT, CLASS_MARK = 1, 2, 4, 8
+CLASS_SPACE, CLASS_EXTEND, CLASS_REGIONAL = 16, 32, 64
+
+
+@functools.cache
+def class_table() -> bytes:
+    """One byte of class bits per code point, for the compiled rule layer.
+
+    Built from the same ranges as the regular expressions of :func:`tokenize`, so the two
+    agree; the tests check it on hostile text.
+    """
+    table = bytearray(sys.maxunicode + 1)
+
+    def mark(ranges: Iterable[tuple[int, int]], bit: int) -> None:
+        for lo, hi in ranges:
+            for cp in range(lo, hi + 1):
+                table[cp] |= bit
+
+    atoms, marks = _character_tables()
+    mark(LEARNABLE_RANGES, CLASS_LEARN)
+    mark(atoms, CLASS_ATOM)
+    mark(((0x30, 0x39), (0xFF10, 0xFF19)), CLASS_DIGIT)
+    mark(marks, CLASS_MARK)
+    mark(marks, CLASS_EXTEND)
+    mark(((0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F)), CLASS_EXTEND)
+    mark(((0x1F1E6, 0x1F1FF),), CLASS_REGIONAL)
+    mark(((cp, cp) for cp in range(0x3001) if chr(cp).isspace()), CLASS_SPACE)
+    return bytes(table)
