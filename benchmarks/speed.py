@@ -1,0 +1,220 @@
+"""Speed benchmark: segmentation throughput, and training time and memory, against peers,
+measured in one run so that the ratios hold on a noisy machine.
+
+Three parts are run by default; ``--parts`` selects among them.
+
+``segment``
+    Throughput in MB/s of UTF-8 input over the first 10 MB of the law corpus. It compares
+    ciyu's bulk path (``Model.segment``, which ``ciyu segment`` uses), ciyu's per-line
+    Python API (``Model.cut``), jieba, rjieba (jieba-rs) and sentencepiece's ``encode``.
+    ciyu segments with a model trained on that text; sentencepiece uses a unigram model
+    trained on the same text.
+``train``
+    Training on the whole law corpus (about 58 MB), with wall time and peak RSS. It compares
+    ciyu's default learner with sentencepiece's unigram trainer at a vocabulary of 32,000,
+    close to the size of ciyu's lexicon.
+``scaling``
+    The same two trainers on 1/4, 1/2 and all of the corpus. It writes
+    ``benchmarks/speed_scaling.png`` (time and memory against corpus size).
+
+Each trainer runs in its own child process, so the memory figures are its own. The script
+needs ``../shared/data``. sentencepiece, jieba and rjieba come from the bench extra, and
+matplotlib is needed for the plot.
+
+Usage::
+
+    python benchmarks/speed.py [--parts segment,train,scaling] [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import ciyu
+from _common import peak_rss_mb, train_sentencepiece
+
+ROOT = Path(__file__).resolve().parent.parent
+LAW = Path("raw") / "zh_laws_lawrefbook.md.txt.gz"
+
+
+def law_text(data: Path, out: Path, fraction: float, limit_bytes: int | None = None) -> Path:
+    """Write a prefix of the law corpus (whole lines): a fraction of it, or limit_bytes."""
+    suffix = f"{limit_bytes}b" if limit_bytes else f"{fraction:g}"
+    path = out / f"law_{suffix}.txt"
+    if path.exists():
+        return path
+    with gzip.open(data / LAW, "rb") as fh:
+        raw = fh.read()
+    size = limit_bytes or int(len(raw) * fraction)
+    cut = raw.rfind(b"\n", 0, size) + 1 if size < len(raw) else len(raw)
+    path.write_bytes(raw[:cut])
+    return path
+
+
+def worker(system: str, train: Path, out: Path) -> None:
+    """Train one system on ``train`` in this child process; print its cost as JSON."""
+    start = time.perf_counter()
+    if system == "ciyu":
+        model = ciyu.train(ciyu.Corpus([train]))
+        model.save(out / f"{train.stem}.ciyu")
+        size = len(model)
+    else:
+        train_sentencepiece(train, out / f"{train.stem}.spm", 32000)
+        size = 32000
+    print(
+        json.dumps(
+            {
+                "seconds": round(time.perf_counter() - start, 1),
+                "peak_rss_mb": round(peak_rss_mb()),
+                "vocab": size,
+            }
+        )
+    )
+
+
+def train_child(system: str, train: Path, out: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", system, str(train), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"training {system} on {train} failed:\n{proc.stderr}")
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def throughput(run: Callable[[], object], n_bytes: int, repeat: int = 2) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return n_bytes / best / 1e6
+
+
+def part_segment(data: Path, out: Path) -> None:
+    path = law_text(data, out, 1.0, limit_bytes=10_000_000)
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    n_bytes = len(text.encode("utf-8"))
+    print(f"== segmentation throughput on {path.name} ({n_bytes / 1e6:.1f} MB)")
+    cost = train_child("ciyu", path, out)
+    print(f"ciyu model trained on it in {cost['seconds']} s ({cost['vocab']} words)")
+    model = ciyu.Model.load(out / f"{path.stem}.ciyu")
+    rates: dict[str, float] = {}
+    rates["ciyu bulk (Model.segment)"] = throughput(lambda: model.segment(text), n_bytes)
+    rates["ciyu per line (Model.cut)"] = throughput(
+        lambda: [model.cut(line) for line in lines], n_bytes, 1
+    )
+    try:
+        import sentencepiece as spm
+
+        train_child("spm", path, out)
+        sp = spm.SentencePieceProcessor(model_file=str(out / f"{path.stem}.spm.model"))
+        rates["sentencepiece encode"] = throughput(lambda: sp.encode(lines), n_bytes)
+    except ImportError:
+        print("sentencepiece not installed (pip install -e '.[bench]')")
+    try:
+        import rjieba
+
+        rates["rjieba cut"] = throughput(lambda: [rjieba.cut(line) for line in lines], n_bytes)
+    except ImportError:
+        print("rjieba not installed (pip install -e '.[bench]')")
+    try:
+        import jieba
+
+        jieba.setLogLevel(60)
+        tok = jieba.Tokenizer()
+        tok.initialize()
+        rates["jieba lcut"] = throughput(lambda: [tok.lcut(line) for line in lines], n_bytes, 1)
+    except ImportError:
+        print("jieba not installed (pip install -e '.[bench]')")
+    for name, rate in rates.items():
+        print(f"{name:<28}{rate:8.2f} MB/s")
+    ours = rates["ciyu bulk (Model.segment)"]
+    for name, rate in rates.items():
+        if not name.startswith("ciyu"):
+            print(f"ratio ciyu bulk / {name}: {ours / rate:.2f}")
+
+
+def part_train(data: Path, out: Path, fractions: tuple[float, ...]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for fraction in fractions:
+        path = law_text(data, out, fraction)
+        mb = path.stat().st_size / 1e6
+        for system in ("ciyu", "spm"):
+            cost = train_child(system, path, out)
+            rows.append({"system": system, "mb": round(mb, 1), **cost})
+            print(
+                f"{system:<6}{mb:8.1f} MB {cost['seconds']:9.1f} s {cost['peak_rss_mb']:8.0f} MiB"
+                f"  vocab {cost['vocab']}"
+            )
+    return rows
+
+
+def plot(rows: list[dict[str, object]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    for system, label in (("ciyu", "ciyu (default learner)"), ("spm", "sentencepiece unigram")):
+        pts = [r for r in rows if r["system"] == system]
+        xs = [float(r["mb"]) for r in pts]  # type: ignore[arg-type]
+        ax_t.plot(xs, [float(r["seconds"]) for r in pts], "o-", label=label)  # type: ignore[arg-type]
+        ax_m.plot(xs, [float(r["peak_rss_mb"]) for r in pts], "o-", label=label)  # type: ignore[arg-type]
+    ax_t.set(xlabel="corpus (MB of UTF-8)", ylabel="training time (s)", title="Time")
+    ax_m.set(xlabel="corpus (MB of UTF-8)", ylabel="peak RSS (MiB)", title="Memory")
+    for ax in (ax_t, ax_m):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--parts", default="segment,train,scaling")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], Path(args.worker[1]), args.out)
+        return 0
+    if not (args.data / LAW).exists():
+        print(
+            f"benchmark data not found: {args.data / LAW} (not shipped with ciyu); pass --data DIR",
+            file=sys.stderr,
+        )
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    parts = args.parts.split(",")
+    if "segment" in parts:
+        part_segment(args.data, args.out)
+    rows = []
+    if "scaling" in parts:
+        print("== training time and peak memory against corpus size (law corpus)")
+        rows = part_train(args.data, args.out, (0.25, 0.5, 1.0))
+        plot(rows, ROOT / "benchmarks" / "speed_scaling.png")
+    elif "train" in parts:
+        print("== training on the whole law corpus")
+        rows = part_train(args.data, args.out, (1.0,))
+    if rows:
+        (args.out / "speed_train.json").write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
