@@ -213,3 +213,28 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
         main(["train"])
     assert exc.value.code == 2
     assert "the following arguments are required" in capsys.readouterr().err
+
+
+def test_thread_count_does_not_change_output(
+    corpus: Path, model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # several chunks and batches, so that two worker processes really share the work
+    big = tmp_path / "big.txt"
+    text = corpus.read_text(encoding="utf-8")
+    big.write_text(text * 4, encoding="utf-8")
+    outputs = {}
+    for threads in ("1", "2"):
+        counts = tmp_path / f"c{threads}.npz"
+        seg = tmp_path / f"s{threads}.txt"
+        assert (
+            run(
+                ["-q", "count", "-j", threads, "--order", "3", str(big), "-o", str(counts)], capsys
+            )[0]
+            == 0
+        )
+        assert (
+            run(["segment", "-j", threads, "-m", str(model), str(big), "-o", str(seg)], capsys)[0]
+            == 0
+        )
+        outputs[threads] = (counts.read_bytes(), seg.read_bytes())
+    assert outputs["1"] == outputs["2"]

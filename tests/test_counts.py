@@ -116,3 +116,17 @@ def test_load_rejects_bad_files(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelFormatError, match="order 1 keys are not sorted"):
         NgramCounts.load(tmp_path / "u.npz")
+
+
+def test_parallel_counting_equals_sequential() -> None:
+    import random
+
+    rng = random.Random(3)
+    lines = ["".join(rng.choice("甲乙丙丁戊己庚辛壬癸子丑") for _ in range(50)) for _ in range(400)]
+    sequential = count_ngrams(lines, 4, chunk_chars=2000)
+    parallel = count_ngrams(lines, 4, chunk_chars=2000, threads=2)
+    assert parallel == sequential
+    budget = sequential.nbytes // 2
+    assert count_ngrams(lines, 4, chunk_chars=2000, max_memory=budget, threads=2) == count_ngrams(
+        lines, 4, chunk_chars=2000, max_memory=budget
+    )

@@ -47,6 +47,7 @@ def count(
     max_memory: int | None = None,
     errors: Errors = "strict",
     progress: Callable[[int], None] | None = None,
+    threads: int | None = 1,
 ) -> NgramCounts:
     """Count the character n-grams (orders ``1..order``) of a corpus, as a stream.
 
@@ -55,10 +56,12 @@ def count(
         order: highest n-gram order.
         max_memory: budget for the count tables in bytes (rare n-grams are pruned).
         errors: ``"strict"`` stops at invalid UTF-8, ``"replace"`` substitutes U+FFFD.
-        progress: called with the number of characters read so far.
+        progress: called with the number of characters counted so far.
+        threads: counting processes (``None`` or 0: one per core); the counts are the
+            same for any value.
     """
     corpus = _corpus(inputs, errors)
-    return count_ngrams(corpus, order, max_memory=max_memory, progress=progress)
+    return count_ngrams(corpus, order, max_memory=max_memory, progress=progress, threads=threads)
 
 
 def discover(
@@ -69,6 +72,7 @@ def discover(
     max_memory: int | None = None,
     errors: Errors = "strict",
     progress: Callable[[str, int], None] | None = None,
+    threads: int | None = 1,
     **options: Any,
 ) -> Discovery:
     """Discover the words of a corpus with the cohesion learner.
@@ -81,6 +85,8 @@ def discover(
         max_memory: memory budget for counting, in bytes.
         errors: how to treat invalid UTF-8 (``"strict"`` or ``"replace"``).
         progress: called as ``progress(stage, characters_done)``.
+        threads: processes for counting (``None`` or 0: one per core); results are the
+            same for any value.
 
     Returns:
         A :class:`Discovery`: ``.words`` is the ranked list of :class:`WordStats`,
@@ -96,6 +102,7 @@ def discover(
             cfg.order,
             max_memory=max_memory,
             progress=progress,
+            threads=threads,
         )
         return cohesion.discover(ctx, cfg)
 
@@ -109,6 +116,7 @@ def train(
     max_memory: int | None = None,
     errors: Errors = "strict",
     progress: Callable[[str, int], None] | None = None,
+    threads: int | None = 1,
     **options: Any,
 ) -> Model:
     """Learn a segmentation model from raw text.
@@ -118,7 +126,7 @@ def train(
         method: the learner, one of :data:`ciyu.learners.METHODS` (default: the best on
             the quality benchmark, :data:`ciyu.learners.DEFAULT_METHOD`).
         config: that learner's config object; keyword ``options`` override its fields.
-        counts, max_memory, errors, progress: as for :func:`discover`.
+        counts, max_memory, errors, progress, threads: as for :func:`discover`.
 
     Returns:
         A :class:`Model`; its metadata records the method and every option.
@@ -129,6 +137,11 @@ def train(
     cfg = make(spec.config, config, options)
     with _corpus(inputs, errors) as corpus:
         ctx = make_context(
-            lambda: corpus, cfg.count_order(), counts, max_memory=max_memory, progress=progress
+            lambda: corpus,
+            cfg.count_order(),
+            counts,
+            max_memory=max_memory,
+            progress=progress,
+            threads=threads,
         )
         return Model(spec.learn(ctx, cfg))

@@ -27,6 +27,7 @@ from .evaluate import evaluate, read_word_list
 from .learners import DEFAULT_METHOD, METHODS
 from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
+from .parallel import ordered_map
 from .reader import Corpus
 from .text import display, undisplay
 
@@ -85,6 +86,17 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         wrapper.detach()
 
 
+def _add_threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-j",
+        "--threads",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker processes (default: 0 = one per CPU core); output is the same for any N",
+    )
+
+
 def _add_input_args(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
     p.add_argument(
         "inputs",
@@ -99,6 +111,7 @@ def _add_input_args(p: argparse.ArgumentParser, *, optional: bool = False) -> No
         default="strict",
         help="on invalid UTF-8: stop with an error (strict, default) or substitute U+FFFD",
     )
+    _add_threads_arg(p)
 
 
 def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfig) -> None:
@@ -229,7 +242,12 @@ def _learn(args: argparse.Namespace, progress: _Progress) -> Discovery:
     with Corpus(args.inputs, errors=args.errors) as corpus:
         try:
             return api.discover(
-                corpus, config, counts=counts, max_memory=args.max_memory, progress=progress
+                corpus,
+                config,
+                counts=counts,
+                max_memory=args.max_memory,
+                progress=progress,
+                threads=args.threads,
             )
         finally:
             progress.done()
@@ -242,6 +260,7 @@ def _cmd_count(args: argparse.Namespace, progress: _Progress) -> int:
             args.order,
             max_memory=args.max_memory,
             progress=lambda n: progress("count", n),
+            threads=args.threads,
         )
     progress.done()
     counts.save(args.output)
@@ -287,6 +306,7 @@ def _cmd_train(args: argparse.Namespace, progress: _Progress) -> int:
                 counts=counts,
                 max_memory=args.max_memory,
                 progress=progress,
+                threads=args.threads,
             )
         finally:
             progress.done()
@@ -295,43 +315,60 @@ def _cmd_train(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+# The model of a segmentation worker process (loaded once per process by the initializer).
+_WORKER_MODEL: dict[str, Model] = {}
+
+
+def _load_worker_model(path: str) -> None:
+    _WORKER_MODEL["model"] = Model.load(path)
+
+
+def _segment_job(job: tuple[str, str, str, str]) -> str:
+    """``prefix + segmented text + suffix`` for one batch of lines or one line piece."""
+    prefix, text, sep, suffix = job
+    return prefix + _WORKER_MODEL["model"].segment(text, sep) + suffix
+
+
+def _segment_jobs(corpus: Corpus, sep: str) -> Iterator[tuple[str, str, str, str]]:
+    """Whole lines in batches of about a megabyte; the pieces of an over-long line one by
+    one, joined with the separator."""
+    batch: list[str] = []
+    size = 0
+    mid_line = False
+    for piece in corpus.pieces():
+        if piece.eol and not mid_line:
+            batch.append(piece.text)
+            size += len(piece.text)
+            if size >= 1 << 20:
+                yield "", "\n".join(batch), sep, "\n"
+                batch, size = [], 0
+            continue
+        if batch:
+            yield "", "\n".join(batch), sep, "\n"
+            batch, size = [], 0
+        prefix = sep if mid_line and piece.text else ""
+        yield prefix, piece.text, sep, "\n" if piece.eol else ""
+        mid_line = not piece.eol
+    if batch:
+        yield "", "\n".join(batch), sep, "\n"
+
+
 def _cmd_segment(args: argparse.Namespace, progress: _Progress) -> int:
-    model = Model.load(args.model)
+    Model.load(args.model)  # validate before starting workers
     inputs = args.inputs or ["-"]
     corpus = Corpus(inputs, errors=args.errors, spool_stdin=False)
-    sep = args.sep
     with _output(args.output) as out:
-        # whole lines go to the bulk segmenter about a megabyte at a time; the pieces of
-        # an over-long line are segmented one by one and joined with the separator
-        batch: list[str] = []
-        size = 0
-        mid_line = False
         done = 0
-
-        def flush() -> None:
-            nonlocal batch, size, done
-            if batch:
-                out.write(model.segment("\n".join(batch), sep) + "\n")
-                done += size
-                progress("segment", done)
-                batch, size = [], 0
-
-        for piece in corpus.pieces():
-            if piece.eol and not mid_line:
-                batch.append(piece.text)
-                size += len(piece.text)
-                if size >= 1 << 20:
-                    flush()
-                continue
-            flush()
-            segmented = model.segment(piece.text, sep)
-            if mid_line and segmented:
-                out.write(sep)
-            out.write(segmented)
-            mid_line = not piece.eol
-            if piece.eol:
-                out.write("\n")
-        flush()
+        for chunk in ordered_map(
+            _segment_job,
+            _segment_jobs(corpus, args.sep),
+            args.threads,
+            initializer=_load_worker_model,
+            initargs=(args.model,),
+        ):
+            out.write(chunk)
+            done += len(chunk)
+            progress("segment", done)
     progress.done()
     return 0
 

@@ -21,9 +21,11 @@ every order ``k`` the arrays ``keys_k`` (``<Uk``, strictly increasing) and ``cou
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -32,6 +34,7 @@ import numpy.typing as npt
 
 from ._atomic import atomic_write
 from .errors import ConfigError, ModelFormatError
+from .parallel import ordered_map
 from .text import learnable_view
 
 log = logging.getLogger("ciyu")
@@ -240,8 +243,13 @@ class NgramCounts:
         for k, (keys, counts) in enumerate(self.tables, 1):
             arrays[f"keys_{k}"] = keys
             arrays[f"counts_{k}"] = counts
-        with atomic_write(path, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy stub quirk
+        # written by hand rather than with np.savez, whose zip entries carry the current
+        # time: the same counts must give the same bytes
+        with atomic_write(path, "wb") as fh, zipfile.ZipFile(fh, "w") as archive:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with archive.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NgramCounts:
@@ -378,6 +386,7 @@ def count_ngrams(
     max_memory: int | None = None,
     chunk_chars: int = DEFAULT_CHUNK_CHARS,
     progress: Callable[[int], None] | None = None,
+    threads: int | None = 1,
 ) -> NgramCounts:
     """Count character n-grams of orders ``1..order`` over a stream of text.
 
@@ -388,6 +397,8 @@ def count_ngrams(
             pruned (see the module doc). ``None`` means no budget.
         chunk_chars: characters per chunk handed to :func:`count_chunk`.
         progress: called with the number of characters read after every chunk.
+        threads: worker processes counting chunks (``None`` or 0: one per core). Chunks
+            are merged in input order, so the result is the same for any value.
 
     Returns:
         The merged :class:`NgramCounts`.
@@ -399,9 +410,11 @@ def count_ngrams(
         chunk_chars = max(1 << 12, min(chunk_chars, max_memory // (24 * order)))
     acc = _Accumulator(order, max_memory)
     seen = 0
-    for chunk in chunked(texts, chunk_chars):
-        acc.add(count_chunk(chunk, order))
-        seen += sum(len(t) for t in chunk)
+    for part in ordered_map(
+        functools.partial(count_chunk, order=order), chunked(texts, chunk_chars), threads
+    ):
+        acc.add(part)
+        seen += part.n_chars
         if progress is not None:
             progress(seen)
     return acc.result()

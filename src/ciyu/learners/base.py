@@ -68,11 +68,12 @@ def make_context(
     max_memory: int | None = None,
     chunk_chars: int = DEFAULT_CHUNK_CHARS,
     progress: Progress | None = None,
+    threads: int | None = 1,
 ) -> Context:
     """Count the corpus (unless ``counts`` are given) and wrap it for the learners.
 
-    ``order`` is the order counted; given ``counts`` must reach ``min_order`` (default:
-    ``order``).
+    ``order`` is the order counted (by ``threads`` processes); given ``counts`` must reach
+    ``min_order`` (default: ``order``).
 
     Raises:
         ConfigError: if the given counts are of a lower order than ``order``, or the corpus
@@ -85,6 +86,7 @@ def make_context(
             max_memory=max_memory,
             chunk_chars=chunk_chars,
             progress=(lambda n: progress("count", n)) if progress else None,
+            threads=threads,
         )
     elif counts.order < (min_order or order):
         need = min_order or order
