@@ -53,8 +53,9 @@ class Decoder:
         self, log_probs: Mapping[str, float], unk_logp: float, *, compiled: bool | None = None
     ) -> None:
         self.unk_logp = float(unk_logp)
-        self._log_probs = {w: float(lp) for w, lp in log_probs.items()}
-        self.max_len = max((len(w) for w in self._log_probs), default=1)
+        # kept as given (no copy: lexicons can hold millions of entries)
+        self._log_probs = log_probs
+        self.max_len = max(map(len, log_probs), default=1)
         if compiled and _lattice is None:
             raise ImportError("the compiled decoder (ciyu._lattice) is not installed")
         self.compiled = _lattice is not None and compiled is not False
@@ -64,7 +65,7 @@ class Decoder:
         if self.compiled:
             assert _lattice is not None
             self.fast = _lattice.Lattice(
-                list(self._log_probs), list(self._log_probs.values()), self.unk_logp
+                list(log_probs), [float(lp) for lp in log_probs.values()], self.unk_logp
             )
             self.boundaries = self.fast.boundaries  # type: ignore[method-assign, assignment]
 
@@ -72,7 +73,7 @@ class Decoder:
         if self._table is None:
             table: dict[str, float | None] = {}
             for word, lp in self._log_probs.items():
-                table[word] = lp
+                table[word] = float(lp)
                 for i in range(1, len(word)):
                     table.setdefault(word[:i], None)
             self._table = table
@@ -80,7 +81,8 @@ class Decoder:
 
     def score(self, word: str) -> float | None:
         """Log-probability of ``word`` as one lexicon entry, or None if it is not one."""
-        return self._log_probs.get(word)
+        lp = self._log_probs.get(word)
+        return None if lp is None else float(lp)
 
     def boundaries(self, s: str) -> list[int]:
         """End offsets of the best segmentation of ``s`` (the last one is ``len(s)``).

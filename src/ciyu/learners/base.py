@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..text import learnable_view
 
 TextSource = Callable[[], Iterable[str]]
+SEGMENT_CHUNK_CHARS = 1 << 18
 Progress = Callable[[str, int], None]
 #: A segmenter: a batch of fragments of learnable text (numbers as NUM) → for each
 #: fragment, the end offsets of its words.
@@ -49,9 +50,10 @@ class Context:
     progress: Progress | None = None
 
     def fragments(self) -> Iterable[list[str]]:
-        """The learnable fragments of the corpus, in chunks of about ``chunk_chars``."""
+        """The learnable fragments of the corpus, in chunks of about ``chunk_chars``
+        (at most 256 K characters: segmenters hold per-character temporaries)."""
         done = 0
-        for chunk in chunked(self.texts(), self.chunk_chars):
+        for chunk in chunked(self.texts(), min(self.chunk_chars, SEGMENT_CHUNK_CHARS)):
             frags = [f for t in chunk for f in learnable_view(t).split("\0") if f]
             yield frags
             done += sum(len(t) for t in chunk)

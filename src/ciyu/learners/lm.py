@@ -129,13 +129,15 @@ def viterbi(em: list[list[float]], start: int, end: int, join: list[float]) -> l
 def segment_fragments(counts: NgramCounts, frags: list[str], config: LmConfig) -> list[list[int]]:
     """Word end offsets of each fragment under the model."""
     view = "\0".join(frags)
-    em = emissions(counts, view, config).tolist()
+    em = emissions(counts, view, config)
     join = list(config.join_pmi)
     out = []
     pos = 0
     for frag in frags:
-        out.append(viterbi(em, pos, pos + len(frag), join) if frag else [])
-        pos += len(frag) + 1
+        n = len(frag)
+        # one fragment's emissions at a time as Python floats: a chunk's would be large
+        out.append(viterbi(em[:, pos : pos + n].tolist(), 0, n, join) if frag else [])
+        pos += n + 1
     return out
 
 

@@ -21,7 +21,6 @@ character distribution.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,16 +96,17 @@ def autonomy(counts: NgramCounts, config: NvbeConfig) -> dict[str, float]:
         if not frequent.any():
             continue
         a = (d_left - np.nanmean(d_left[frequent])) + (d_right - np.nanmean(d_right[frequent]))
-        for word, value, ok in zip(keys.tolist(), a.tolist(), keep.tolist(), strict=True):
-            if ok and not math.isnan(value):
-                scores[word] = value
+        keep &= ~np.isnan(a)
+        scores.update(zip(keys[keep].tolist(), a[keep].tolist(), strict=True))
     return scores
 
 
 def segmenter(ctx: Context, config: NvbeConfig | None = None) -> Segmenter:
     """Segment fragments by maximal total autonomy ``Σ a(w)·|w|``."""
     config = config or NvbeConfig()
-    table = {w: a * len(w) for w, a in autonomy(ctx.counts, config).items()}
+    table = autonomy(ctx.counts, config)
+    for word in table:
+        table[word] *= len(word)  # in place: the table can be large
     return per_fragment(Decoder(table, UNSEEN_SCORE).boundaries)
 
 
