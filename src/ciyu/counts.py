@@ -42,7 +42,7 @@ log = logging.getLogger("ciyu")
 FORMAT = "ciyu-counts"
 VERSION = 1
 DEFAULT_ORDER = 6
-DEFAULT_CHUNK_CHARS = 1 << 21
+DEFAULT_CHUNK_CHARS = 1 << 19
 MAX_ORDER = 16
 
 Keys = npt.NDArray[np.str_]
@@ -171,6 +171,26 @@ class NgramCounts:
             approximate=self.approximate or other.approximate,
             prune_floor=max(self.prune_floor, other.prune_floor),
         )
+
+    def absorb(self, other: NgramCounts) -> None:
+        """Add ``other`` into these counts in place, one order at a time, releasing each of
+        ``other``'s tables once merged: peak memory stays near the size of the result
+        instead of twice it. ``other`` is emptied."""
+        if other.order != self.order:
+            raise ConfigError(
+                f"cannot merge counts of order {self.order} and {other.order}; "
+                "count both with the same --order"
+            )
+        for i in range(self.order):
+            theirs = other.tables[i]
+            other.tables[i] = _empty_table(i + 1)
+            self.tables[i] = _merge_tables(self.tables[i], theirs, i + 1)
+            del theirs
+        self.n_chars += other.n_chars
+        self.n_fragments += other.n_fragments
+        self.min_count = max(self.min_count, other.min_count)
+        self.approximate = self.approximate or other.approximate
+        self.prune_floor = max(self.prune_floor, other.prune_floor)
 
     def prune(self, min_count: int) -> NgramCounts:
         """Drop n-grams of order >= 2 seen fewer than ``min_count`` times.
@@ -355,7 +375,7 @@ class _Accumulator:
         self.stack.append(part)
         while len(self.stack) > 1 and 2 * len(self.stack[-1]) >= len(self.stack[-2]):
             top = self.stack.pop()
-            self.stack[-1] = self.stack[-1].merge(top)
+            self.stack[-1].absorb(top)
         self._enforce_budget()
 
     def _enforce_budget(self) -> None:
@@ -375,7 +395,9 @@ class _Accumulator:
     def result(self) -> NgramCounts:
         total = NgramCounts(order=self.order)
         while self.stack:
-            total = self.stack.pop().merge(total)
+            part = self.stack.pop()
+            part.absorb(total)
+            total = part
         return total
 
 
