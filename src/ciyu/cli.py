@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import logging
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, TextIO
+from typing import IO, TextIO, TypeVar
 
 from . import __version__, api
 from ._atomic import atomic_write
@@ -32,6 +33,7 @@ from .reader import Corpus
 from .text import display, undisplay
 
 log = logging.getLogger("ciyu")
+T = TypeVar("T")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
 
@@ -236,14 +238,16 @@ def _write_discovery(
     return written
 
 
-def _learn(args: argparse.Namespace, progress: _Progress) -> Discovery:
-    config = from_namespace(CohesionConfig, args)
+def _run_learner(
+    args: argparse.Namespace, progress: _Progress, learn: Callable[..., T], config: object
+) -> T:
+    """Run ``api.discover`` or ``api.train`` with the options every learning command has."""
     counts = NgramCounts.load(args.counts) if args.counts else None
     with Corpus(args.inputs, errors=args.errors) as corpus:
         try:
-            return api.discover(
+            return learn(
                 corpus,
-                config,
+                config=config,
                 counts=counts,
                 max_memory=args.max_memory,
                 progress=progress,
@@ -251,6 +255,10 @@ def _learn(args: argparse.Namespace, progress: _Progress) -> Discovery:
             )
         finally:
             progress.done()
+
+
+def _learn(args: argparse.Namespace, progress: _Progress) -> Discovery:
+    return _run_learner(args, progress, api.discover, from_namespace(CohesionConfig, args))
 
 
 def _cmd_count(args: argparse.Namespace, progress: _Progress) -> int:
@@ -296,20 +304,7 @@ def _cmd_explain(args: argparse.Namespace, progress: _Progress) -> int:
 
 def _cmd_train(args: argparse.Namespace, progress: _Progress) -> int:
     config = from_namespace(METHODS[args.method].config, args)
-    counts = NgramCounts.load(args.counts) if args.counts else None
-    with Corpus(args.inputs, errors=args.errors) as corpus:
-        try:
-            model = api.train(
-                corpus,
-                args.method,
-                config,
-                counts=counts,
-                max_memory=args.max_memory,
-                progress=progress,
-                threads=args.threads,
-            )
-        finally:
-            progress.done()
+    model = _run_learner(args, progress, functools.partial(api.train, method=args.method), config)
     model.save(args.output)
     log.info("model with %d words written to %s", len(model), args.output)
     return 0
