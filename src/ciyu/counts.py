@@ -381,16 +381,32 @@ class _Accumulator:
     def _enforce_budget(self) -> None:
         if self.max_memory is None:
             return
-        # merging needs roughly twice the tables' size in temporaries
-        while sum(p.nbytes for p in self.stack) * 3 > self.max_memory:
-            self.floor = max(2, self.floor * 2)
-            log.info("memory budget reached: dropping n-grams seen fewer than %d times", self.floor)
-            self.stack = [p.prune(self.floor) for p in self.stack]
-            for p in self.stack:
-                p.approximate = True
-                p.prune_floor = self.floor
-            if self.floor > 1 << 40:  # cannot shrink further: only unigrams left
-                break
+        # A quarter of the budget is left to the interpreter and the chunk being counted;
+        # merging needs roughly twice the tables' size in temporaries.
+        allowance = 0.75 * self.max_memory
+        if sum(p.nbytes for p in self.stack) * 3 <= allowance:
+            return
+        # prune to half the allowance, so that counting can go on for a while: the floor
+        # is the least count that brings the tables there (read off a histogram of
+        # counts weighted by entry size), and it never goes down
+        target = allowance / 6
+        cap = 1 << 16
+        weight = np.zeros(cap + 1)
+        fixed = 0
+        for part in self.stack:
+            fixed += part.tables[0][0].nbytes + part.tables[0][1].nbytes
+            for k, (_, counts) in enumerate(part.tables[1:], 2):
+                weight += np.bincount(np.minimum(counts, cap), minlength=cap + 1) * float(4 * k + 8)
+        # remaining[t] = bytes kept with floor t = entries with count >= t
+        remaining = fixed + np.cumsum(weight[::-1])[::-1]
+        fits = np.flatnonzero(remaining <= target)
+        floor = int(fits[0]) if len(fits) else cap
+        self.floor = max(self.floor + 1, floor, 2)
+        log.info("memory budget reached: dropping n-grams seen fewer than %d times", self.floor)
+        self.stack = [p.prune(self.floor) for p in self.stack]
+        for p in self.stack:
+            p.approximate = True
+            p.prune_floor = self.floor
 
     def result(self) -> NgramCounts:
         total = NgramCounts(order=self.order)
