@@ -16,6 +16,10 @@ Three parts are run by default; ``--parts`` selects among them.
 ``scaling``
     The same two trainers on 1/4, 1/2 and all of the corpus. It writes
     ``benchmarks/speed_scaling.png`` (time and memory against corpus size).
+``budget``
+    ``ciyu count --max-memory`` on the whole corpus with budgets of 256 and 512 MiB. It
+    reports the peak RSS of the process against the budget and how much of the count
+    table the budget kept.
 
 Each trainer runs in its own child process, so the memory figures are its own. The script
 needs ``../shared/data``. sentencepiece, jieba and rjieba come from the bench extra, and
@@ -161,6 +165,28 @@ def part_train(data: Path, out: Path, fractions: tuple[float, ...]) -> list[dict
     return rows
 
 
+def part_budget(data: Path, out: Path) -> None:
+    print("== counting the whole law corpus under --max-memory")
+    code = (
+        "import resource, sys, ciyu; "
+        "c = ciyu.count(sys.argv[1], 6, max_memory=int(sys.argv[2]), threads=1); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, c.nbytes / 2**20, "
+        "c.prune_floor)"
+    )
+    for budget_mib in (256, 512):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(data / LAW), str(budget_mib << 20)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peak, tables, floor = proc.stdout.split()
+        print(
+            f"budget {budget_mib:4d} MiB: peak RSS {float(peak):6.0f} MiB, "
+            f"count tables {float(tables):6.1f} MiB, pruning floor {floor}"
+        )
+
+
 def plot(rows: list[dict[str, object]], path: Path) -> None:
     import matplotlib
 
@@ -187,7 +213,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
-    parser.add_argument("--parts", default="segment,train,scaling")
+    parser.add_argument("--parts", default="segment,scaling,budget")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -213,6 +239,8 @@ def main() -> int:
         rows = part_train(args.data, args.out, (1.0,))
     if rows:
         (args.out / "speed_train.json").write_text(json.dumps(rows, indent=2))
+    if "budget" in parts:
+        part_budget(args.data, args.out)
     return 0
 
 
