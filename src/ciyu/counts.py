@@ -9,8 +9,9 @@ Counting is a map-reduce: :func:`count_chunk` turns one chunk of text into count
 :meth:`NgramCounts.merge` adds two count tables. Merging is exact, so counts made on
 separate pieces of a corpus (by several processes, or machines) and merged equal the counts
 of the whole corpus, as long as no memory-budget pruning happened. When the tables outgrow
-``max_memory`` the rarest n-grams of order 2 and up are dropped (a lossy-counting floor
-that doubles each time) and the result is marked ``approximate``.
+``max_memory`` the rarest n-grams of order 2 and up are dropped (lossy counting, with the
+floor read off the histogram of counts so that half the allowance stays in use; the floor
+never goes down) and the result is marked ``approximate``.
 
 File format (``.npz``, version 1): a zip archive of ``.npy`` arrays, loadable without
 pickle: ``meta`` is UTF-8 JSON as a ``uint8`` array (``format``, ``version``, ``order``,
