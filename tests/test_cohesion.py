@@ -96,6 +96,7 @@ def test_config_validation() -> None:
         CohesionConfig(order=1)
     with pytest.raises(ConfigError, match="unknown option"):
         ciyu.discover(["中文"], min_cout=3)
-    assert CohesionConfig().threshold(6) == 10.0
+    assert CohesionConfig(thresholds=(2.0, 4.0, 6.0)).threshold(6, 9.9) == 10.0
+    assert math.isclose(CohesionConfig().threshold(4, 6.0), 0.3 * 6.0 * 3)
     with pytest.raises(ConfigError, match="no learnable text"):
         ciyu.discover(["hello world!", "", "¿qué? 🙂"])
