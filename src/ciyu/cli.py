@@ -62,6 +62,7 @@ class _Progress:
             self.active = True
 
     def done(self) -> None:
+        """End the progress line, if one was drawn."""
         if self.active:
             self.stream.write("\n")
             self.stream.flush()

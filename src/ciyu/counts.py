@@ -373,6 +373,7 @@ class _Accumulator:
         self.floor = 0
 
     def add(self, part: NgramCounts) -> None:
+        """Push the counts of one chunk, merging and pruning as needed."""
         self.stack.append(part)
         while len(self.stack) > 1 and 2 * len(self.stack[-1]) >= len(self.stack[-2]):
             top = self.stack.pop()
@@ -410,6 +411,7 @@ class _Accumulator:
             p.prune_floor = self.floor
 
     def result(self) -> NgramCounts:
+        """Merge everything pushed so far into one table (oldest first)."""
         total = NgramCounts(order=self.order)
         while self.stack:
             part = self.stack.pop()
