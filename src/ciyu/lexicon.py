@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,8 +194,3 @@ class Lexicon:
         meta.pop("n_words", None)
         meta.pop("total", None)
         return cls(counts, meta)
-
-
-def from_mapping(words: Mapping[str, float], meta: Mapping[str, Any] | None = None) -> Lexicon:
-    """Build a :class:`Lexicon` from any mapping of word → count."""
-    return Lexicon(dict(words), dict(meta or {}))

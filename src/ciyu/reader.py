@@ -235,18 +235,3 @@ class Corpus:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def as_corpus(
-    inputs: Corpus | str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-    errors: Errors = "strict",
-) -> Corpus:
-    """Coerce the ``inputs`` argument of the public API into a :class:`Corpus`.
-
-    A :class:`Corpus` is returned as is; a path or a list of paths is read from disk.
-    """
-    if isinstance(inputs, Corpus):
-        return inputs
-    if isinstance(inputs, str | os.PathLike):
-        return Corpus([inputs], errors=errors)
-    return Corpus(list(inputs), errors=errors)
