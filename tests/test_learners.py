@@ -52,6 +52,10 @@ def test_lm_tags_follow_pmi_thresholds() -> None:
     # joining 乙 to 甲 gains ln p(乙|甲) - ln p(乙) = ln(N/c(乙)) = ln(14) = 2.64 > 1.9 nats
     gain = math.log(c.count("甲乙") / c.count("甲")) - math.log(c.count("乙") / c.n_chars)
     assert math.isclose(gain, math.log(14))
+    su = LmConfig(join_pmi=(1.9, 4.6, 4.6, 6.9))
+    assert segment_fragments(c, ["甲乙", "乙甲"], su) == [[2], [1, 2]]
+    # by default the prices are shares of the character entropy (Su's values at H = 6.66)
+    assert LmConfig().prices(6.66) == pytest.approx([1.898, 4.595, 4.595, 6.926], abs=1e-3)
     assert segment_fragments(c, ["甲乙", "乙甲"], LmConfig()) == [[2], [1, 2]]
     # with a prohibitive join price every character is a word
     strict = LmConfig(join_pmi=(50.0, 50.0, 50.0, 50.0))
@@ -186,14 +190,18 @@ def test_japanese_kana_words() -> None:
         for _ in range(rng.randint(2, 4)):
             parts += [rng.choice(JA_NOUNS), rng.choice(JA_PARTICLES)]
         lines.append("".join(parts) + rng.choice(JA_VERBS) + "。")
-    # Kana is a small alphabet: its characters are frequent, so PMI thresholds made for
-    # Chinese hold back the cohesion learner; branching entropy finds the words.
-    model = ciyu.train(lines, method="nvbe")
+    # Kana is a small alphabet: its characters are frequent and its PMIs small, so the
+    # thresholds scale with the character entropy. Branching entropy finds every word; the
+    # default learner finds most of them.
     text = "せんせいはニュースをしらべます。おかあさんとレストランでラーメンをたべました"
-    words = model.cut(text)
-    assert "".join(words) == text
+    nvbe = ciyu.train(lines, method="nvbe").cut(text)
+    assert "".join(nvbe) == text
     for word in ("せんせい", "ニュース", "しらべます", "おかあさん", "レストラン", "ラーメン"):
-        assert word in words, words
+        assert word in nvbe, nvbe
+    default = ciyu.train(lines).cut(text)
+    assert "".join(default) == text
+    for word in ("せんせい", "ニュース", "おかあさん", "ラーメン"):
+        assert word in default, default
 
 
 def test_every_learner_is_deterministic() -> None:

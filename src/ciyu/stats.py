@@ -119,3 +119,17 @@ def entropy_of(neighbours: dict[str, int], total: int) -> float:
         return 0.0
     s = sum(c * np.log(c) for c in neighbours.values() if c > 0)
     return float(max(np.log(total) - s / total, 0.0))
+
+
+def char_entropy(counts: NgramCounts) -> float:
+    """Entropy (nats) of the corpus's character distribution.
+
+    Thresholds in nats that were calibrated on Chinese (thousands of characters, about
+    6.7 nats) are scaled by it for scripts with small alphabets, whose characters are
+    frequent and whose PMIs are small.
+    """
+    c = counts.table(1)[1].astype(np.float64)
+    if not len(c):
+        return 0.0
+    p = c / c.sum()
+    return float(-(p * np.log(p)).sum())

@@ -150,7 +150,7 @@ class Discovery:
     @property
     def char_entropy(self) -> float:
         """Entropy (nats) of the corpus's character distribution."""
-        return char_entropy(self.counts)
+        return stats.char_entropy(self.counts)
 
     def lexicon(self) -> Lexicon:
         """The learned lexicon (all kept words, single characters included)."""
@@ -229,15 +229,6 @@ class Discovery:
         return "\n".join(lines)
 
 
-def char_entropy(counts: NgramCounts) -> float:
-    """Entropy (nats) of the corpus's character distribution."""
-    c = counts.table(1)[1].astype(np.float64)
-    if not len(c):
-        return 0.0
-    p = c / c.sum()
-    return float(-(p * np.log(p)).sum())
-
-
 def solid_ngrams(counts: NgramCounts, config: CohesionConfig, min_count: int) -> dict[int, Keys]:
     """Sorted arrays of the solid n-grams of each length ``2..config.order``."""
     solid: dict[int, Keys] = {}
@@ -246,7 +237,7 @@ def solid_ngrams(counts: NgramCounts, config: CohesionConfig, min_count: int) ->
         keep = cnt >= min_count
         keys = keys[keep]
         coh = stats.cohesion(counts, keys) if len(keys) else np.empty(0)
-        solid[k] = keys[coh >= config.threshold(k, char_entropy(counts))]
+        solid[k] = keys[coh >= config.threshold(k, stats.char_entropy(counts))]
         log.debug("solid %d-grams: %d of %d", k, len(solid[k]), len(keys))
     return solid
 

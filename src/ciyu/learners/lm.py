@@ -16,9 +16,12 @@ word starts at every tag 0.
 Without penalties the model joins every positively associated pair. So continuing a word
 has a price, ``join_pmi``, and a character joins the word before it only when its
 conditional probability beats its unconditional one by that many nats. In other words,
-these are PMI thresholds, and they rise with the position. The defaults, 1.9, 4.6, 4.6 and
-6.9 nats, are the ratios 6.7, 100, 100 and 1000 of Su's transition table
-(bc 0.15, cd 0.01, de 0.01, ee 0.001).
+these are PMI thresholds, and they rise with the position. Su's transition table
+(bc 0.15, cd 0.01, de 0.01, ee 0.001) makes them 1.9, 4.6, 4.6 and 6.9 nats, the ratios
+6.7, 100, 100 and 1000. By default they are expressed as shares of the character entropy
+``H`` of the corpus, ``join_share``: 0.285, 0.69, 0.69 and 1.04 of ``H``. That gives Su's
+values on Chinese news text, where ``H`` is about 6.66 nats, and lower prices for scripts
+with small alphabets, such as kana, where every PMI is smaller.
 
 Unseen events get the log-probability ``floor``. Emissions are computed for whole chunks
 with numpy, and the 4-state Viterbi runs per fragment.
@@ -35,6 +38,7 @@ from ..config import option, to_dict
 from ..counts import NgramCounts, windows
 from ..errors import ConfigError
 from ..lexicon import Lexicon
+from ..stats import char_entropy
 from .base import Context, Segmenter, count_segmentation
 
 
@@ -44,20 +48,34 @@ class LmConfig:
 
     order: int = option(4, "character n-gram order of the model (number of position tags)")
     join_pmi: tuple[float, ...] = option(
-        (1.9, 4.6, 4.6, 6.9),
+        (),
         "nats a character must gain over starting a new word to be the 2nd, 3rd, ... "
-        "character of a word; the last value holds for all later positions",
+        "character of a word, the last value holding for all later positions; "
+        "empty = --join-share times the character entropy",
+    )
+    join_share: tuple[float, ...] = option(
+        (0.285, 0.69, 0.69, 1.04),
+        "when --join-pmi is empty: the prices as shares of the character entropy",
     )
     floor: float = option(-20.0, "log-probability of an unseen character or n-gram")
 
     def __post_init__(self) -> None:
         if self.order < 2:
             raise ConfigError(f"--order must be at least 2, got {self.order}")
-        if len(self.join_pmi) != self.order:
-            raise ConfigError(
-                f"--join-pmi needs {self.order} values (one per position 2..{self.order} and "
-                f"one for later positions), got {len(self.join_pmi)}"
-            )
+        for name, values in (("--join-pmi", self.join_pmi), ("--join-share", self.join_share)):
+            if values and len(values) != self.order:
+                raise ConfigError(
+                    f"{name} needs {self.order} values (one per position 2..{self.order} "
+                    f"and one for later positions), got {len(values)}"
+                )
+        if not self.join_pmi and not self.join_share:
+            raise ConfigError("give --join-pmi or --join-share")
+
+    def prices(self, char_entropy: float) -> list[float]:
+        """The join prices in nats for a corpus whose character entropy is given."""
+        if self.join_pmi:
+            return list(self.join_pmi)
+        return [share * char_entropy for share in self.join_share]
 
     def count_order(self) -> int:
         """The model needs n-grams up to its order."""
@@ -130,7 +148,7 @@ def segment_fragments(counts: NgramCounts, frags: list[str], config: LmConfig) -
     """Word end offsets of each fragment under the model."""
     view = "\0".join(frags)
     em = emissions(counts, view, config)
-    join = list(config.join_pmi)
+    join = config.prices(char_entropy(counts))
     out = []
     pos = 0
     for frag in frags:
@@ -153,5 +171,10 @@ def learn(ctx: Context, config: LmConfig | None = None) -> Lexicon:
     config = config or LmConfig()
     counts = ctx.counts
     words = count_segmentation(ctx, segmenter(ctx, config))
-    meta = {"method": "lm", "config": to_dict(config), "n_chars": counts.n_chars}
+    meta = {
+        "method": "lm",
+        "config": to_dict(config),
+        "join_pmi_used": [round(x, 4) for x in config.prices(char_entropy(counts))],
+        "n_chars": counts.n_chars,
+    }
     return Lexicon(dict(words), meta)
