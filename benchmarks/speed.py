@@ -5,8 +5,9 @@ Three parts are run by default; ``--parts`` selects among them.
 
 ``segment``
     Throughput in MB/s of UTF-8 input over the first 10 MB of the law corpus. It compares
-    ciyu's bulk path (``Model.segment``, which ``ciyu segment`` uses), ciyu's per-line
-    Python API (``Model.cut``), jieba, rjieba (jieba-rs) and sentencepiece's ``encode``.
+    ciyu's bulk path (``Model.segment``), ciyu's per-line Python API (``Model.cut``), the
+    ``ciyu segment`` command file to file with 1 and 2 processes (start-up, model loading
+    and I/O included), jieba, rjieba (jieba-rs) and sentencepiece's ``encode``.
     ciyu segments with a model trained on that text; sentencepiece uses a unigram model
     trained on the same text.
 ``train``
@@ -142,6 +143,25 @@ def part_segment(data: Path, out: Path) -> None:
         rates["jieba lcut"] = throughput(lambda: [tok.lcut(line) for line in lines], n_bytes, 1)
     except ImportError:
         print("jieba not installed (pip install -e '.[bench]')")
+    for threads in (1, 2):
+        dest = out / f"{path.stem}.seg"
+        cmd = [
+            sys.executable,
+            "-m",
+            "ciyu",
+            "-q",
+            "segment",
+            "-j",
+            str(threads),
+            "-m",
+            str(out / f"{path.stem}.ciyu"),
+            str(path),
+            "-o",
+            str(dest),
+        ]
+        rates[f"ciyu segment CLI -j {threads}"] = throughput(
+            lambda cmd=cmd: subprocess.run(cmd, check=True), n_bytes
+        )
     for name, rate in rates.items():
         print(f"{name:<28}{rate:8.2f} MB/s")
     ours = rates["ciyu bulk (Model.segment)"]

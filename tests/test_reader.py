@@ -7,9 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ciyu.errors import InputError
-from ciyu.reader import Corpus, read_binary
+from ciyu.reader import Corpus, read_binary, read_blocks
 
 
 def pieces(data: bytes, **kw: int) -> list[tuple[int, str, bool]]:
@@ -76,3 +78,31 @@ def test_truncated_gzip_is_an_input_error(tmp_path: Path) -> None:
     bad.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="bad.gz: cannot read line"):
         list(Corpus([bad]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("中文a\n\r 😀é")), max_size=60),
+    st.integers(min_value=4, max_value=16),
+    st.integers(min_value=0, max_value=200),
+)
+def test_blocks_equal_lines(text: str, block: int, corrupt_at: int) -> None:
+    data = text.encode()
+    blocks = [
+        (b.lineno, b.text, b.complete)
+        for b in read_blocks(io.BytesIO(data), "f", block_bytes=block)
+    ]
+    assert "".join(t for _, t, _ in blocks) == text
+    pos = 0
+    for lineno, t, _ in blocks:
+        assert lineno == text[:pos].count("\n") + 1
+        pos += len(t)
+    assert not blocks or blocks[-1][2]
+    if data and corrupt_at < len(data):
+        bad = data[:corrupt_at] + b"\xff" + data[corrupt_at:]
+        errors = []
+        for reader in (read_binary, read_blocks):
+            with pytest.raises(InputError) as exc:
+                list(reader(io.BytesIO(bad), "f"))
+            errors.append(str(exc.value))
+        assert errors[0] == errors[1]

@@ -89,18 +89,21 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         wrapper.detach()
 
 
-def _add_threads_arg(p: argparse.ArgumentParser) -> None:
+def _add_threads_arg(p: argparse.ArgumentParser, default: int) -> None:
     p.add_argument(
         "-j",
         "--threads",
         type=int,
-        default=0,
+        default=default,
         metavar="N",
-        help="worker processes (default: 0 = one per CPU core); output is the same for any N",
+        help=f"worker processes, 0 = one per CPU core (default: {default}); "
+        "the output is the same for any N",
     )
 
 
-def _add_input_args(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
+def _add_input_args(
+    p: argparse.ArgumentParser, *, optional: bool = False, threads: int = 0
+) -> None:
     p.add_argument(
         "inputs",
         nargs="*" if optional else "+",
@@ -114,7 +117,7 @@ def _add_input_args(p: argparse.ArgumentParser, *, optional: bool = False) -> No
         default="strict",
         help="on invalid UTF-8: stop with an error (strict, default) or substitute U+FFFD",
     )
-    _add_threads_arg(p)
+    _add_threads_arg(p, threads)
 
 
 def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfig) -> None:
@@ -194,7 +197,9 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
 
     p = sub.add_parser("segment", help="segment text with a model, one output line per input line")
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
-    _add_input_args(p, optional=True)
+    # segmentation runs at about 100 MB/s in one process: starting workers pays off only
+    # on very large inputs, so it is opt-in
+    _add_input_args(p, optional=True, threads=1)
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--sep", default=" ", help="word separator (default: one space)")
 
@@ -316,48 +321,39 @@ _WORKER_MODEL: dict[str, Model] = {}
 
 
 def _load_worker_model(path: str) -> None:
-    _WORKER_MODEL["model"] = Model.load(path)
+    if path not in _WORKER_MODEL:
+        _WORKER_MODEL.clear()
+        _WORKER_MODEL[path] = Model.load(path)
 
 
-def _segment_job(job: tuple[str, str, str, str]) -> str:
-    """``prefix + segmented text + suffix`` for one batch of lines or one line piece."""
-    prefix, text, sep, suffix = job
-    return prefix + _WORKER_MODEL["model"].segment(text, sep) + suffix
+def _segment_job(job: tuple[str, str, str, str, str]) -> str:
+    """``prefix + segmented text + suffix`` for one block of lines."""
+    path, prefix, text, sep, suffix = job
+    return prefix + _WORKER_MODEL[path].segment(text, sep) + suffix
 
 
-def _segment_jobs(corpus: Corpus, sep: str) -> Iterator[tuple[str, str, str, str]]:
-    """Whole lines in batches of about a megabyte; the pieces of an over-long line one by
-    one, joined with the separator."""
-    batch: list[str] = []
-    size = 0
+def _segment_jobs(corpus: Corpus, model: str, sep: str) -> Iterator[tuple[str, str, str, str, str]]:
+    """One job per block of whole lines; the blocks of an over-long line are joined with
+    the separator, and every output line ends with a newline."""
     mid_line = False
-    for piece in corpus.pieces():
-        if piece.eol and not mid_line:
-            batch.append(piece.text)
-            size += len(piece.text)
-            if size >= 1 << 20:
-                yield "", "\n".join(batch), sep, "\n"
-                batch, size = [], 0
-            continue
-        if batch:
-            yield "", "\n".join(batch), sep, "\n"
-            batch, size = [], 0
-        prefix = sep if mid_line and piece.text else ""
-        yield prefix, piece.text, sep, "\n" if piece.eol else ""
-        mid_line = not piece.eol
-    if batch:
-        yield "", "\n".join(batch), sep, "\n"
+    for block in corpus.blocks():
+        text = block.text
+        prefix = sep if mid_line and text and not text.startswith("\n") else ""
+        if text.endswith("\n"):
+            text = text[:-1]
+        yield model, prefix, text, sep, "\n" if block.complete else ""
+        mid_line = not block.complete
 
 
 def _cmd_segment(args: argparse.Namespace, progress: _Progress) -> int:
-    Model.load(args.model)  # validate before starting workers
+    _load_worker_model(args.model)  # validates the model before anything is written
     inputs = args.inputs or ["-"]
     corpus = Corpus(inputs, errors=args.errors, spool_stdin=False)
     with _output(args.output) as out:
         done = 0
         for chunk in ordered_map(
             _segment_job,
-            _segment_jobs(corpus, args.sep),
+            _segment_jobs(corpus, args.model, args.sep),
             args.threads,
             initializer=_load_worker_model,
             initargs=(args.model,),

@@ -125,6 +125,71 @@ def read_binary(
                 return
 
 
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Whole lines of one source, joined with their newlines (the bulk reading unit).
+
+    ``lineno`` is the number of the first line. ``text`` ends with a newline unless the
+    block is part of an over-long line (``complete`` false: the line goes on in the next
+    block) or the source ends without one.
+    """
+
+    source: str
+    lineno: int
+    text: str
+    complete: bool
+
+
+def read_blocks(
+    fh: BinaryIO, name: str, errors: Errors = "strict", block_bytes: int = DEFAULT_PIECE_BYTES
+) -> Iterator[Block]:
+    """Decode an open binary stream into :class:`Block` objects of about ``block_bytes``.
+
+    Raises:
+        InputError: on invalid UTF-8 (with ``errors="strict"``), naming the line and byte
+            offset exactly as :func:`read_binary` does.
+    """
+    lineno = 1
+    offset = 0
+    carry = b""
+    at_line_start = True
+    while True:
+        try:
+            chunk = fh.read(block_bytes)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{name}: cannot read line {lineno}: {exc}") from None
+        if not chunk and not carry:
+            if not at_line_start:  # the stream ended right after a split line
+                yield Block(name, lineno, "", True)
+            return
+        data = carry + chunk
+        if not chunk:  # end of stream
+            cut = len(data)
+        else:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) < block_bytes:  # a line in progress: read on
+                    carry = data
+                    continue
+                cut = len(data) - _utf8_tail_len(data)  # an over-long line: split it
+        body, carry = data[:cut], data[cut:]
+        try:
+            text = body.decode("utf-8", errors)
+        except UnicodeDecodeError as exc:
+            bad = body[exc.start]
+            line = lineno + body.count(b"\n", 0, exc.start)
+            raise InputError(
+                f"{name}:{line}: invalid UTF-8 byte 0x{bad:02x} at byte offset "
+                f"{offset + exc.start} of the file; convert the file to UTF-8 "
+                f"(e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace"
+            ) from None
+        complete = body.endswith(b"\n") or not chunk
+        yield Block(name, lineno, text, complete)
+        at_line_start = complete
+        lineno += body.count(b"\n")
+        offset += len(body)
+
+
 def _expand(source: str | os.PathLike[str]) -> list[Path]:
     path = Path(source)
     if path.is_dir():
@@ -218,6 +283,28 @@ class Corpus:
             else:
                 with _open_binary(path) as fh:
                     yield from read_binary(fh, str(path), self.errors, self.max_piece_bytes)
+
+    def blocks(self) -> Iterator[Block]:
+        """Yield every source as :class:`Block` objects (whole lines, about 1 MiB each)."""
+        if self._texts is not None:
+            for i, text in enumerate(self._texts):
+                yield from read_blocks(
+                    io.BytesIO(text.encode("utf-8", "surrogatepass")),
+                    f"<text {i}>",
+                    self.errors,
+                    self.max_piece_bytes,
+                )
+            return
+        for path in self._paths:
+            if path is None and not self.spool_stdin:
+                src = self._stdin if self._stdin is not None else sys.stdin.buffer
+                yield from read_blocks(src, "<stdin>", self.errors, self.max_piece_bytes)
+            elif path is None:
+                with open(self._stdin_path(), "rb") as fh:
+                    yield from read_blocks(fh, "<stdin>", self.errors, self.max_piece_bytes)
+            else:
+                with _open_binary(path) as fh:
+                    yield from read_blocks(fh, str(path), self.errors, self.max_piece_bytes)
 
     def __iter__(self) -> Iterator[str]:
         """Yield the text of every piece (lines, or parts of over-long lines)."""
