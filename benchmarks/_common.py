@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
+
+
+class ChildFailed(Exception):
+    """A benchmark child process exited with an error; the message is its last line."""
+
+
+def run_child(script: str, *args: str) -> dict[str, Any]:
+    """Run ``python script args...`` in a child process and return the JSON object it
+    prints last (a child process, so that its time and peak memory are its own)."""
+    proc = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise ChildFailed(lines[-1] if lines else f"exit status {proc.returncode}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
 
 
 def peak_rss_mb() -> float:

@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import ciyu
-from _common import peak_rss_mb, train_sentencepiece
+from _common import ChildFailed, peak_rss_mb, run_child, train_sentencepiece
 from ciyu.learners import DEFAULT_METHOD, METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,16 +84,10 @@ def worker(system: str, train: Path, out: Path) -> None:
 
 
 def train_in_child(system: str, train: Path, out: Path) -> dict[str, object]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", system, "--train", str(train), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"training {system} failed:\n{proc.stderr}")
-    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    try:
+        return run_child(__file__, "--worker", system, "--train", str(train), "--out", str(out))
+    except ChildFailed as exc:
+        raise SystemExit(f"training {system} failed: {exc}") from None
 
 
 def segmenter(system: str, out: Path) -> Callable[[str], list[str]]:

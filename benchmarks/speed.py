@@ -43,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ciyu
-from _common import peak_rss_mb, train_sentencepiece
+from _common import ChildFailed, peak_rss_mb, run_child, train_sentencepiece
 
 ROOT = Path(__file__).resolve().parent.parent
 LAW = Path("raw") / "zh_laws_lawrefbook.md.txt.gz"
@@ -85,16 +85,10 @@ def worker(system: str, train: Path, out: Path) -> None:
 
 
 def train_child(system: str, train: Path, out: Path) -> dict[str, float]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", system, str(train), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"training {system} on {train} failed:\n{proc.stderr}")
-    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    try:
+        return run_child(__file__, "--worker", system, str(train), "--out", str(out))
+    except ChildFailed as exc:
+        raise SystemExit(f"training {system} on {train} failed: {exc}") from None
 
 
 def throughput(run: Callable[[], object], n_bytes: int, repeat: int = 2) -> float:

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb, train_sentencepiece
+from _common import ChildFailed, peak_rss_mb, run_child, train_sentencepiece
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,7 +58,7 @@ def worker(system: str, vocab: int, train: Path, heldout: Path, out: Path) -> No
         sp = spm.SentencePieceProcessor(model_file=str(model_file))
         tokens = sum(len(sp.encode(line)) for line in lines)
         size = sp.get_piece_size()
-    else:
+    elif system == "bytepiece":
         from bytepiece import Tokenizer, Trainer
 
         text = [line.strip() for line in train.read_text(encoding="utf-8").split("\n")]
@@ -71,6 +70,8 @@ def worker(system: str, vocab: int, train: Path, heldout: Path, out: Path) -> No
         tk = Tokenizer(str(path))
         tokens = sum(len(tk.tokenize(line)) for line in lines if line)
         size = len(tk._piece2id) if hasattr(tk, "_piece2id") else vocab
+    else:
+        raise SystemExit(f"unknown trainer {system!r}: use ciyu, sentencepiece or bytepiece")
     print(
         json.dumps(
             {
@@ -127,9 +128,8 @@ def main() -> int:
     results: dict[str, dict[str, object]] = {}
     for vocab in [int(v) for v in args.vocab.split(",")]:
         for system in args.systems.split(","):
-            proc = subprocess.run(
-                [
-                    sys.executable,
+            try:
+                r = run_child(
                     __file__,
                     "--data",
                     str(args.data),
@@ -138,16 +138,10 @@ def main() -> int:
                     "--worker",
                     system,
                     str(vocab),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if proc.returncode != 0:
-                reason = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "?"
-                print(f"{system:<15}{vocab:>7}  not measured: {reason}")
+                )
+            except ChildFailed as exc:
+                print(f"{system:<15}{vocab:>7}  not measured: {exc}")
                 continue
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
             results[f"{system}-{vocab}"] = r
             print(
                 f"{system:<15}{vocab:>7}{r['vocab']:>7}{r['chars_per_token']:>13.3f}"

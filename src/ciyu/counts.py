@@ -22,6 +22,7 @@ every order ``k`` the arrays ``keys_k`` (``<Uk``, strictly increasing) and ``cou
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -155,23 +156,9 @@ class NgramCounts:
     # --- algebra ------------------------------------------------------------------------
     def merge(self, other: NgramCounts) -> NgramCounts:
         """Return the sum of two count tables (exact: counts of the union of the inputs)."""
-        if other.order != self.order:
-            raise ConfigError(
-                f"cannot merge counts of order {self.order} and {other.order}; "
-                "count both with the same --order"
-            )
-        return NgramCounts(
-            order=self.order,
-            tables=[
-                _merge_tables(a, b, k)
-                for k, (a, b) in enumerate(zip(self.tables, other.tables, strict=True), 1)
-            ],
-            n_chars=self.n_chars + other.n_chars,
-            n_fragments=self.n_fragments + other.n_fragments,
-            min_count=max(self.min_count, other.min_count),
-            approximate=self.approximate or other.approximate,
-            prune_floor=max(self.prune_floor, other.prune_floor),
-        )
+        merged = dataclasses.replace(self, tables=list(self.tables))
+        merged.absorb(dataclasses.replace(other, tables=list(other.tables)))
+        return merged
 
     def absorb(self, other: NgramCounts) -> None:
         """Add ``other`` into these counts in place, one order at a time, releasing each of

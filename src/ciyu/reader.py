@@ -75,6 +75,24 @@ def _utf8_tail_len(data: bytes) -> int:
     return 0
 
 
+def _decode(body: bytes, errors: Errors, name: str, lineno: int, offset: int) -> str:
+    """Decode ``body`` (which starts at ``lineno`` and byte ``offset`` of ``name``).
+
+    Raises:
+        InputError: on invalid UTF-8 with ``errors="strict"``, naming the line and the
+            byte offset of the first bad byte, and the fix.
+    """
+    try:
+        return body.decode("utf-8", errors)
+    except UnicodeDecodeError as exc:
+        line = lineno + body.count(b"\n", 0, exc.start)
+        raise InputError(
+            f"{name}:{line}: invalid UTF-8 byte 0x{body[exc.start]:02x} at byte offset "
+            f"{offset + exc.start} of the file; convert the file to UTF-8 "
+            f"(e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace"
+        ) from None
+
+
 def read_binary(
     fh: BinaryIO,
     name: str,
@@ -107,15 +125,7 @@ def read_binary(
         else:
             cut = len(data) - _utf8_tail_len(data)
             body, carry = data[:cut], data[cut:]
-        try:
-            text = body.decode("utf-8", errors)
-        except UnicodeDecodeError as exc:
-            bad = body[exc.start]
-            raise InputError(
-                f"{name}:{lineno}: invalid UTF-8 byte 0x{bad:02x} at byte offset "
-                f"{offset + exc.start} of the file; convert the file to UTF-8 "
-                f"(e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace"
-            ) from None
+        text = _decode(body, errors, name, lineno, offset)
         yield Piece(name, lineno, text, eol)
         at_line_start = eol
         offset += len(body) + (1 if eol and data.endswith(b"\n") else 0)
@@ -173,16 +183,7 @@ def read_blocks(
                     continue
                 cut = len(data) - _utf8_tail_len(data)  # an over-long line: split it
         body, carry = data[:cut], data[cut:]
-        try:
-            text = body.decode("utf-8", errors)
-        except UnicodeDecodeError as exc:
-            bad = body[exc.start]
-            line = lineno + body.count(b"\n", 0, exc.start)
-            raise InputError(
-                f"{name}:{line}: invalid UTF-8 byte 0x{bad:02x} at byte offset "
-                f"{offset + exc.start} of the file; convert the file to UTF-8 "
-                f"(e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace"
-            ) from None
+        text = _decode(body, errors, name, lineno, offset)
         complete = body.endswith(b"\n") or not chunk
         yield Block(name, lineno, text, complete)
         at_line_start = complete
@@ -262,49 +263,32 @@ class Corpus:
             self._spool = name
         return self._spool
 
-    def pieces(self) -> Iterator[Piece]:
-        """Yield every :class:`Piece` of every source, in order."""
+    def _streams(self) -> Iterator[tuple[str, BinaryIO]]:
+        """Every source as ``(name, open binary stream)``, in order; each stream is closed
+        when the next one is asked for."""
         if self._texts is not None:
             for i, text in enumerate(self._texts):
-                yield from read_binary(
-                    io.BytesIO(text.encode("utf-8", "surrogatepass")),
-                    f"<text {i}>",
-                    self.errors,
-                    self.max_piece_bytes,
-                )
+                yield f"<text {i}>", io.BytesIO(text.encode("utf-8", "surrogatepass"))
             return
         for path in self._paths:
             if path is None and not self.spool_stdin:
-                src = self._stdin if self._stdin is not None else sys.stdin.buffer
-                yield from read_binary(src, "<stdin>", self.errors, self.max_piece_bytes)
+                yield "<stdin>", self._stdin if self._stdin is not None else sys.stdin.buffer
             elif path is None:
                 with open(self._stdin_path(), "rb") as fh:
-                    yield from read_binary(fh, "<stdin>", self.errors, self.max_piece_bytes)
+                    yield "<stdin>", fh
             else:
                 with _open_binary(path) as fh:
-                    yield from read_binary(fh, str(path), self.errors, self.max_piece_bytes)
+                    yield str(path), fh
+
+    def pieces(self) -> Iterator[Piece]:
+        """Yield every :class:`Piece` of every source, in order."""
+        for name, fh in self._streams():
+            yield from read_binary(fh, name, self.errors, self.max_piece_bytes)
 
     def blocks(self) -> Iterator[Block]:
         """Yield every source as :class:`Block` objects (whole lines, about 1 MiB each)."""
-        if self._texts is not None:
-            for i, text in enumerate(self._texts):
-                yield from read_blocks(
-                    io.BytesIO(text.encode("utf-8", "surrogatepass")),
-                    f"<text {i}>",
-                    self.errors,
-                    self.max_piece_bytes,
-                )
-            return
-        for path in self._paths:
-            if path is None and not self.spool_stdin:
-                src = self._stdin if self._stdin is not None else sys.stdin.buffer
-                yield from read_blocks(src, "<stdin>", self.errors, self.max_piece_bytes)
-            elif path is None:
-                with open(self._stdin_path(), "rb") as fh:
-                    yield from read_blocks(fh, "<stdin>", self.errors, self.max_piece_bytes)
-            else:
-                with _open_binary(path) as fh:
-                    yield from read_blocks(fh, str(path), self.errors, self.max_piece_bytes)
+        for name, fh in self._streams():
+            yield from read_blocks(fh, name, self.errors, self.max_piece_bytes)
 
     def __iter__(self) -> Iterator[str]:
         """Yield the text of every piece (lines, or parts of over-long lines)."""

@@ -263,10 +263,10 @@ def covering_cut(
     codes = np.frombuffer(masked.encode("utf-32-le"), dtype=np.uint32)
     n = len(codes)
     diff = np.zeros(n + 1, dtype=np.int32)
+    sep = np.concatenate([[0], np.cumsum(codes == 0)])
     for k, keys in solid.items():
         if len(keys) == 0 or n < k:
             continue
-        sep = np.concatenate([[0], np.cumsum(codes == 0)])
         starts = np.flatnonzero(sep[k:] - sep[:-k] == 0)
         hit = starts[_member(keys, windows(codes, k))]
         diff += np.bincount(hit, minlength=n + 1).astype(np.int32)

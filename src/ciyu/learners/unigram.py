@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import option, to_dict
-from ..decoder import Decoder, best_split
+from ..decoder import best_split
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from .base import Context, Segmenter, per_fragment
@@ -85,8 +85,7 @@ def required_characters(ctx: Context, coverage: float) -> set[str]:
 
 
 def _viterbi_counts(sentences: Counter[str], pieces: dict[str, float]) -> Counter[str]:
-    total = sum(pieces.values())
-    decoder = Decoder({w: math.log(c / total) for w, c in pieces.items()}, math.log(0.5 / total))
+    decoder = Lexicon(pieces).decoder()
     out: Counter[str] = Counter()
     for sentence, n in sentences.items():
         start = 0
