@@ -13,7 +13,7 @@ same shared lattice decoder.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..counts import DEFAULT_CHUNK_CHARS, NgramCounts, chunked, count_ngrams
@@ -104,13 +104,16 @@ def make_context(
     return Context(texts, counts, chunk_chars, progress)
 
 
+def segmentation(ctx: Context, segmenter: Segmenter) -> Iterator[list[str]]:
+    """Segment every fragment of the corpus; yields the words of each fragment."""
+    for frags in ctx.fragments():
+        for frag, ends in zip(frags, segmenter(frags), strict=True):
+            yield [frag[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+
+
 def count_segmentation(ctx: Context, segmenter: Segmenter) -> Counter[str]:
     """Segment every fragment of the corpus and count the resulting words."""
     words: Counter[str] = Counter()
-    for frags in ctx.fragments():
-        for frag, ends in zip(frags, segmenter(frags), strict=True):
-            start = 0
-            for end in ends:
-                words[frag[start:end]] += 1
-                start = end
+    for fragment_words in segmentation(ctx, segmenter):
+        words.update(fragment_words)
     return words

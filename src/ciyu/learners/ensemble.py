@@ -34,6 +34,7 @@ counts.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from ..config import option, to_dict
 from ..errors import ConfigError
 from ..lexicon import Lexicon
-from .base import Context, Segmenter, count_segmentation, per_fragment
+from .base import Context, Segmenter, count_segmentation, per_fragment, segmentation
 
 MEMBERS = ("cohesion", "nvbe", "lm")
 
@@ -106,17 +107,11 @@ def orphan_pairs(ctx: Context, segment: Segmenter) -> tuple[Counter[str], Counte
     single-character tokens (keyed by the two-character string)."""
     tokens: Counter[str] = Counter()
     pairs: Counter[str] = Counter()
-    for frags in ctx.fragments():
-        for frag, ends in zip(frags, segment(frags), strict=True):
-            start = 0
-            prev_single = False
-            for end in ends:
-                tokens[frag[start:end]] += 1
-                single = end - start == 1
-                if single and prev_single:
-                    pairs[frag[start - 1 : end]] += 1
-                prev_single = single
-                start = end
+    for words in segmentation(ctx, segment):
+        tokens.update(words)
+        for a, b in itertools.pairwise(words):
+            if len(a) == 1 and len(b) == 1:
+                pairs[a + b] += 1
     return tokens, pairs
 
 
