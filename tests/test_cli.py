@@ -200,6 +200,40 @@ def test_ten_megabyte_line_without_punctuation(
     assert tsv.splitlines()[1].startswith("或者\t")
 
 
+@pytest.mark.parametrize(
+    ("method", "flags"),
+    [
+        ("ensemble", ["--min-votes", "2"]),
+        ("cohesion", []),
+        ("nvbe", []),
+        ("lm", []),
+        ("minent", []),
+        ("unigram", ["--vocab-size", "2000"]),
+    ],
+)
+def test_train_every_method(
+    method: str, flags: list[str], corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / f"{method}.model"
+    code, _, err = run(
+        ["-q", "train", str(corpus), "--method", method, *flags, "-o", str(path)], capsys
+    )
+    assert code == 0, err
+    header = path.read_text(encoding="utf-8").splitlines()[1]
+    assert json.loads(header.split("\t", 1)[1])["method"] == method
+
+
+def test_train_default_is_ensemble(model: Path) -> None:
+    header = model.read_text(encoding="utf-8").splitlines()[1]
+    assert json.loads(header.split("\t", 1)[1])["method"] == "ensemble"
+
+
+def test_train_method_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "unigram", "--help"])
+    assert "--vocab-size" in capsys.readouterr().out
+
+
 def test_parse_size() -> None:
     assert parse_size("512M") == 512 << 20
     assert parse_size("1.5GiB") == 3 << 29

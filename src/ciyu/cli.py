@@ -191,9 +191,13 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="model file to write")
     p.add_argument(
-        "--method", choices=sorted(METHODS), default="cohesion", help="learner (default: cohesion)"
+        "--method",
+        choices=sorted(METHODS),
+        default=DEFAULT_METHOD,
+        help=f"learner (default: {DEFAULT_METHOD}); `ciyu train --method NAME --help` "
+        "lists its options",
     )
-    _add_learn_args(p)
+    _add_learn_args(p, METHODS[method].config if method in METHODS else CohesionConfig)
 
     p = sub.add_parser("segment", help="segment text with a model, one output line per input line")
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
