@@ -60,7 +60,7 @@ typecheck: $(VENV)/.installed-test
 ## bench: quality and tokenizer benchmarks on ../shared/data (needs that folder)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/quality.py
-	$(BIN)/python benchmarks/tokenizers.py
+	$(BIN)/python benchmarks/compression.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,7 @@ from .config import add_arguments, from_namespace
 from .counts import DEFAULT_ORDER, NgramCounts
 from .errors import CiyuError
 from .evaluate import evaluate, read_word_list
+from .export import FORMATS, export
 from .learners import DEFAULT_METHOD, METHODS
 from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
@@ -207,6 +208,23 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--sep", default=" ", help="word separator (default: one space)")
 
+    p = sub.add_parser(
+        "export",
+        help="write a model for another library: jieba, Hugging Face tokenizers, sentencepiece",
+        description="Write a model in a format another library loads. Words that the format "
+        "cannot express (the number class <num>, characters jieba never matches) are left "
+        "out with a warning.",
+    )
+    p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
+    p.add_argument("--format", required=True, choices=sorted(FORMATS), help="output format")
+    p.add_argument("-o", "--output", required=True, help="file to write")
+    p.add_argument(
+        "--jieba-dict",
+        metavar="FILE",
+        help="jieba-user: the jieba dictionary to tune frequencies to "
+        "(default: the installed jieba's)",
+    )
+
     p = sub.add_parser("eval", help="score a segmentation against a gold standard (SIGHAN-style)")
     p.add_argument("gold", help="gold segmentation, words separated by spaces")
     p.add_argument("pred", help="predicted segmentation of the same text")
@@ -369,6 +387,24 @@ def _cmd_segment(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace, progress: _Progress) -> int:
+    lexicon = Model.load(args.model).lexicon
+    options = {}
+    if args.jieba_dict is not None:
+        if args.format != "jieba-user":
+            raise CiyuError("--jieba-dict applies to --format jieba-user only")
+        options["jieba_dict"] = args.jieba_dict
+    result = export(lexicon, args.format, **options)
+    with atomic_write(args.output, "wb") as fh:
+        fh.write(result.data)
+    for note in result.notes:
+        log.info("%s", note)
+    for warning in result.warnings():
+        log.warning("%s", warning)
+    log.info("%d entries written to %s", result.entries, args.output)
+    return 0
+
+
 def _cmd_eval(args: argparse.Namespace, progress: _Progress) -> int:
     scores = evaluate(args.gold, args.pred, args.words)
     with _output(None) as out:
@@ -382,6 +418,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, _Progress], int]] = {
     "explain": _cmd_explain,
     "train": _cmd_train,
     "segment": _cmd_segment,
+    "export": _cmd_export,
     "eval": _cmd_eval,
 }
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from .errors import EvaluationError
@@ -182,3 +182,37 @@ def evaluate(
     return score_words(
         _numbered(gold), _numbered(pred), training, gold_name=str(gold), pred_name=str(pred)
     )
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How closely two segmenters agree on the same lines (see :func:`agreement`)."""
+
+    f1: float
+    lines_identical: float
+    lines: int
+    words_a: int
+    words_b: int
+
+
+def agreement(a: Iterable[Sequence[str]], b: Iterable[Sequence[str]]) -> Agreement:
+    """Word-span F1 and the share of identical lines between two segmentations.
+
+    ``a`` and ``b`` give, line by line, the words of the same text (words join back to
+    the line; spaces are words like any other).
+
+    Raises:
+        EvaluationError: when a line's words do not spell the same text in both.
+    """
+    same = lines = words_a = words_b = common = 0
+    for lineno, (wa, wb) in enumerate(zip(a, b, strict=True), 1):
+        if "".join(wa) != "".join(wb):
+            raise EvaluationError(f"line {lineno}: the two segmentations spell different text")
+        lines += 1
+        same += list(wa) == list(wb)
+        sa, sb = _spans(list(wa)), set(_spans(list(wb)))
+        words_a += len(sa)
+        words_b += len(sb)
+        common += sum(s in sb for s in sa)
+    f1 = 2 * common / (words_a + words_b) if words_a + words_b else 1.0
+    return Agreement(f1, same / lines if lines else 1.0, lines, words_a, words_b)

@@ -32,7 +32,7 @@ from typing import Any
 from ._atomic import atomic_write
 from .decoder import Decoder
 from .errors import ModelFormatError
-from .text import display, undisplay
+from .text import NUM, display, undisplay
 
 FORMAT = "ciyu-model"
 VERSION = 1
@@ -104,6 +104,21 @@ class Lexicon:
         """
         total = self.total
         return math.log(0.5 / total) if total > 0 else 0.0
+
+    def vocabulary(self) -> list[tuple[str, float]]:
+        """The pieces a tokenizer uses, with their log-probabilities, in id order (from 1).
+
+        First the words by rank, without number-class patterns (``<num>年`` matches many
+        texts, so it is no piece); then every character that occurs inside words but is
+        not a word itself, by code point, at :meth:`unk_logp` (what the decoder gives it).
+        So every character of a word is a piece, as in sentencepiece and Hugging Face
+        vocabularies, and the tokenizer exports reproduce the decoder exactly.
+        """
+        log_probs = self.log_probs()
+        words = [(w, log_probs[w]) for w, _ in self.sorted_items() if NUM not in w]
+        inner = {c for w, _ in words for c in w} - self.counts.keys()
+        unk = self.unk_logp()
+        return words + [(c, unk) for c in sorted(inner)]
 
     def decoder(self) -> Decoder:
         """The shared lattice decoder over this lexicon's unigram log-probabilities."""

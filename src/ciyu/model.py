@@ -94,7 +94,7 @@ class Model:
 
     def _vocab(self) -> tuple[dict[str, int], list[str]]:
         if self._ids is None or self._pieces is None:
-            pieces = ["<unk>"] + [w for w, _ in self.lexicon.sorted_items()]
+            pieces = ["<unk>"] + [w for w, _ in self.lexicon.vocabulary()]
             self._pieces = pieces
             self._ids = {p: i for i, p in enumerate(pieces) if i != UNK_ID}
         return self._ids, self._pieces
@@ -106,8 +106,10 @@ class Model:
     def encode(self, text: str, out_type: type[str] | type[int] = str) -> list[str] | list[int]:
         """Tokenize like sentencepiece: pieces (``out_type=str``) or ids (``out_type=int``).
 
-        Ids are ranks in the lexicon (most frequent word = 1); :data:`UNK_ID` (0) stands
-        for a piece outside the lexicon (punctuation, Latin runs, unseen characters).
+        Ids are positions in :meth:`Lexicon.vocabulary` (most frequent word = 1);
+        :data:`UNK_ID` (0) stands for a piece outside it (punctuation, Latin runs,
+        numbers, unseen characters). The ``hf`` and ``sentencepiece`` exports use the
+        same ids.
         """
         pieces = self.cut(text)
         if out_type is str:

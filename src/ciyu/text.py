@@ -122,27 +122,73 @@ def _character_tables() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     return atom_ranges(), mark_ranges()
 
 
+def _space_ranges() -> list[tuple[int, int]]:
+    """Whitespace (``str.isspace``, what Python's ``\\s`` matches): all below U+3001."""
+    return [(cp, cp) for cp in range(0x3001) if chr(cp).isspace()]
+
+
+def _python_class(ranges: list[tuple[int, int]]) -> str:
+    return _ranges_to_class(ranges)
+
+
+def oniguruma_class(ranges: list[tuple[int, int]]) -> str:
+    """Inclusive code point ranges as the body of an Oniguruma character class."""
+    return "".join(
+        f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges
+    )
+
+
+def rule_pattern(syntax: Literal["python", "oniguruma"] = "python") -> str:
+    """The regular expression of the rule layer, one named group per token kind.
+
+    ``"python"`` is what :func:`tokenize` compiles (with ``re.DOTALL``); ``"oniguruma"``
+    is the same expression for the Oniguruma engine of Hugging Face ``tokenizers`` (used
+    by the ``hf`` export as a pre-tokenizer). Both come from the same character tables.
+    """
+    if syntax == "python":
+        cls, name, backref, anything = _python_class, "?P<{}>", "(?P=ch)", "."
+    else:
+        cls, name, backref, anything = oniguruma_class, "?<{}>", "\\k<ch>", "(?m:.)"
+    atom_table, mark_table = _character_tables()
+    learn = cls(list(LEARNABLE_RANGES))
+    atom = cls(atom_table)
+    marks = cls(mark_table)
+    space = cls(_space_ranges())
+    digits = cls([(0x30, 0x39), (0xFF10, 0xFF19)])
+    point = cls([(0x2E, 0x2E), (0xFF0E, 0xFF0E)])
+    percent = cls([(0x25, 0x25), (0xFF05, 0xFF05), (0x2030, 0x2030)])
+    regional = cls([(0x1F1E6, 0x1F1FF)])
+    zwj = cls([(0x200D, 0x200D)])
+    # What stays glued to a symbol: combining marks, emoji skin-tone modifiers and tag
+    # characters (subdivision flags); a zero-width joiner glues the next character too.
+    extend = marks + cls([(0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F)])
+
+    def group(kind: str, body: str) -> str:
+        return f"({name.format(kind)}{body})"
+
+    return "|".join(
+        (
+            group("learn", f"[{learn}]+"),
+            group(
+                "num",
+                f"[{digits}]+(?:[{point}][{digits}]+)*[{percent}]?(?![{atom}{marks}])",
+            ),
+            group(
+                "atom",
+                f"[{atom}]+(?:[{marks}]+[{atom}]*)*(?:[{point}][{digits}]+)*(?:[{marks}]+)?",
+            ),
+            group("space", f"[{space}]+"),
+            group("flag", f"[{regional}]{{2}}"),
+            group("other", f"{group('ch', anything)}{backref}*(?:[{extend}]|[{zwj}]{anything})*"),
+        )
+    )
+
+
 class _Rules:
     """Compiled regular expressions of the rule layer (built once per process, read-only)."""
 
     def __init__(self) -> None:
-        learn = _ranges_to_class(list(LEARNABLE_RANGES))
-        atom_table, mark_table = _character_tables()
-        atom = _ranges_to_class(atom_table)
-        marks = _ranges_to_class(mark_table)
-        digits = "0-9\uff10-\uff19"
-        # What stays glued to a symbol: combining marks, emoji skin-tone modifiers and tag
-        # characters (subdivision flags); a zero-width joiner glues the next character too.
-        extend = marks + "\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"
-        self.token = re.compile(
-            rf"(?P<learn>[{learn}]+)"
-            rf"|(?P<num>[{digits}]+(?:[.\uff0e][{digits}]+)*[%\uff05\u2030]?(?![{atom}{marks}]))"
-            rf"|(?P<atom>[{atom}]+(?:[{marks}]+[{atom}]*)*(?:[.\uff0e][{digits}]+)*(?:[{marks}]+)?)"
-            r"|(?P<space>\s+)"
-            r"|(?P<flag>[\U0001f1e6-\U0001f1ff]{2})"
-            rf"|(?P<other>(?P<ch>.)(?P=ch)*(?:[{extend}]|\u200d.)*)",
-            re.DOTALL,
-        )
+        self.token = re.compile(rule_pattern("python"), re.DOTALL)
 
 
 def _view_of(m: re.Match[str]) -> str:
@@ -218,5 +264,5 @@ def class_table() -> bytes:
     mark(marks, CLASS_EXTEND)
     mark(((0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F)), CLASS_EXTEND)
     mark(((0x1F1E6, 0x1F1FF),), CLASS_REGIONAL)
-    mark(((cp, cp) for cp in range(0x3001) if chr(cp).isspace()), CLASS_SPACE)
+    mark(_space_ranges(), CLASS_SPACE)
     return bytes(table)

@@ -14,7 +14,7 @@ what a character-level fallback would cost.
 
 Usage::
 
-    python benchmarks/tokenizers.py [--data ../shared/data] [--vocab 8000,32000]
+    python benchmarks/compression.py [--data ../shared/data] [--vocab 8000,32000]
 
 sentencepiece installs with the bench extra. bytepiece needs pyahocorasick built with byte
 keys; ``make bench`` installs it (``AHOCORASICK_BYTES=1 pip install --no-binary

@@ -1,0 +1,245 @@
+"""Exports, loaded by the real libraries: jieba, Hugging Face tokenizers, sentencepiece."""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+from pathlib import Path
+
+import pytest
+import sentencepiece as spm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tokenizers import Regex, Tokenizer
+from tokenizers.pre_tokenizers import Split
+
+from ciyu import Model
+from ciyu.cli import main
+from ciyu.export import FORMATS, export
+from ciyu.export.jieba import default_jieba_dictionary, read_jieba_dictionary
+from ciyu.lexicon import Lexicon
+from ciyu.text import NUM, rule_pattern, tokenize
+
+with warnings.catch_warnings():  # jieba 0.42's sources have invalid escape sequences
+    warnings.simplefilter("ignore")
+    import jieba
+
+# Counts chosen so that no two segmentations of the test strings tie.
+LEX = Lexicon(
+    {
+        "中华人民共和国": 7,
+        "中华": 23,
+        "人民": 41,
+        "共和国": 13,
+        "共和": 3,
+        "中": 17,
+        "华": 5,
+        "人": 53,
+        "民": 11,
+        "共": 19,
+        "和": 61,
+        "国": 29,
+        "法律": 31,
+        "法": 37,
+        "律": 2,
+        "と": 43,
+        "ラーメン": 6,
+        NUM + "年": 47,
+        "年": 59,
+    },
+    {"method": "test"},
+)
+CHINESE = "中华人民共和国法律和"
+LEARNABLE = CHINESE + "とラーメン年"
+OTHER = "0１.%a ＡZé\u3000\t\x00\u200d\u0301，。！——👍🏽🇨🇳\ufdd0"
+
+
+def pieces_hf(tok: Tokenizer, text: str) -> list[str]:
+    return [text[a:b] for a, b in tok.encode(text, add_special_tokens=False).offsets]
+
+
+@functools.cache
+def hf() -> Tokenizer:
+    """The hf export of LEX, loaded (not a fixture: hypothesis would print its repr)."""
+    return Tokenizer.from_str(export(LEX, "hf").data.decode("utf-8"))
+
+
+@functools.cache
+def sp() -> spm.SentencePieceProcessor:
+    """The sentencepiece export of LEX, loaded."""
+    return spm.SentencePieceProcessor(model_proto=export(LEX, "sentencepiece").data)
+
+
+def test_formats_registered() -> None:
+    assert set(FORMATS) == {"jieba-user", "jieba-main", "hf", "sentencepiece", "sentencepiece-seed"}
+    with pytest.raises(ValueError, match="unknown export format 'xml'; choose from hf"):
+        export(LEX, "xml")
+
+
+# -- Hugging Face -------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(
+    st.text(
+        alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from(list(LEARNABLE + OTHER))),
+        max_size=60,
+    )
+)
+def test_hf_pre_tokenizer_is_the_rule_layer(text: str) -> None:
+    split = Split(Regex(rule_pattern("oniguruma")), "isolated")
+    assert [p for p, _ in split.pre_tokenize_str(text)] == [t for _, t in tokenize(text)]
+
+
+def test_hf_hand_checked() -> None:
+    text = "中华人民共和国法律，OK 2024年ラーメンと👍🏽"
+    assert pieces_hf(hf(), text) == [
+        *["中华人民共和国", "法律", "，", "OK", " ", "2024", "年", "ラーメン", "と", "👍🏽"]
+    ]
+    # ids are ciyu's (<unk> = 0, then the words by rank)
+    assert hf().encode("人民法律", add_special_tokens=False).ids == Model(LEX).encode(
+        "人民法律", out_type=int
+    )
+    assert hf().decode(hf().encode("中华人民共和国").ids) == "中华人民共和国"
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(list(LEARNABLE + OTHER)), max_size=50))
+def test_hf_gives_ciyus_pieces(text: str) -> None:
+    # numbers aside: ciyu joins a number to a following 年 (<num>年), the library cannot
+    model = Model(LEX)
+    assert NUM + "年" in LEX
+    expected = model.cut(text)
+    if any(w[:1].isdigit() and len(w) > 1 and w[-1] == "年" for w in expected):
+        return
+    # a zero-width joiner glues the next character to a symbol, even a known one: ciyu
+    # keeps that one token, the library splits the known piece off (documented)
+    if any(len(w) > 1 and "\u200d" in w and any(c in LEARNABLE for c in w) for w in expected):
+        return
+    assert pieces_hf(hf(), text) == expected
+
+
+def test_hf_skips_the_number_class() -> None:
+    result = export(LEX, "hf")
+    assert result.skipped == {
+        "the number class <num> has no equivalent in the library": [NUM + "年"]
+    }
+    assert result.entries == len(LEX.vocabulary())
+
+
+# -- sentencepiece --------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(list(LEARNABLE)), max_size=50))
+def test_sentencepiece_gives_ciyus_pieces_and_ids(text: str) -> None:
+    model = Model(LEX)
+    assert sp().encode(text, out_type=str) == model.cut(text)
+    ids = sp().encode(text)
+    assert ids == model.encode(text, out_type=int)
+    assert sp().decode(ids) == text
+
+
+def test_sentencepiece_vocabulary() -> None:
+    # <unk>, every word but <num>年, then ラ ー メ ン (only inside ラーメン)
+    assert sp().get_piece_size() == 1 + len(LEX.vocabulary()) == len(LEX) + 4
+    assert [sp().id_to_piece(i) for i in range(19, 23)] == ["メ", "ラ", "ン", "ー"]  # code points
+    assert sp().id_to_piece(0) == "<unk>" and sp().is_unknown(0)
+    assert sp().id_to_piece(1) == "和"  # the most frequent word
+    assert sp().bos_id() == sp().eos_id() == sp().pad_id() == -1
+    # spaces are kept, not escaped; unknown characters become <unk>, merged when adjacent
+    assert sp().encode("人民 OK", out_type=str) == ["人民", " OK"]
+
+
+def test_sentencepiece_seed_file_trains(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.tsv"
+    seed.write_bytes(export(LEX, "sentencepiece-seed").data)
+    assert seed.read_text(encoding="utf-8").splitlines()[:2] == ["和\t61", "年\t59"]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("中华人民共和国法律\n人民和法律\n共和国人民\n" * 50, encoding="utf-8")
+    out = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_writer=out,
+        vocab_size=20,
+        seed_sentencepieces_file=str(seed),
+        minloglevel=2,
+        hard_vocab_limit=False,
+    )
+    trained = spm.SentencePieceProcessor(model_proto=out.getvalue())
+    assert "人民" in {trained.id_to_piece(i) for i in range(trained.get_piece_size())}
+
+
+# -- jieba ----------------------------------------------------------------------------
+
+
+def jieba_tokenizer(tmp_path: Path, **kw: Path) -> jieba.Tokenizer:
+    tok = jieba.Tokenizer(**{k: str(v) for k, v in kw.items()})
+    tok.tmp_dir = str(tmp_path)
+    jieba.setLogLevel(60)
+    return tok
+
+
+def test_jieba_main_gives_ciyus_words(tmp_path: Path) -> None:
+    path = tmp_path / "dict.txt"
+    path.write_bytes(export(LEX, "jieba-main").data)
+    tok = jieba_tokenizer(tmp_path, dictionary=path)
+    model = Model(LEX)
+
+    @settings(max_examples=300)
+    @given(st.text(alphabet=st.sampled_from(list(CHINESE)), max_size=40))
+    def check(text: str) -> None:
+        assert list(tok.cut(text, HMM=False)) == model.cut(text)
+
+    check()
+
+
+def test_jieba_main_file(tmp_path: Path) -> None:
+    result = export(LEX, "jieba-main")
+    lines = result.data.decode("utf-8").splitlines()
+    assert lines[:2] == ["和 122", "年 118"]  # counts ×2: unknown characters price as in ciyu
+    assert sorted(result.skipped) == [
+        "a character jieba's default cut never gives its dictionary",
+        "jieba has no number class (<num>)",
+    ]
+    assert sorted(result.skipped["a character jieba's default cut never gives its dictionary"]) == [
+        "と",
+        "ラーメン",
+    ]
+
+
+def test_jieba_user_words_survive_jiebas_dictionary(tmp_path: Path) -> None:
+    # 共和 is in jieba's dictionary with a high frequency; 和国 too. Words of the model
+    # must still come out whole once the user dictionary is loaded
+    lex = Lexicon({"人民共和": 3, "共和国法": 2, "的": 100, "律法": 1})
+    user = tmp_path / "user.txt"
+    result = export(lex, "jieba-user")
+    user.write_bytes(result.data)
+    assert "tuned to the jieba dictionary" in result.notes[0]
+    tok = jieba_tokenizer(tmp_path)
+    with open(user, "rb") as fh:  # jieba does not close a file it opens itself
+        tok.load_userdict(fh)
+    for word in ("人民共和", "共和国法", "律法"):
+        assert list(tok.cut(word, HMM=False)) == [word]
+    # a word's probability is kept: its count is scaled to jieba's total
+    base = default_jieba_dictionary()
+    assert base is not None
+    jieba_total = sum(read_jieba_dictionary(base).values())
+    assert read_jieba_dictionary(user)["的"] == round(100 / lex.total * jieba_total)
+
+
+def test_export_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "m.model"
+    LEX.save(model)
+    out = tmp_path / "tokenizer.json"
+    assert main(["export", "-m", str(model), "--format", "hf", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "ciyu: 1 word(s) skipped: the number class <num> has no equivalent" in err
+    assert pieces_hf(Tokenizer.from_file(str(out)), "人民法律") == ["人民", "法律"]
+    code = main(["export", "-m", str(model), "--format", "hf", "-o", str(out), "--jieba-dict", "x"])
+    assert code == 2
+    assert "--jieba-dict applies to --format jieba-user only" in capsys.readouterr().err
+    code = main(["export", "-m", str(tmp_path / "none"), "--format", "hf", "-o", str(out)])
+    assert code == 2
+    assert "no such model file" in capsys.readouterr().err
