@@ -51,8 +51,8 @@ pytest: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks data
-	$(BIN)/ruff format --check src tests benchmarks data
+	$(BIN)/ruff check src tests benchmarks data docs
+	$(BIN)/ruff format --check src tests benchmarks data docs
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

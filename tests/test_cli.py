@@ -272,3 +272,29 @@ def test_thread_count_does_not_change_output(
         )
         outputs[threads] = (counts.read_bytes(), seg.read_bytes())
     assert outputs["1"] == outputs["2"]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only() -> None:
+    from ciyu._progress import Progress
+
+    term = FakeTerminal()
+    progress = Progress(True, term)
+    progress("count", 1_000_000)
+    progress("count", 4_000_000)
+    progress("segment", 2_000_000)  # the count's total is this pass's total
+    progress("segment", 500_000)  # a new pass starts a new line
+    progress.done()
+    lines = [line.split("\r\x1b[K")[-1] for line in term.getvalue().split("\n")]
+    assert lines[0].startswith("count     4.0 M chars")
+    assert lines[1].startswith("segment   [" + "█" * 12 + "░" * 12 + "]  50%  2.0 M/4.0 M chars")
+    assert lines[2].startswith("segment   [" + "█" * 3 + "░" * 21 + "]  12%  0.5 M/4.0 M chars")
+    assert lines[3] == ""
+    for silent in (Progress(False, FakeTerminal()), Progress(True, io.StringIO())):
+        silent("count", 5)
+        silent.done()
+        assert silent.stream.getvalue() == ""  # type: ignore[attr-defined]

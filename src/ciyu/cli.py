@@ -10,17 +10,21 @@ silences it; errors are one line on standard error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
+import dataclasses
 import functools
 import io
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, TextIO, TypeVar
+from typing import IO, TypeVar
 
 from . import __version__, api
 from ._atomic import atomic_write
+from ._progress import Progress
 from .config import add_arguments, from_namespace
 from .counts import DEFAULT_ORDER, NgramCounts
 from .errors import CiyuError
@@ -31,6 +35,7 @@ from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
 from .parallel import ordered_map
 from .reader import Corpus
+from .report import Report, coverage, read_discovery_tsv, rows_from_discovery
 from .text import display, undisplay
 
 log = logging.getLogger("ciyu")
@@ -46,28 +51,6 @@ def parse_size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid size {text!r}; use e.g. 512M or 4G")
     scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
     return int(float(m.group(1)) * scale)
-
-
-class _Progress:
-    """Progress on standard error, only when it is a terminal and not silenced."""
-
-    def __init__(self, enabled: bool, stream: TextIO) -> None:
-        self.enabled = enabled and stream.isatty()
-        self.stream = stream
-        self.active = False
-
-    def __call__(self, stage: str, done: int) -> None:
-        if self.enabled:
-            self.stream.write(f"\r{stage}: {done / 1e6:,.1f} M characters ")
-            self.stream.flush()
-            self.active = True
-
-    def done(self) -> None:
-        """End the progress line, if one was drawn."""
-        if self.active:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.active = False
 
 
 @contextlib.contextmanager
@@ -225,6 +208,22 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
         "(default: the installed jieba's)",
     )
 
+    p = sub.add_parser(
+        "report",
+        help="write a self-contained HTML report: word table and charts",
+        description="Write one HTML file (no network needed) with the ranked, sortable and "
+        "filterable word table and charts. The words come from a discovery run on FILE..., "
+        "or from a table saved by `ciyu discover -o` (--discovery); with -m, the report also "
+        "shows how the model's words cover FILE....",
+    )
+    _add_input_args(p, optional=True)
+    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.add_argument("--discovery", metavar="TSV", help="a table saved by `ciyu discover -o`")
+    p.add_argument("-m", "--model", help="a model: adds its coverage of FILE...")
+    p.add_argument("--reference", metavar="LEXICON", help="known-word list: marks new words")
+    p.add_argument("--title", default=None, help="page title")
+    _add_learn_args(p)
+
     p = sub.add_parser("eval", help="score a segmentation against a gold standard (SIGHAN-style)")
     p.add_argument("gold", help="gold segmentation, words separated by spaces")
     p.add_argument("pred", help="predicted segmentation of the same text")
@@ -267,10 +266,12 @@ def _write_discovery(
 
 
 def _run_learner(
-    args: argparse.Namespace, progress: _Progress, learn: Callable[..., T], config: object
+    args: argparse.Namespace, progress: Progress, learn: Callable[..., T], config: object
 ) -> T:
     """Run ``api.discover`` or ``api.train`` with the options every learning command has."""
     counts = NgramCounts.load(args.counts) if args.counts else None
+    if counts is not None:
+        progress.set_total(counts.n_chars)
     with Corpus(args.inputs, errors=args.errors) as corpus:
         try:
             return learn(
@@ -285,11 +286,11 @@ def _run_learner(
             progress.done()
 
 
-def _learn(args: argparse.Namespace, progress: _Progress) -> Discovery:
+def _learn(args: argparse.Namespace, progress: Progress) -> Discovery:
     return _run_learner(args, progress, api.discover, from_namespace(CohesionConfig, args))
 
 
-def _cmd_count(args: argparse.Namespace, progress: _Progress) -> int:
+def _cmd_count(args: argparse.Namespace, progress: Progress) -> int:
     with Corpus(args.inputs, errors=args.errors) as corpus:
         counts = api.count(
             corpus,
@@ -310,7 +311,7 @@ def _cmd_count(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
-def _cmd_discover(args: argparse.Namespace, progress: _Progress) -> int:
+def _cmd_discover(args: argparse.Namespace, progress: Progress) -> int:
     if args.new_only and not args.reference:
         raise CiyuError("--new-only needs --reference LEXICON (the words that are not new)")
     reference = read_word_list(args.reference) if args.reference else None
@@ -323,14 +324,14 @@ def _cmd_discover(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
-def _cmd_explain(args: argparse.Namespace, progress: _Progress) -> int:
+def _cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
     disc = _learn(args, progress)
     with _output(None) as out:
         out.write(disc.explain(undisplay(args.word)) + "\n")
     return 0
 
 
-def _cmd_train(args: argparse.Namespace, progress: _Progress) -> int:
+def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
     config = from_namespace(METHODS[args.method].config, args)
     model = _run_learner(args, progress, functools.partial(api.train, method=args.method), config)
     model.save(args.output)
@@ -367,27 +368,38 @@ def _segment_jobs(corpus: Corpus, model: str, sep: str) -> Iterator[tuple[str, s
         mid_line = not block.complete
 
 
-def _cmd_segment(args: argparse.Namespace, progress: _Progress) -> int:
+def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
     _load_worker_model(args.model)  # validates the model before anything is written
     inputs = args.inputs or ["-"]
     corpus = Corpus(inputs, errors=args.errors, spool_stdin=False)
+    progress.unit = "bytes"
+    size = corpus.size_bytes()
+    if size:
+        progress.set_total(size, "segment")
+    sizes: collections.deque[int] = collections.deque()  # input bytes of the jobs in flight
+
+    def jobs() -> Iterator[tuple[str, str, str, str, str]]:
+        for job in _segment_jobs(corpus, args.model, args.sep):
+            sizes.append(len(job[2].encode("utf-8", "surrogatepass")) + len(job[4]))
+            yield job
+
     with _output(args.output) as out:
         done = 0
         for chunk in ordered_map(
             _segment_job,
-            _segment_jobs(corpus, args.model, args.sep),
+            jobs(),
             args.threads,
             initializer=_load_worker_model,
             initargs=(args.model,),
         ):
             out.write(chunk)
-            done += len(chunk)
+            done += sizes.popleft()
             progress("segment", done)
     progress.done()
     return 0
 
 
-def _cmd_export(args: argparse.Namespace, progress: _Progress) -> int:
+def _cmd_export(args: argparse.Namespace, progress: Progress) -> int:
     lexicon = Model.load(args.model).lexicon
     options = {}
     if args.jieba_dict is not None:
@@ -405,20 +417,51 @@ def _cmd_export(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
-def _cmd_eval(args: argparse.Namespace, progress: _Progress) -> int:
+def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
+    if not args.inputs and not args.discovery:
+        raise CiyuError("give the corpus FILE... to discover words in, or --discovery TSV")
+    if args.model and not args.inputs:
+        raise CiyuError("-m/--model needs the corpus FILE... whose coverage to measure")
+    reference = read_word_list(args.reference) if args.reference else None
+    model = Model.load(args.model) if args.model else None
+    if args.discovery:
+        words = read_discovery_tsv(args.discovery)
+        if reference is not None:
+            words = [dataclasses.replace(w, in_reference=w.word in reference) for w in words]
+    else:
+        words = rows_from_discovery(_learn(args, progress), reference)
+    facts = []
+    cov = None
+    if model is not None:
+        method = model.meta.get("method", "?")
+        facts.append(("model", f"{os.path.basename(args.model)} ({method}, {len(model):,} words)"))
+        with Corpus(args.inputs, errors=args.errors) as corpus:
+            cov = coverage(model, (p.text for p in corpus.pieces()), progress)
+        progress.done()
+    sources = list(args.inputs) or [args.discovery]
+    title = args.title or f"ciyu report: {', '.join(os.path.basename(s) for s in sources)}"
+    page = Report(title, words, sources, facts, cov).html()
+    with atomic_write(args.output, "w") as fh:
+        fh.write(page)
+    log.info("report on %d words written to %s", len(words), args.output)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, progress: Progress) -> int:
     scores = evaluate(args.gold, args.pred, args.words)
     with _output(None) as out:
         out.write((scores.to_json() if args.json else scores.report()) + "\n")
     return 0
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace, _Progress], int]] = {
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Progress], int]] = {
     "count": _cmd_count,
     "discover": _cmd_discover,
     "explain": _cmd_explain,
     "train": _cmd_train,
     "segment": _cmd_segment,
     "export": _cmd_export,
+    "report": _cmd_report,
     "eval": _cmd_eval,
 }
 
@@ -435,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(logging.INFO if args.verbose else logging.WARNING)
-    progress = _Progress(not args.quiet, sys.stderr)
+    progress = Progress(not args.quiet, sys.stderr)
     try:
         return _COMMANDS[args.command](args, progress)
     except CiyuError as exc:

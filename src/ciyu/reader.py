@@ -254,6 +254,23 @@ class Corpus:
             return [f"<text {i}>" for i in range(len(self._texts))]
         return ["<stdin>" if p is None else str(p) for p in self._paths]
 
+    def size_bytes(self) -> int | None:
+        """Total size of the sources in bytes, when known: every source is an
+        uncompressed file (not standard input, not gzip, not in-memory text)."""
+        if self._texts is not None or None in self._paths:
+            return None
+        total = 0
+        for path in self._paths:
+            assert path is not None
+            try:
+                with open(path, "rb") as fh:
+                    if fh.read(2) == _GZIP_MAGIC:
+                        return None
+                total += path.stat().st_size
+            except OSError:  # reported, with its fix, when the source is read
+                return None
+        return total
+
     def _stdin_path(self) -> str:
         if self._spool is None:
             src = self._stdin if self._stdin is not None else sys.stdin.buffer

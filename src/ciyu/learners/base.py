@@ -41,7 +41,8 @@ class Context:
         texts: returns a fresh iterable over the corpus text each time it is called.
         counts: n-gram counts of the corpus.
         chunk_chars: characters per chunk for passes over the corpus.
-        progress: called as ``progress(stage, characters_done)``, or None.
+        progress: called as ``progress(stage, characters_done)``, or None; a pass over
+            the corpus counts learnable characters, so it ends at ``counts.n_chars``.
     """
 
     texts: TextSource
@@ -56,7 +57,7 @@ class Context:
         for chunk in chunked(self.texts(), min(self.chunk_chars, SEGMENT_CHUNK_CHARS)):
             frags = [f for t in chunk for f in learnable_view(t).split("\0") if f]
             yield frags
-            done += sum(len(t) for t in chunk)
+            done += sum(map(len, frags))  # learnable characters, as counted by the counts
             if self.progress is not None:
                 self.progress("segment", done)
 

@@ -356,7 +356,7 @@ def discover(ctx: Context, config: CohesionConfig | None = None) -> Discovery:
             old = long_neighbours.setdefault(w, (Counter(), Counter()))
             old[0].update(left)
             old[1].update(right)
-        done += sum(len(t) for t in chunk)
+        done += sum(len(w) * n for w, n in p.items())  # learnable characters, as counted
         if progress:
             progress("cut", done)
     solid_sets = {k: set(v.tolist()) for k, v in solid.items()}
