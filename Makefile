@@ -29,7 +29,8 @@ $(VENV)/.installed-bench: $(BIN)/python pyproject.toml
 	  $(BIN)/python -m pip install --quiet --no-build-isolation bytepiece
 	touch $@
 
-## demo: discover the words of the bundled law sample, train a model, segment a sentence
+## demo: discover the words of the bundled law sample, train a model, segment two sentences,
+## export the model for jieba, Hugging Face and sentencepiece, write the HTML report
 demo: $(VENV)/.installed
 	@mkdir -p $(DEMO_OUT)
 	@echo "== ciyu discover $(SAMPLE) --top 20"
@@ -43,6 +44,14 @@ demo: $(VENV)/.installed
 	@echo "== ciyu segment -m $(DEMO_OUT)/law.model"
 	@printf '当事人应当按照约定全面履行自己的义务。\n国家机关工作人员滥用职权，致使公共财产遭受重大损失的，处三年以下有期徒刑。\n' \
 		| $(BIN)/ciyu segment -m $(DEMO_OUT)/law.model
+	@echo "== ciyu export -m $(DEMO_OUT)/law.model --format jieba-main -o $(DEMO_OUT)/jieba_dict.txt"
+	$(BIN)/ciyu export -m $(DEMO_OUT)/law.model --format jieba-main -o $(DEMO_OUT)/jieba_dict.txt
+	$(BIN)/ciyu export -m $(DEMO_OUT)/law.model --format hf -o $(DEMO_OUT)/tokenizer.json
+	$(BIN)/ciyu export -m $(DEMO_OUT)/law.model --format sentencepiece -o $(DEMO_OUT)/law_spm.model
+	@echo "== ciyu report $(SAMPLE) --discovery $(DEMO_OUT)/words.tsv -m $(DEMO_OUT)/law.model"
+	$(BIN)/ciyu report $(SAMPLE) --discovery $(DEMO_OUT)/words.tsv -m $(DEMO_OUT)/law.model \
+		-o $(DEMO_OUT)/report.html
+	@echo "== open $(DEMO_OUT)/report.html in a browser"
 
 ## test: unit, property and CLI tests, then lint and type checks
 test: pytest lint typecheck
