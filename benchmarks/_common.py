@@ -51,3 +51,16 @@ def train_sentencepiece(train: Path, prefix: Path, vocab: int) -> Path:
         minloglevel=2,
     )
     return Path(f"{prefix}.model")
+
+
+def have_data(path: Path, data: Path) -> bool:
+    """True if the benchmark file ``path`` exists; otherwise say what is missing."""
+    if path.exists():
+        return True
+    print(
+        f"benchmark data not found: {path} is missing. The benchmarks need the SIGHAN 2005, "
+        f"People's Daily and law files of ../shared/data (not shipped with ciyu: the corpora "
+        f"are for research only); pass --data DIR (now {data})",
+        file=sys.stderr,
+    )
+    return False

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import ChildFailed, peak_rss_mb, run_child, train_sentencepiece
+from _common import ChildFailed, have_data, peak_rss_mb, run_child, train_sentencepiece
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,12 +98,7 @@ def main() -> int:
         worker(args.worker[0], int(args.worker[1]), train, heldout, args.out)
         return 0
     gold = args.data / "gold" / "pku_peoples_daily_199801_pos.utf8"
-    if not gold.exists():
-        print(
-            f"benchmark data not found in {args.data}: needs ../shared/data "
-            "(not shipped with ciyu); pass --data DIR",
-            file=sys.stderr,
-        )
+    if not have_data(gold, args.data):
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     with open(gold, encoding="utf-8") as fh:

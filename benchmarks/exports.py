@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ciyu
+from _common import have_data
 from ciyu.evaluate import agreement
 from ciyu.export import export
 from quality import build_training_text
@@ -90,13 +91,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="model to export (default: train one)")
     args = parser.parse_args()
     sighan = args.data / "sighan2005"
-    if not (sighan / "pku_test_gold.utf8").exists():
-        print(
-            f"benchmark data not found in {args.data}: this benchmark needs the SIGHAN 2005 "
-            "and People's Daily files of ../shared/data (not shipped with ciyu); "
-            "pass --data DIR",
-            file=sys.stderr,
-        )
+    if not have_data(sighan / "pku_test_gold.utf8", args.data):
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     model_path = args.model

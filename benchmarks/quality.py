@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ciyu
-from _common import ChildFailed, peak_rss_mb, run_child, train_sentencepiece
+from _common import ChildFailed, have_data, peak_rss_mb, run_child, train_sentencepiece
 from ciyu.learners import DEFAULT_METHOD, METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,13 +145,7 @@ def main() -> int:
     if args.worker:
         worker(args.worker, args.train, args.out)
         return 0
-    if not (args.data / "sighan2005" / "pku_test_gold.utf8").exists():
-        print(
-            f"benchmark data not found in {args.data}: this benchmark needs the SIGHAN 2005 "
-            "and People's Daily files of ../shared/data (not shipped with ciyu); "
-            "pass --data DIR",
-            file=sys.stderr,
-        )
+    if not have_data(args.data / "sighan2005" / "pku_test_gold.utf8", args.data):
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     train = build_training_text(args.data, args.out)

@@ -43,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ciyu
-from _common import ChildFailed, peak_rss_mb, run_child, train_sentencepiece
+from _common import ChildFailed, have_data, peak_rss_mb, run_child, train_sentencepiece
 
 ROOT = Path(__file__).resolve().parent.parent
 LAW = Path("raw") / "zh_laws_lawrefbook.md.txt.gz"
@@ -233,11 +233,7 @@ def main() -> int:
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]), args.out)
         return 0
-    if not (args.data / LAW).exists():
-        print(
-            f"benchmark data not found: {args.data / LAW} (not shipped with ciyu); pass --data DIR",
-            file=sys.stderr,
-        )
+    if not have_data(args.data / LAW, args.data):
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     parts = args.parts.split(",")
