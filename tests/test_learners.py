@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ciyu
+from ciyu.decoder import _lattice
 from ciyu.evaluate import score_words
-from ciyu.learners import DEFAULT_METHOD, METHODS
+from ciyu.learners import DEFAULT_METHOD, METHODS, lm
 from ciyu.learners.base import make_context
 from ciyu.learners.ensemble import EnsembleConfig, merge_orphans, vote
 from ciyu.learners.lm import LmConfig, segment_fragments
@@ -221,3 +225,32 @@ def test_unigram_meets_the_vocabulary_size(law_lines: list[str]) -> None:
     assert 0 not in model.encode("当事人应当履行义务", out_type=int)
     with pytest.raises(ciyu.ConfigError, match="smaller than the .* characters needed"):
         ciyu.train(law_lines, method="unigram", vocab_size=100)
+
+
+@pytest.mark.skipif(_lattice is None, reason="the compiled extension is not built")
+@settings(max_examples=300)
+@given(
+    st.integers(2, 6),
+    st.lists(st.integers(0, 14), min_size=1, max_size=6),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_compiled_tag_viterbi_equals_reference(
+    order: int, lengths: list[int], seed: int, ties: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    total = sum(lengths) + len(lengths) - 1
+    em = rng.normal(-5.0, 3.0, size=(order, total))
+    if ties:  # integer scores and prices make equal paths common
+        em = np.round(em)
+    join = [
+        float(x)
+        for x in (
+            np.round(rng.uniform(0, 6, size=order)) if ties else rng.uniform(0, 6, size=order)
+        )
+    ]
+    expected, pos = [], 0
+    for n in lengths:
+        expected.append(lm.viterbi(em[:, pos : pos + n].tolist(), 0, n, join) if n else [])
+        pos += n + 1
+    assert _lattice.tag_viterbi(em, order, lengths, join) == expected

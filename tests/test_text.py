@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ciyu.text import NUM, display, fragments, learnable_view, tokenize, undisplay
+from ciyu.text import (
+    NUM,
+    display,
+    fragments,
+    learnable_view,
+    learnable_view_reference,
+    tokenize,
+    undisplay,
+)
 
 
 def kinds(text: str) -> list[tuple[str, str]]:
@@ -77,9 +85,11 @@ def test_tokens_are_lossless(text: str) -> None:
     assert "".join(tok for _, tok in tokenize(text)) == text
 
 
+@settings(max_examples=500)
 @given(hostile)
 def test_view_agrees_with_tokens(text: str) -> None:
     view = learnable_view(text)
+    assert view == learnable_view_reference(text)  # compiled twin (when built) = reference
     expected = "".join(
         tok if kind == "learn" else NUM if kind == "num" else "\0" for kind, tok in tokenize(text)
     )

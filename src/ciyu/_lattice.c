@@ -51,12 +51,50 @@ static int32_t find_child(const Lattice *t, int32_t node, Py_UCS4 ch) {
     }
 }
 
+static void insert_slot(Slot *slots, uint64_t mask, uint64_t key, int32_t child) {
+    uint64_t i = hash64(key) & mask;
+    while (slots[i].key != 0) i = (i + 1) & mask;
+    slots[i].key = key;
+    slots[i].child = child;
+}
+
+/* Room for one more node: the node array and the hash table (kept at most half full)
+ * grow by doubling, so memory follows the number of distinct prefixes, not the total
+ * length of the words. Returns -1 (with MemoryError set) when out of memory. */
+static int reserve_node(Lattice *t) {
+    if (t->n_nodes >= INT32_MAX - 1) {
+        PyErr_SetString(PyExc_MemoryError, "lexicon too large for the compiled decoder");
+        return -1;
+    }
+    if (t->n_nodes + 1 > t->capacity) {
+        int64_t cap = (int64_t)t->capacity * 2;
+        if (cap > INT32_MAX) cap = INT32_MAX;
+        double *logp = realloc(t->logp, sizeof(double) * (size_t)cap);
+        if (!logp) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->logp = logp;
+        t->capacity = (int32_t)cap;
+    }
+    if ((uint64_t)(t->n_nodes + 1) * 2 > t->mask + 1) {
+        uint64_t cap = (t->mask + 1) * 2;
+        Slot *slots = calloc(cap, sizeof(Slot));
+        if (!slots) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (uint64_t i = 0; i <= t->mask; i++)
+            if (t->slots[i].key != 0) insert_slot(slots, cap - 1, t->slots[i].key, t->slots[i].child);
+        free(t->slots);
+        t->slots = slots;
+        t->mask = cap - 1;
+    }
+    return 0;
+}
+
 static int insert_child(Lattice *t, int32_t node, Py_UCS4 ch, int32_t child) {
-    uint64_t key = (((uint64_t)node << 21) | ch) + 1;
-    uint64_t i = hash64(key) & t->mask;
-    while (t->slots[i].key != 0) i = (i + 1) & t->mask;
-    t->slots[i].key = key;
-    t->slots[i].child = child;
+    insert_slot(t->slots, t->mask, (((uint64_t)node << 21) | ch) + 1, child);
     return 0;
 }
 
@@ -77,31 +115,23 @@ static int Lattice_init(Lattice *self, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "words and logps differ in length");
         return -1;
     }
-    Py_ssize_t total = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *w = PyList_GET_ITEM(words, i);
-        if (!PyUnicode_Check(w)) {
+        if (!PyUnicode_Check(PyList_GET_ITEM(words, i))) {
             PyErr_SetString(PyExc_TypeError, "words must be str");
             return -1;
         }
-        total += PyUnicode_GET_LENGTH(w);
     }
-    if (total > INT32_MAX / 2) {
-        PyErr_SetString(PyExc_MemoryError, "lexicon too large for the compiled decoder");
-        return -1;
-    }
-    uint64_t cap = 16;
-    while (cap < (uint64_t)total * 2) cap <<= 1;
+    uint64_t cap = 1024;
     free(self->slots);
     free(self->logp);
     self->slots = calloc(cap, sizeof(Slot));
-    self->logp = malloc(sizeof(double) * total);
+    self->logp = malloc(sizeof(double) * cap);
     if (!self->slots || !self->logp) {
         PyErr_NoMemory();
         return -1;
     }
     self->mask = cap - 1;
-    self->capacity = (int32_t)total;
+    self->capacity = (int32_t)cap;
     self->n_nodes = 1;
     self->logp[0] = NAN;
     self->unk = unk;
@@ -119,6 +149,7 @@ static int Lattice_init(Lattice *self, PyObject *args, PyObject *kwds) {
             Py_UCS4 ch = PyUnicode_READ(kind, data, j);
             int32_t child = find_child(self, node, ch);
             if (child < 0) {
+                if (reserve_node(self) < 0) return -1;
                 child = self->n_nodes++;
                 self->logp[child] = NAN;
                 insert_child(self, node, ch, child);
@@ -467,9 +498,189 @@ static PyTypeObject LatticeType = {
     .tp_methods = Lattice_methods,
 };
 
+/* learnable_view(text: str, classes: bytes) -> str
+ * The compiled twin of ciyu.text.learnable_view: learnable runs as they are, each number
+ * as NUM_SYMBOL, every other token as one "\0". */
+static PyObject *learnable_view(PyObject *module, PyObject *args) {
+    PyObject *text;
+    Py_buffer classes;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &classes)) return NULL;
+    PyObject *result = NULL;
+    Py_UCS4 *s = NULL, *out = NULL;
+    if (classes.len < 0x110000) {
+        PyErr_SetString(PyExc_ValueError, "class table must cover all code points");
+        goto done;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    s = PyUnicode_AsUCS4Copy(text);
+    out = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1));
+    if (!s || !out) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    Scanner sc = {(const unsigned char *)classes.buf, s, n};
+    Py_ssize_t len = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t end;
+        int kind = next_token(&sc, i, &end);
+        if (kind == T_LEARN) {
+            memcpy(out + len, s + i, sizeof(Py_UCS4) * (size_t)(end - i));
+            len += end - i;
+        } else {
+            out[len++] = kind == T_NUM ? NUM_SYMBOL : 0;
+        }
+        i = end;
+    }
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, len);
+done:
+    PyBuffer_Release(&classes);
+    PyMem_Free(s);
+    PyMem_Free(out);
+    return result;
+}
+
+/* tag_viterbi(em, order, lengths, join) -> list[list[int]]
+ *
+ * The compiled twin of ciyu.learners.lm.viterbi, for every fragment of a chunk at once.
+ * em is a C-contiguous buffer of doubles of shape (order, total): the emissions of the
+ * fragments laid out one after the other with one separator column between them (their
+ * "\0"-joined view). lengths gives each fragment's length; join the order prices. The
+ * arithmetic and the tie-breaking (first maximum, strict ">") are those of the reference,
+ * so both return the same ends. */
+static PyObject *tag_viterbi(PyObject *module, PyObject *args) {
+    Py_buffer em;
+    int order;
+    PyObject *lengths, *join_list;
+    if (!PyArg_ParseTuple(args, "y*iO!O!", &em, &order, &PyList_Type, &lengths, &PyList_Type,
+                          &join_list))
+        return NULL;
+    PyObject *result = NULL;
+    double join[64];
+    double *score = NULL, *next = NULL;
+    unsigned char *back = NULL;
+    Py_ssize_t n_frags = PyList_GET_SIZE(lengths);
+    Py_ssize_t total = em.len / (Py_ssize_t)sizeof(double) / (order > 0 ? order : 1);
+    if (order < 1 || order > 64 || PyList_GET_SIZE(join_list) != order ||
+        em.len != (Py_ssize_t)sizeof(double) * order * total) {
+        PyErr_SetString(PyExc_ValueError, "tag_viterbi: bad shapes");
+        goto done;
+    }
+    for (int k = 0; k < order; k++) {
+        join[k] = PyFloat_AsDouble(PyList_GET_ITEM(join_list, k));
+        if (join[k] == -1.0 && PyErr_Occurred()) goto done;
+    }
+    const double *e = (const double *)em.buf;
+    score = malloc(sizeof(double) * order);
+    next = malloc(sizeof(double) * order);
+    Py_ssize_t back_cap = 0;
+    result = PyList_New(n_frags);
+    if (!result || !score || !next) goto fail;
+    Py_ssize_t pos = 0;
+    const int last = order - 1;
+    for (Py_ssize_t f = 0; f < n_frags; f++) {
+        Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, f));
+        if (n < 0) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative length");
+            goto fail;
+        }
+        if (pos + n > total) {
+            PyErr_SetString(PyExc_ValueError, "tag_viterbi: lengths exceed the emissions");
+            goto fail;
+        }
+        if (n == 0) {
+            PyObject *empty = PyList_New(0);
+            if (!empty) goto fail;
+            PyList_SET_ITEM(result, f, empty);
+            pos += 1;
+            continue;
+        }
+        if (n * order > back_cap) {
+            back_cap = n * order * 2;
+            unsigned char *b = realloc(back, (size_t)back_cap);
+            if (!b) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+            back = b;
+        }
+        for (int k = 0; k < order; k++) score[k] = -1e300;
+        score[0] = e[pos];
+        for (Py_ssize_t j = 1; j < n; j++) {
+            int best_tag = 0;
+            for (int k = 1; k < order; k++)
+                if (score[k] > score[best_tag]) best_tag = k;
+            unsigned char *ptr = back + (j - 1) * order;
+            next[0] = score[best_tag] + e[pos + j];
+            ptr[0] = (unsigned char)best_tag;
+            for (int k = 1; k < order; k++) {
+                double cand = score[k - 1] - join[k - 1];
+                int src = k - 1;
+                if (k == last && score[last] - join[last] > cand) {
+                    cand = score[last] - join[last];
+                    src = last;
+                }
+                next[k] = cand + e[(Py_ssize_t)k * total + pos + j];
+                ptr[k] = (unsigned char)src;
+            }
+            double *tmp = score;
+            score = next;
+            next = tmp;
+        }
+        int tag = 0;
+        for (int k = 1; k < order; k++)
+            if (score[k] > score[tag]) tag = k;
+        Py_ssize_t count = 1;
+        for (Py_ssize_t j = n - 1, t = tag; j > 0; j--) {
+            if (t == 0) count++;
+            t = back[(j - 1) * order + t];
+        }
+        PyObject *ends = PyList_New(count);
+        if (!ends) goto fail;
+        Py_ssize_t k = count - 1;
+        PyObject *end = PyLong_FromSsize_t(n);
+        if (!end) {
+            Py_DECREF(ends);
+            goto fail;
+        }
+        PyList_SET_ITEM(ends, k--, end);
+        for (Py_ssize_t j = n - 1, t = tag; j > 0; j--) {
+            if (t == 0) {
+                PyObject *v = PyLong_FromSsize_t(j);
+                if (!v) {
+                    Py_DECREF(ends);
+                    goto fail;
+                }
+                PyList_SET_ITEM(ends, k--, v);
+            }
+            t = back[(j - 1) * order + t];
+        }
+        PyList_SET_ITEM(result, f, ends);
+        pos += n + 1;
+    }
+    goto done;
+fail:
+    Py_CLEAR(result);
+done:
+    PyBuffer_Release(&em);
+    free(score);
+    free(next);
+    free(back);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"learnable_view", (PyCFunction)learnable_view, METH_VARARGS,
+     "learnable_view(text, classes) -> the text the learners see (ciyu.text.learnable_view)"},
+    {"tag_viterbi", (PyCFunction)tag_viterbi, METH_VARARGS,
+     "tag_viterbi(em, order, lengths, join) -> word ends of each fragment (lm learner)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef lattice_module = {
     PyModuleDef_HEAD_INIT, "_lattice",
-    "Compiled twin of ciyu.decoder (see ciyu/decoder.py for the reference).", -1, NULL,
+    "Compiled twins of ciyu.decoder and of the lm learner's Viterbi (the Python code is the "
+    "reference).",
+    -1, module_methods,
 };
 
 PyMODINIT_FUNC PyInit__lattice(void) {

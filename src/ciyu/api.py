@@ -143,5 +143,6 @@ def train(
             max_memory=max_memory,
             progress=progress,
             threads=threads,
+            drop_singletons=cfg.singletons_unused(),
         )
         return Model(spec.learn(ctx, cfg))

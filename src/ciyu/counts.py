@@ -56,17 +56,25 @@ def _empty_table(k: int) -> tuple[Keys, Counts]:
 
 
 def _merge_tables(a: tuple[Keys, Counts], b: tuple[Keys, Counts], k: int) -> tuple[Keys, Counts]:
-    """Add two sorted count tables of the same order."""
-    if len(a[0]) == 0:
-        return b
+    """Add two sorted count tables of the same order (neither is modified).
+
+    The smaller table is merged into the larger by binary search: its keys found there add
+    their counts, the others are inserted at their places. This needs no sort, and only
+    the result and index arrays of the smaller table's size as temporaries.
+    """
+    if len(a[0]) < len(b[0]):
+        a, b = b, a
     if len(b[0]) == 0:
         return a
-    keys = np.concatenate([a[0], b[0]])
-    counts = np.concatenate([a[1], b[1]])
-    order = np.argsort(keys, kind="stable")
-    keys, counts = keys[order], counts[order]
-    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
-    return keys[starts], np.add.reduceat(counts, starts).astype(np.int64, copy=False)
+    a_keys, a_counts = a
+    b_keys, b_counts = b
+    idx = np.searchsorted(a_keys, b_keys)
+    found = a_keys[np.minimum(idx, len(a_keys) - 1)] == b_keys
+    counts = a_counts.copy()
+    counts[idx[found]] += b_counts[found]  # b's keys are distinct: no index repeats
+    new = ~found
+    where = idx[new]
+    return np.insert(a_keys, where, b_keys[new]), np.insert(counts, where, b_counts[new])
 
 
 def _as_codepoints(text: str) -> npt.NDArray[np.uint32]:
@@ -198,6 +206,15 @@ class NgramCounts:
             approximate=self.approximate,
             prune_floor=self.prune_floor,
         )
+
+    def drop_rare(self, min_count: int) -> None:
+        """:meth:`prune` in place, one order at a time, so that peak memory does not grow."""
+        for i in range(1, self.order):
+            keys, counts = self.tables[i]
+            keep = counts >= min_count
+            self.tables[i] = (keys[keep], counts[keep])
+            del keys, counts, keep
+        self.min_count = max(self.min_count, min_count)
 
     def truncate(self, order: int) -> NgramCounts:
         """The same counts restricted to orders ``1..order``."""

@@ -20,7 +20,7 @@ tests compare the two on random lexicons and strings.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -134,6 +134,17 @@ class Decoder:
             words.append(s[start:end])
             start = end
         return words
+
+
+def boundaries_function(
+    words: list[str], scores: list[float], unk_logp: float
+) -> Callable[[str], list[int]]:
+    """:meth:`Decoder.boundaries` over ``words`` scored ``scores``, for large transient
+    tables: with the compiled decoder, no Python dict of the words is built or kept."""
+    if _lattice is not None:
+        lattice: Lattice = _lattice.Lattice(words, scores, float(unk_logp))
+        return lattice.boundaries
+    return Decoder(dict(zip(words, scores, strict=True)), unk_logp, compiled=False).boundaries
 
 
 def best_split(

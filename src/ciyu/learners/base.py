@@ -72,16 +72,20 @@ def make_context(
     chunk_chars: int = DEFAULT_CHUNK_CHARS,
     progress: Progress | None = None,
     threads: int | None = 1,
+    drop_singletons: bool = False,
 ) -> Context:
     """Count the corpus (unless ``counts`` are given) and wrap it for the learners.
 
     ``order`` is the order counted (by ``threads`` processes); given ``counts`` must reach
-    ``min_order`` (default: ``order``).
+    ``min_order`` (default: ``order``). With ``drop_singletons`` (for learners whose
+    config says ``singletons_unused()``), n-grams of order 2 and up seen once are dropped
+    after counting: in place when the counts were made here, from a copy when given.
 
     Raises:
         ConfigError: if the given counts are of a lower order than ``order``, or the corpus
             has no learnable text.
     """
+    made_here = counts is None
     if counts is None:
         counts = count_ngrams(
             texts(),
@@ -97,6 +101,11 @@ def make_context(
             f"the counts go up to order {counts.order} but this learner needs order {need}; "
             f"recount with `ciyu count --order {need}`"
         )
+    if drop_singletons and counts.min_count < 2:
+        if made_here:
+            counts.drop_rare(2)
+        else:
+            counts = counts.prune(2)
     if counts.n_chars == 0:
         raise ConfigError(
             "no learnable text in the input (no CJK or kana characters); "

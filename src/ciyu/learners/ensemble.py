@@ -80,6 +80,13 @@ class EnsembleConfig:
 
         return max(int(METHODS[m].config().count_order()) for m in self.members)
 
+    def singletons_unused(self) -> bool:
+        """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
+        training may drop them from the counts (about two thirds of the tables)."""
+        from . import METHODS
+
+        return all(bool(METHODS[m].config().singletons_unused()) for m in self.members)
+
 
 def vote(frags: list[str], segmentations: list[list[list[int]]], min_votes: int) -> list[list[int]]:
     """Word end offsets of each fragment where at least ``min_votes`` segmentations agree."""

@@ -24,7 +24,8 @@ values on Chinese news text, where ``H`` is about 6.66 nats, and lower prices fo
 with small alphabets, such as kana, where every PMI is smaller.
 
 Unseen events get the log-probability ``floor``. Emissions are computed for whole chunks
-with numpy, and the 4-state Viterbi runs per fragment.
+with numpy, and the tag Viterbi runs per fragment: in C (``ciyu._lattice.tag_viterbi``)
+when the compiled extension is installed, with :func:`viterbi` as its reference.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import numpy.typing as npt
 
 from ..config import option, to_dict
 from ..counts import NgramCounts, windows
+from ..decoder import _lattice
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from ..stats import char_entropy
@@ -81,6 +83,12 @@ class LmConfig:
         """The model needs n-grams up to its order."""
         return self.order
 
+    def singletons_unused(self) -> bool:
+        """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
+        training may drop them from the counts (about two thirds of the tables)."""
+        # an n-gram of the training text missing from the counts was seen once
+        return True
+
 
 def _counts_ending_at(
     counts: NgramCounts, codes: npt.NDArray[np.uint32], k: int
@@ -92,7 +100,9 @@ def _counts_ending_at(
         return out
     sep = np.concatenate([[0], np.cumsum(codes == 0)])
     valid = np.flatnonzero(sep[k:] - sep[:-k] == 0)
-    out[valid + k - 1] = counts.lookup(k, windows(codes, k))
+    # every window is an n-gram of the training text, seen at least once: one missing from
+    # the counts was dropped as a singleton (or by a memory budget)
+    out[valid + k - 1] = np.maximum(counts.lookup(k, windows(codes, k)), 1)
     return out
 
 
@@ -149,6 +159,11 @@ def segment_fragments(counts: NgramCounts, frags: list[str], config: LmConfig) -
     view = "\0".join(frags)
     em = emissions(counts, view, config)
     join = config.prices(char_entropy(counts))
+    if _lattice is not None:  # the compiled twin of viterbi(), all fragments at once
+        ends: list[list[int]] = _lattice.tag_viterbi(
+            em, config.order, [len(f) for f in frags], join
+        )
+        return ends
     out = []
     pos = 0
     for frag in frags:

@@ -58,6 +58,11 @@ class MinentConfig:
         """Only characters and pairs are needed."""
         return 2
 
+    def singletons_unused(self) -> bool:
+        """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
+        training may drop them from the counts (about two thirds of the tables)."""
+        return False  # pairs seen once enter the merge statistics
+
 
 def deredundancy(words: Counter[str], threshold_per_char: float, max_len: int) -> Counter[str]:
     """Drop words nearly as probable as their best decomposition (longest first)."""

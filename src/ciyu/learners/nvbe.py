@@ -21,6 +21,7 @@ character distribution.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +30,12 @@ import numpy.typing as npt
 from .. import stats
 from ..config import option, to_dict
 from ..counts import NgramCounts
-from ..decoder import Decoder
+from ..decoder import boundaries_function
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from .base import Context, Segmenter, count_segmentation, per_fragment
+
+Floats = npt.NDArray[np.float64]
 
 #: Score of a character never seen in training (far below any autonomy).
 UNSEEN_SCORE = -10.0
@@ -55,6 +58,12 @@ class NvbeConfig:
         """Branching entropy of a string of length k needs the (k+1)-gram counts."""
         return self.max_length + 1
 
+    def singletons_unused(self) -> bool:
+        """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
+        training may drop them from the counts (about two thirds of the tables)."""
+        # candidates need min_count occurrences; entropies are exact without singletons
+        return self.min_count >= 2
+
 
 def _lookup(
     keys: npt.NDArray[np.str_], values: npt.NDArray[np.float64], query: npt.NDArray[np.str_]
@@ -64,8 +73,11 @@ def _lookup(
     return np.where(found, values[idx], np.nan)
 
 
-def autonomy(counts: NgramCounts, config: NvbeConfig) -> dict[str, float]:
-    """The autonomy ``a(x)`` of every candidate string (see the module documentation)."""
+def autonomy_tables(
+    counts: NgramCounts, config: NvbeConfig
+) -> Iterator[tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]]:
+    """The autonomy of the candidate strings, one ``(strings, autonomies)`` pair per
+    length (see the module documentation). Only two lengths' entropies are held at once."""
     if counts.order < config.max_length + 1:
         raise ConfigError(
             f"nVBE with --max-length {config.max_length} needs counts of order "
@@ -74,21 +86,19 @@ def autonomy(counts: NgramCounts, config: NvbeConfig) -> dict[str, float]:
     uni = counts.table(1)[1].astype(np.float64)
     p = uni / uni.sum()
     h_empty = float(-(p * np.log(p)).sum())
-    entropies = {}
+    previous: tuple[npt.NDArray[np.str_], Floats, Floats] | None = None
     for k in range(1, config.max_length + 1):
         keys, cnt = counts.table(k)
         h_left, h_right = stats.boundary_entropy(counts, keys)
-        entropies[k] = (keys, cnt, h_left, h_right)
-    scores: dict[str, float] = {}
-    for k in range(1, config.max_length + 1):
-        keys, cnt, h_left, h_right = entropies[k]
-        if k == 1:
+        if previous is None:
             d_left, d_right = h_left - h_empty, h_right - h_empty
         else:
             codes = stats.codes_of(keys)
-            pkeys, _, p_left, p_right = entropies[k - 1]
+            pkeys, p_left, p_right = previous
             d_right = h_right - _lookup(pkeys, p_right, stats.as_keys(codes[:, :-1]))
             d_left = h_left - _lookup(pkeys, p_left, stats.as_keys(codes[:, 1:]))
+            del codes
+        previous = keys, h_left, h_right
         # the means are taken over the strings frequent enough to be candidates; every
         # single character keeps a score so that any text can be segmented
         frequent = cnt >= config.min_count
@@ -97,17 +107,28 @@ def autonomy(counts: NgramCounts, config: NvbeConfig) -> dict[str, float]:
             continue
         a = (d_left - np.nanmean(d_left[frequent])) + (d_right - np.nanmean(d_right[frequent]))
         keep &= ~np.isnan(a)
-        scores.update(zip(keys[keep].tolist(), a[keep].tolist(), strict=True))
+        yield keys[keep], a[keep]
+
+
+def autonomy(counts: NgramCounts, config: NvbeConfig) -> dict[str, float]:
+    """The autonomy ``a(x)`` of every candidate string (see the module documentation)."""
+    scores: dict[str, float] = {}
+    for keys, a in autonomy_tables(counts, config):
+        scores.update(zip(keys.tolist(), a.tolist(), strict=True))
     return scores
 
 
 def segmenter(ctx: Context, config: NvbeConfig | None = None) -> Segmenter:
     """Segment fragments by maximal total autonomy ``Σ a(w)·|w|``."""
     config = config or NvbeConfig()
-    table = autonomy(ctx.counts, config)
-    for word in table:
-        table[word] *= len(word)  # in place: the table can be large
-    return per_fragment(Decoder(table, UNSEEN_SCORE).boundaries)
+    words: list[str] = []
+    scores: list[float] = []
+    for keys, a in autonomy_tables(ctx.counts, config):
+        length = np.char.str_len(keys) if len(keys) else np.zeros(0)
+        words += keys.tolist()
+        scores += (a * length).tolist()
+    # built without a lasting Python table: the candidates can number millions
+    return per_fragment(boundaries_function(words, scores, UNSEEN_SCORE))
 
 
 def learn(ctx: Context, config: NvbeConfig | None = None) -> Lexicon:

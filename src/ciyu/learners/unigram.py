@@ -74,6 +74,11 @@ class UnigramConfig:
         """Seeds come from the n-gram counts up to the longest piece."""
         return self.max_piece_length
 
+    def singletons_unused(self) -> bool:
+        """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
+        training may drop them from the counts (about two thirds of the tables)."""
+        return False
+
 
 def required_characters(ctx: Context, coverage: float) -> set[str]:
     """The most frequent characters that together cover ``coverage`` of the text."""
