@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ciyu
-from ciyu.decoder import HAVE_COMPILED, Decoder
+from ciyu.decoder import HAVE_COMPILED, Decoder, boundaries_from_tables
 
 
 def lp(counts: dict[str, int]) -> dict[str, float]:
@@ -79,3 +80,18 @@ def test_compiled_decoder_is_built_in_ci() -> None:
 
     if os.environ.get("CI"):
         assert HAVE_COMPILED, "CI must build ciyu._lattice (pip install -e . compiles it)"
+
+
+@settings(max_examples=300)
+@given(lexicons, st.text(alphabet="甲乙丙丁𠀋abc", max_size=40))
+def test_decoder_from_numpy_tables(lexicon: dict[str, float], text: str) -> None:
+    # words of each length as "<Uk" arrays, straight into the trie (nvbe's path)
+    by_len: dict[int, list[tuple[str, float]]] = {}
+    for word, score in sorted(lexicon.items()):
+        by_len.setdefault(len(word), []).append((word, score))
+    tables = [
+        (np.array([w for w, _ in items], dtype=f"<U{k}"), np.array([s for _, s in items]))
+        for k, items in sorted(by_len.items())
+    ]
+    expected = Decoder(lexicon, -9.0, compiled=False).boundaries(text)
+    assert boundaries_from_tables(tables, -9.0)(text) == expected

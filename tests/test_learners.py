@@ -254,3 +254,19 @@ def test_compiled_tag_viterbi_equals_reference(
         expected.append(lm.viterbi(em[:, pos : pos + n].tolist(), 0, n, join) if n else [])
         pos += n + 1
     assert _lattice.tag_viterbi(em, order, lengths, join) == expected
+
+
+def test_dropping_singletons_does_not_change_the_lexicon(law_lines: list[str]) -> None:
+    # the learners that say so are trained on counts without n-grams seen once (a third
+    # of the tables): their lexicons must be exactly those learned from the full counts
+    for name, method in METHODS.items():
+        config = method.config()
+        if not config.singletons_unused():
+            assert name in ("minent", "unigram")
+            continue
+        lexicons = []
+        for drop in (False, True):
+            ctx = make_context(lambda: law_lines, config.count_order(), drop_singletons=drop)
+            assert (ctx.counts.min_count == 2) == drop
+            lexicons.append(method.learn(ctx, config).counts)
+        assert lexicons[0] == lexicons[1], name

@@ -16,15 +16,11 @@
 #include <string.h>
 
 typedef struct {
-    uint64_t key; /* (parent << 21 | code point) + 1; 0 marks an empty slot */
-    int32_t child;
-} Slot;
-
-typedef struct {
     PyObject_HEAD
-    Slot *slots;
+    uint64_t *keys;  /* hash table slots: (parent << 21 | code point) + 1; 0 = empty */
+    int32_t *child;  /* the node each occupied slot leads to */
     uint64_t mask;
-    double *logp;   /* per node; NAN if the node is not a word */
+    double *logp;    /* per node; NAN if the node is not a word */
     int32_t n_nodes;
     int32_t capacity;
     double unk;
@@ -44,23 +40,23 @@ static int32_t find_child(const Lattice *t, int32_t node, Py_UCS4 ch) {
     uint64_t key = (((uint64_t)node << 21) | ch) + 1;
     uint64_t i = hash64(key) & t->mask;
     for (;;) {
-        const Slot *s = &t->slots[i];
-        if (s->key == key) return s->child;
-        if (s->key == 0) return -1;
+        uint64_t k = t->keys[i];
+        if (k == key) return t->child[i];
+        if (k == 0) return -1;
         i = (i + 1) & t->mask;
     }
 }
 
-static void insert_slot(Slot *slots, uint64_t mask, uint64_t key, int32_t child) {
+static void insert_slot(uint64_t *keys, int32_t *child, uint64_t mask, uint64_t key, int32_t c) {
     uint64_t i = hash64(key) & mask;
-    while (slots[i].key != 0) i = (i + 1) & mask;
-    slots[i].key = key;
-    slots[i].child = child;
+    while (keys[i] != 0) i = (i + 1) & mask;
+    keys[i] = key;
+    child[i] = c;
 }
 
-/* Room for one more node: the node array and the hash table (kept at most half full)
- * grow by doubling, so memory follows the number of distinct prefixes, not the total
- * length of the words. Returns -1 (with MemoryError set) when out of memory. */
+/* Room for one more node: the node array and the hash table (kept at most three quarters
+ * full) grow by doubling, so memory follows the number of distinct prefixes (about 30
+ * bytes each), not the total length of the words. Returns -1 with MemoryError set. */
 static int reserve_node(Lattice *t) {
     if (t->n_nodes >= INT32_MAX - 1) {
         PyErr_SetString(PyExc_MemoryError, "lexicon too large for the compiled decoder");
@@ -77,29 +73,48 @@ static int reserve_node(Lattice *t) {
         t->logp = logp;
         t->capacity = (int32_t)cap;
     }
-    if ((uint64_t)(t->n_nodes + 1) * 2 > t->mask + 1) {
+    if ((uint64_t)(t->n_nodes + 1) * 4 > (t->mask + 1) * 3) {
         uint64_t cap = (t->mask + 1) * 2;
-        Slot *slots = calloc(cap, sizeof(Slot));
-        if (!slots) {
+        uint64_t *keys = calloc(cap, sizeof(uint64_t));
+        int32_t *child = malloc(cap * sizeof(int32_t));
+        if (!keys || !child) {
+            free(keys);
+            free(child);
             PyErr_NoMemory();
             return -1;
         }
         for (uint64_t i = 0; i <= t->mask; i++)
-            if (t->slots[i].key != 0) insert_slot(slots, cap - 1, t->slots[i].key, t->slots[i].child);
-        free(t->slots);
-        t->slots = slots;
+            if (t->keys[i] != 0) insert_slot(keys, child, cap - 1, t->keys[i], t->child[i]);
+        free(t->keys);
+        free(t->child);
+        t->keys = keys;
+        t->child = child;
         t->mask = cap - 1;
     }
     return 0;
 }
 
-static int insert_child(Lattice *t, int32_t node, Py_UCS4 ch, int32_t child) {
-    insert_slot(t->slots, t->mask, (((uint64_t)node << 21) | ch) + 1, child);
+/* Add the word c[0..len) with log-probability lp (the last one given wins). */
+static int add_word(Lattice *t, const Py_UCS4 *c, Py_ssize_t len, double lp) {
+    if (len > t->max_len) t->max_len = len;
+    int32_t node = 0;
+    for (Py_ssize_t j = 0; j < len; j++) {
+        int32_t next = find_child(t, node, c[j]);
+        if (next < 0) {
+            if (reserve_node(t) < 0) return -1;
+            next = t->n_nodes++;
+            t->logp[next] = NAN;
+            insert_slot(t->keys, t->child, t->mask, (((uint64_t)node << 21) | c[j]) + 1, next);
+        }
+        node = next;
+    }
+    if (len > 0) t->logp[node] = lp;
     return 0;
 }
 
 static void Lattice_dealloc(Lattice *self) {
-    free(self->slots);
+    free(self->keys);
+    free(self->child);
     free(self->logp);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -122,11 +137,13 @@ static int Lattice_init(Lattice *self, PyObject *args, PyObject *kwds) {
         }
     }
     uint64_t cap = 1024;
-    free(self->slots);
+    free(self->keys);
+    free(self->child);
     free(self->logp);
-    self->slots = calloc(cap, sizeof(Slot));
+    self->keys = calloc(cap, sizeof(uint64_t));
+    self->child = malloc(cap * sizeof(int32_t));
     self->logp = malloc(sizeof(double) * cap);
-    if (!self->slots || !self->logp) {
+    if (!self->keys || !self->child || !self->logp) {
         PyErr_NoMemory();
         return -1;
     }
@@ -140,25 +157,46 @@ static int Lattice_init(Lattice *self, PyObject *args, PyObject *kwds) {
         PyObject *w = PyList_GET_ITEM(words, i);
         double lp = PyFloat_AsDouble(PyList_GET_ITEM(logps, i));
         if (lp == -1.0 && PyErr_Occurred()) return -1;
-        Py_ssize_t len = PyUnicode_GET_LENGTH(w);
-        if (len > self->max_len) self->max_len = len;
-        int kind = PyUnicode_KIND(w);
-        const void *data = PyUnicode_DATA(w);
-        int32_t node = 0;
-        for (Py_ssize_t j = 0; j < len; j++) {
-            Py_UCS4 ch = PyUnicode_READ(kind, data, j);
-            int32_t child = find_child(self, node, ch);
-            if (child < 0) {
-                if (reserve_node(self) < 0) return -1;
-                child = self->n_nodes++;
-                self->logp[child] = NAN;
-                insert_child(self, node, ch, child);
-            }
-            node = child;
-        }
-        if (len > 0) self->logp[node] = lp;
+        Py_UCS4 *c = PyUnicode_AsUCS4Copy(w);
+        if (!c) return -1;
+        int rc = add_word(self, c, PyUnicode_GET_LENGTH(w), lp);
+        PyMem_Free(c);
+        if (rc < 0) return -1;
     }
     return 0;
+}
+
+/* extend_codes(codes, k, logps): add n words of k characters each, given as a buffer of
+ * n*k UCS-4 code points (a numpy "<Uk" array) and a buffer of n doubles, without creating
+ * a Python object per word. */
+static PyObject *Lattice_extend_codes(Lattice *self, PyObject *args) {
+    Py_buffer codes, logps;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "y*ny*", &codes, &k, &logps)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = logps.len / (Py_ssize_t)sizeof(double);
+    if (k < 1 || logps.len != n * (Py_ssize_t)sizeof(double) ||
+        codes.len != n * k * (Py_ssize_t)sizeof(Py_UCS4)) {
+        PyErr_SetString(PyExc_ValueError, "extend_codes: expected n*k code points, n scores");
+        goto done;
+    }
+    const Py_UCS4 *c = (const Py_UCS4 *)codes.buf;
+    const double *lp = (const double *)logps.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t j = 0; j < k; j++) {
+            if (c[i * k + j] == 0 || c[i * k + j] > 0x10FFFF) {
+                PyErr_SetString(PyExc_ValueError, "extend_codes: invalid code point");
+                goto done;
+            }
+        }
+        if (add_word(self, c + i * k, k, lp[i]) < 0) goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&logps);
+    return result;
 }
 
 /* The dynamic programme over s[0..n): writes the end offsets of the best segmentation
@@ -479,6 +517,8 @@ done:
 }
 
 static PyMethodDef Lattice_methods[] = {
+    {"extend_codes", (PyCFunction)Lattice_extend_codes, METH_VARARGS,
+     "extend_codes(codes, k, logps): add words of k characters given as code points"},
     {"boundaries", (PyCFunction)Lattice_boundaries, METH_O,
      "boundaries(s) -> list of the end offsets of the best segmentation of s"},
     {"segment", (PyCFunction)Lattice_segment, METH_VARARGS,

@@ -20,9 +20,12 @@ tests compare the two on random lexicons and strings.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from ._lattice import Lattice
@@ -136,15 +139,27 @@ class Decoder:
         return words
 
 
-def boundaries_function(
-    words: list[str], scores: list[float], unk_logp: float
+def boundaries_from_tables(
+    tables: Iterable[tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]], unk_logp: float
 ) -> Callable[[str], list[int]]:
-    """:meth:`Decoder.boundaries` over ``words`` scored ``scores``, for large transient
-    tables: with the compiled decoder, no Python dict of the words is built or kept."""
+    """:meth:`Decoder.boundaries` over words given as numpy tables ``(keys, scores)`` (one
+    table per word length, keys of dtype ``<Uk``), for large transient tables: with the
+    compiled decoder the words go straight from the arrays into its trie, without a Python
+    object per word; the reference builds a dict."""
     if _lattice is not None:
-        lattice: Lattice = _lattice.Lattice(words, scores, float(unk_logp))
+        lattice: Lattice = _lattice.Lattice([], [], float(unk_logp))
+        for keys, scores in tables:
+            if len(keys):
+                lattice.extend_codes(
+                    np.ascontiguousarray(keys),
+                    keys.dtype.itemsize // 4,
+                    np.ascontiguousarray(scores, dtype=np.float64),
+                )
         return lattice.boundaries
-    return Decoder(dict(zip(words, scores, strict=True)), unk_logp, compiled=False).boundaries
+    table: dict[str, float] = {}
+    for keys, scores in tables:
+        table.update(zip(keys.tolist(), scores.tolist(), strict=True))
+    return Decoder(table, unk_logp, compiled=False).boundaries
 
 
 def best_split(

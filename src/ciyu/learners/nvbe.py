@@ -30,7 +30,7 @@ import numpy.typing as npt
 from .. import stats
 from ..config import option, to_dict
 from ..counts import NgramCounts
-from ..decoder import boundaries_function
+from ..decoder import boundaries_from_tables
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from .base import Context, Segmenter, count_segmentation, per_fragment
@@ -121,14 +121,11 @@ def autonomy(counts: NgramCounts, config: NvbeConfig) -> dict[str, float]:
 def segmenter(ctx: Context, config: NvbeConfig | None = None) -> Segmenter:
     """Segment fragments by maximal total autonomy ``Σ a(w)·|w|``."""
     config = config or NvbeConfig()
-    words: list[str] = []
-    scores: list[float] = []
-    for keys, a in autonomy_tables(ctx.counts, config):
-        length = np.char.str_len(keys) if len(keys) else np.zeros(0)
-        words += keys.tolist()
-        scores += (a * length).tolist()
-    # built without a lasting Python table: the candidates can number millions
-    return per_fragment(boundaries_function(words, scores, UNSEEN_SCORE))
+    # the candidates can number millions: they go from the arrays into the decoder
+    tables = (
+        (keys, a * (keys.dtype.itemsize // 4)) for keys, a in autonomy_tables(ctx.counts, config)
+    )
+    return per_fragment(boundaries_from_tables(tables, UNSEEN_SCORE))
 
 
 def learn(ctx: Context, config: NvbeConfig | None = None) -> Lexicon:
