@@ -59,6 +59,17 @@ def test_chunked_streaming_equals_one_chunk(lines: list[str], chunk: int) -> Non
     assert count_ngrams(lines, 3, chunk_chars=chunk) == count_chunk(lines, 3)
 
 
+@settings(max_examples=30, deadline=None)
+@given(lines_strategy, st.integers(min_value=1, max_value=40), st.integers(2, 3))
+def test_dropping_rare_ngrams_while_merging_equals_pruning(
+    lines: list[str], chunk: int, min_count: int
+) -> None:
+    dropped = count_ngrams(lines, 3, chunk_chars=chunk, min_count=min_count)
+    pruned = count_chunk(lines, 3).prune(min_count)
+    assert dropped == pruned
+    assert dropped.min_count == min_count
+
+
 def test_prune_keeps_unigrams() -> None:
     c = count_chunk(["甲乙甲乙丙"], order=2).prune(2)
     assert dict(c.items(2)) == {"甲乙": 2}

@@ -207,15 +207,6 @@ class NgramCounts:
             prune_floor=self.prune_floor,
         )
 
-    def drop_rare(self, min_count: int) -> None:
-        """:meth:`prune` in place, one order at a time, so that peak memory does not grow."""
-        for i in range(1, self.order):
-            keys, counts = self.tables[i]
-            keep = counts >= min_count
-            self.tables[i] = (keys[keep], counts[keep])
-            del keys, counts, keep
-        self.min_count = max(self.min_count, min_count)
-
     def truncate(self, order: int) -> NgramCounts:
         """The same counts restricted to orders ``1..order``."""
         if order > self.order:
@@ -414,13 +405,30 @@ class _Accumulator:
             p.approximate = True
             p.prune_floor = self.floor
 
-    def result(self) -> NgramCounts:
-        """Merge everything pushed so far into one table (oldest first)."""
+    def result(self, min_count: int = 1) -> NgramCounts:
+        """Merge everything pushed so far into one table, one order at a time; n-grams of
+        order 2 and up seen fewer than ``min_count`` times in all are dropped as each order
+        is merged, so the full table of an order never coexists with the others' unpruned."""
         total = NgramCounts(order=self.order)
-        while self.stack:
-            part = self.stack.pop()
-            part.absorb(total)
-            total = part
+        parts, self.stack = self.stack, []
+        for i in range(self.order):
+            table = _empty_table(i + 1)
+            for part in reversed(parts):  # newest (smallest) first, the largest last
+                theirs = part.tables[i]
+                part.tables[i] = _empty_table(i + 1)
+                table = _merge_tables(table, theirs, i + 1)
+                del theirs
+            if i > 0 and min_count > 1:
+                keep = table[1] >= min_count
+                table = (table[0][keep], table[1][keep])
+                del keep
+            total.tables[i] = table
+        for part in parts:
+            total.n_chars += part.n_chars
+            total.n_fragments += part.n_fragments
+            total.approximate = total.approximate or part.approximate
+            total.prune_floor = max(total.prune_floor, part.prune_floor)
+        total.min_count = max(min_count, 1)
         return total
 
 
@@ -432,6 +440,7 @@ def count_ngrams(
     chunk_chars: int = DEFAULT_CHUNK_CHARS,
     progress: Callable[[int], None] | None = None,
     threads: int | None = 1,
+    min_count: int = 1,
 ) -> NgramCounts:
     """Count character n-grams of orders ``1..order`` over a stream of text.
 
@@ -444,6 +453,9 @@ def count_ngrams(
         progress: called with the number of characters read after every chunk.
         threads: worker processes counting chunks (``None`` or 0: one per core). Chunks
             are merged in input order, so the result is the same for any value.
+        min_count: drop n-grams of order 2 and up seen fewer times than this in the whole
+            text (as :meth:`NgramCounts.prune`, but during the final merge, which keeps
+            the peak memory lower).
 
     Returns:
         The merged :class:`NgramCounts`.
@@ -462,4 +474,4 @@ def count_ngrams(
         seen += part.n_chars
         if progress is not None:
             progress(seen)
-    return acc.result()
+    return acc.result(min_count)

@@ -78,14 +78,13 @@ def make_context(
 
     ``order`` is the order counted (by ``threads`` processes); given ``counts`` must reach
     ``min_order`` (default: ``order``). With ``drop_singletons`` (for learners whose
-    config says ``singletons_unused()``), n-grams of order 2 and up seen once are dropped
-    after counting: in place when the counts were made here, from a copy when given.
+    config says ``singletons_unused()``), n-grams of order 2 and up seen once are dropped:
+    while merging when the counts are made here, from a copy when they are given.
 
     Raises:
         ConfigError: if the given counts are of a lower order than ``order``, or the corpus
             has no learnable text.
     """
-    made_here = counts is None
     if counts is None:
         counts = count_ngrams(
             texts(),
@@ -94,6 +93,7 @@ def make_context(
             chunk_chars=chunk_chars,
             progress=(lambda n: progress("count", n)) if progress else None,
             threads=threads,
+            min_count=2 if drop_singletons else 1,
         )
     elif counts.order < (min_order or order):
         need = min_order or order
@@ -101,11 +101,8 @@ def make_context(
             f"the counts go up to order {counts.order} but this learner needs order {need}; "
             f"recount with `ciyu count --order {need}`"
         )
-    if drop_singletons and counts.min_count < 2:
-        if made_here:
-            counts.drop_rare(2)
-        else:
-            counts = counts.prune(2)
+    if drop_singletons and counts.min_count < 2:  # given counts: prune a copy
+        counts = counts.prune(2)
     if counts.n_chars == 0:
         raise ConfigError(
             "no learnable text in the input (no CJK or kana characters); "
