@@ -12,11 +12,15 @@ Three parts are run by default; ``--parts`` selects among them.
     trained on the same text.
 ``train``
     Training on the whole law corpus (about 58 MB), with wall time and peak RSS. It compares
-    ciyu's default learner with sentencepiece's unigram trainer at a vocabulary of 32,000,
-    close to the size of ciyu's lexicon.
+    ciyu's default learner (one process, ``threads=1``) with sentencepiece's unigram
+    trainer (two threads) at a vocabulary of 32,000, close to the size of ciyu's lexicon,
+    and prints the ratios.
 ``scaling``
     The same two trainers on 1/4, 1/2 and all of the corpus. It writes
-    ``benchmarks/speed_scaling.png`` (time and memory against corpus size).
+    ``benchmarks/speed_scaling.png`` (time and memory against corpus size, log-log).
+``replicated``
+    The same two trainers on the whole corpus written ten times over (about 580 MB), the
+    scaling check of the issue; its point joins the plot.
 ``budget``
     ``ciyu count --max-memory`` on the whole corpus with budgets of 256 and 512 MiB. It
     reports the peak RSS of the process against the budget and how much of the count
@@ -28,7 +32,8 @@ matplotlib is needed for the plot.
 
 Usage::
 
-    python benchmarks/speed.py [--parts segment,train,scaling] [--data ../shared/data]
+    python benchmarks/speed.py [--parts segment,train,scaling,replicated,budget]
+                               [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ def worker(system: str, train: Path, out: Path) -> None:
     """Train one system on ``train`` in this child process; print its cost as JSON."""
     start = time.perf_counter()
     if system == "ciyu":
-        model = ciyu.train(ciyu.Corpus([train]))
+        model = ciyu.train(ciyu.Corpus([train]), threads=1)
         model.save(out / f"{train.stem}.ciyu")
         size = len(model)
     else:
@@ -164,18 +169,36 @@ def part_segment(data: Path, out: Path) -> None:
             print(f"ratio ciyu bulk / {name}: {ours / rate:.2f}")
 
 
-def part_train(data: Path, out: Path, fractions: tuple[float, ...]) -> list[dict[str, object]]:
+def replicated_law(data: Path, out: Path, times: int) -> Path:
+    """The whole law corpus written ``times`` times over (the issue's scaling check)."""
+    path = out / f"law_x{times}.txt"
+    if not path.exists():
+        one = law_text(data, out, 1.0).read_bytes()
+        with open(path, "wb") as fh:
+            for _ in range(times):
+                fh.write(one)
+    return path
+
+
+def part_train(paths: list[Path], out: Path) -> list[dict[str, object]]:
+    """Train both systems on each file; print time, peak memory and the ratios."""
     rows: list[dict[str, object]] = []
-    for fraction in fractions:
-        path = law_text(data, out, fraction)
+    for path in paths:
         mb = path.stat().st_size / 1e6
+        costs = {}
         for system in ("ciyu", "spm"):
             cost = train_child(system, path, out)
+            costs[system] = cost
             rows.append({"system": system, "mb": round(mb, 1), **cost})
             print(
                 f"{system:<6}{mb:8.1f} MB {cost['seconds']:9.1f} s {cost['peak_rss_mb']:8.0f} MiB"
                 f"  vocab {cost['vocab']}"
             )
+        ciyu, spm = costs["ciyu"], costs["spm"]
+        print(
+            f"        ciyu / sentencepiece: time {ciyu['seconds'] / spm['seconds']:.2f}, "
+            f"peak memory {ciyu['peak_rss_mb'] / spm['peak_rss_mb']:.2f}"
+        )
     return rows
 
 
@@ -216,7 +239,9 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
     ax_t.set(xlabel="corpus (MB of UTF-8)", ylabel="training time (s)", title="Time")
     ax_m.set(xlabel="corpus (MB of UTF-8)", ylabel="peak RSS (MiB)", title="Memory")
     for ax in (ax_t, ax_m):
-        ax.grid(alpha=0.3)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -239,16 +264,26 @@ def main() -> int:
     parts = args.parts.split(",")
     if "segment" in parts:
         part_segment(args.data, args.out)
-    rows = []
+    rows: list[dict[str, object]] = []
     if "scaling" in parts:
         print("== training time and peak memory against corpus size (law corpus)")
-        rows = part_train(args.data, args.out, (0.25, 0.5, 1.0))
-        plot(rows, ROOT / "benchmarks" / "speed_scaling.png")
+        paths = [law_text(args.data, args.out, f) for f in (0.25, 0.5, 1.0)]
+        rows = part_train(paths, args.out)
     elif "train" in parts:
         print("== training on the whole law corpus")
-        rows = part_train(args.data, args.out, (1.0,))
+        rows = part_train([law_text(args.data, args.out, 1.0)], args.out)
+    if "replicated" in parts:
+        print("== training on the law corpus replicated 10 times")
+        rows += part_train([replicated_law(args.data, args.out, 10)], args.out)
     if rows:
-        (args.out / "speed_train.json").write_text(json.dumps(rows, indent=2))
+        saved = args.out / "speed_train.json"
+        if saved.exists():  # keep the other sizes of an earlier run for the plot
+            sizes = {(r["system"], r["mb"]) for r in rows}
+            old = json.loads(saved.read_text())
+            rows = [r for r in old if (r["system"], r["mb"]) not in sizes] + rows
+        rows.sort(key=lambda r: (str(r["system"]), float(r["mb"])))  # type: ignore[arg-type]
+        saved.write_text(json.dumps(rows, indent=2))
+        plot(rows, ROOT / "benchmarks" / "speed_scaling.png")
     if "budget" in parts:
         part_budget(args.data, args.out)
     return 0
