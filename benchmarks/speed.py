@@ -226,6 +226,7 @@ def part_budget(data: Path, out: Path) -> None:
 
 def plot(rows: list[dict[str, object]], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -238,11 +239,20 @@ def plot(rows: list[dict[str, object]], path: Path) -> None:
         ax_m.plot(xs, [float(r["peak_rss_mb"]) for r in pts], "o-", label=label)  # type: ignore[arg-type]
     ax_t.set(xlabel="corpus (MB of UTF-8)", ylabel="training time (s)", title="Time")
     ax_m.set(xlabel="corpus (MB of UTF-8)", ylabel="peak RSS (MiB)", title="Memory")
+    sizes = sorted({float(r["mb"]) for r in rows})  # type: ignore[arg-type]
     for ax in (ax_t, ax_m):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(sizes, [f"{x:g}" + (" (law ×10)" if x > 100 else "") for x in sizes])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
         ax.grid(alpha=0.3, which="both")
         ax.legend()
+    for ax in (ax_t, ax_m):
+        lo, hi = ax.get_ylim()
+        ticks = [m * 10**e for e in range(0, 6) for m in (1, 2, 5) if lo <= m * 10**e <= hi]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"plot written to {path}")
