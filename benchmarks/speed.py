@@ -22,9 +22,9 @@ Three parts are run by default; ``--parts`` selects among them.
     The same two trainers on the whole corpus written ten times over (about 580 MB), the
     scaling check of the issue; its point joins the plot.
 ``budget``
-    ``ciyu count --max-memory`` on the whole corpus with budgets of 256 and 512 MiB. It
-    reports the peak RSS of the process against the budget and how much of the count
-    table the budget kept.
+    Counting and training (default learner) on the whole corpus with ``--max-memory``
+    budgets of 256 and 512 MiB. It reports the peak RSS of the process against the
+    budget, and for counting how much of the count table the budget kept.
 
 Each trainer runs in its own child process, so the memory figures are its own. The script
 needs ``../shared/data``. sentencepiece, jieba and rjieba come from the bench extra, and
@@ -203,25 +203,33 @@ def part_train(paths: list[Path], out: Path) -> list[dict[str, object]]:
 
 
 def part_budget(data: Path, out: Path) -> None:
-    print("== counting the whole law corpus under --max-memory")
-    code = (
+    print("== counting and training on the whole law corpus under --max-memory")
+    count = (
         "import resource, sys, ciyu; "
         "c = ciyu.count(sys.argv[1], 6, max_memory=int(sys.argv[2]), threads=1); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, c.nbytes / 2**20, "
         "c.prune_floor)"
     )
+    train = (
+        "import resource, sys, ciyu; "
+        "m = ciyu.train(sys.argv[1], max_memory=int(sys.argv[2]), threads=1); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, len(m))"
+    )
     for budget_mib in (256, 512):
-        proc = subprocess.run(
-            [sys.executable, "-c", code, str(data / LAW), str(budget_mib << 20)],
-            capture_output=True,
-            text=True,
-            check=True,
+        args = [str(data / LAW), str(budget_mib << 20)]
+        counted = subprocess.run(
+            [sys.executable, "-c", count, *args], capture_output=True, text=True, check=True
         )
-        peak, tables, floor = proc.stdout.split()
+        peak, tables, floor = counted.stdout.split()
         print(
-            f"budget {budget_mib:4d} MiB: peak RSS {float(peak):6.0f} MiB, "
+            f"budget {budget_mib:4d} MiB: count: peak RSS {float(peak):6.0f} MiB, "
             f"count tables {float(tables):6.1f} MiB, pruning floor {floor}"
         )
+        trained = subprocess.run(
+            [sys.executable, "-c", train, *args], capture_output=True, text=True, check=True
+        )
+        peak, words = trained.stdout.split()
+        print(f"budget {budget_mib:4d} MiB: train: peak RSS {float(peak):6.0f} MiB, {words} words")
 
 
 def plot(rows: list[dict[str, object]], path: Path) -> None:
