@@ -15,10 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A hash table slot: key (parent << 21 | code point) + 1, 0 when empty, and the child
+ * node it leads to; packed to 12 bytes, read in one access. */
+#pragma pack(push, 4)
+typedef struct {
+    uint64_t key;
+    int32_t child;
+} Slot;
+#pragma pack(pop)
+
 typedef struct {
     PyObject_HEAD
-    uint64_t *keys;  /* hash table slots: (parent << 21 | code point) + 1; 0 = empty */
-    int32_t *child;  /* the node each occupied slot leads to */
+    Slot *slots;
+    int max_load4;   /* the table is kept at most max_load4 quarters full */
     uint64_t mask;
     double *logp;    /* per node; NAN if the node is not a word */
     int32_t n_nodes;
@@ -40,23 +49,23 @@ static int32_t find_child(const Lattice *t, int32_t node, Py_UCS4 ch) {
     uint64_t key = (((uint64_t)node << 21) | ch) + 1;
     uint64_t i = hash64(key) & t->mask;
     for (;;) {
-        uint64_t k = t->keys[i];
-        if (k == key) return t->child[i];
-        if (k == 0) return -1;
+        const Slot *s = &t->slots[i];
+        if (s->key == key) return s->child;
+        if (s->key == 0) return -1;
         i = (i + 1) & t->mask;
     }
 }
 
-static void insert_slot(uint64_t *keys, int32_t *child, uint64_t mask, uint64_t key, int32_t c) {
+static void insert_slot(Slot *slots, uint64_t mask, uint64_t key, int32_t child) {
     uint64_t i = hash64(key) & mask;
-    while (keys[i] != 0) i = (i + 1) & mask;
-    keys[i] = key;
-    child[i] = c;
+    while (slots[i].key != 0) i = (i + 1) & mask;
+    slots[i].key = key;
+    slots[i].child = child;
 }
 
-/* Room for one more node: the node array and the hash table (kept at most three quarters
- * full) grow by doubling, so memory follows the number of distinct prefixes (about 30
- * bytes each), not the total length of the words. Returns -1 with MemoryError set. */
+/* Room for one more node: the node array and the hash table (kept at most half or three
+ * quarters full) grow by doubling, so memory follows the number of distinct prefixes, not
+ * the total length of the words. Returns -1 with MemoryError set. */
 static int reserve_node(Lattice *t) {
     if (t->n_nodes >= INT32_MAX - 1) {
         PyErr_SetString(PyExc_MemoryError, "lexicon too large for the compiled decoder");
@@ -73,22 +82,17 @@ static int reserve_node(Lattice *t) {
         t->logp = logp;
         t->capacity = (int32_t)cap;
     }
-    if ((uint64_t)(t->n_nodes + 1) * 4 > (t->mask + 1) * 3) {
+    if ((uint64_t)(t->n_nodes + 1) * 4 > (t->mask + 1) * (uint64_t)t->max_load4) {
         uint64_t cap = (t->mask + 1) * 2;
-        uint64_t *keys = calloc(cap, sizeof(uint64_t));
-        int32_t *child = malloc(cap * sizeof(int32_t));
-        if (!keys || !child) {
-            free(keys);
-            free(child);
+        Slot *slots = calloc(cap, sizeof(Slot));
+        if (!slots) {
             PyErr_NoMemory();
             return -1;
         }
         for (uint64_t i = 0; i <= t->mask; i++)
-            if (t->keys[i] != 0) insert_slot(keys, child, cap - 1, t->keys[i], t->child[i]);
-        free(t->keys);
-        free(t->child);
-        t->keys = keys;
-        t->child = child;
+            if (t->slots[i].key != 0) insert_slot(slots, cap - 1, t->slots[i].key, t->slots[i].child);
+        free(t->slots);
+        t->slots = slots;
         t->mask = cap - 1;
     }
     return 0;
@@ -104,7 +108,7 @@ static int add_word(Lattice *t, const Py_UCS4 *c, Py_ssize_t len, double lp) {
             if (reserve_node(t) < 0) return -1;
             next = t->n_nodes++;
             t->logp[next] = NAN;
-            insert_slot(t->keys, t->child, t->mask, (((uint64_t)node << 21) | c[j]) + 1, next);
+            insert_slot(t->slots, t->mask, (((uint64_t)node << 21) | c[j]) + 1, next);
         }
         node = next;
     }
@@ -113,17 +117,20 @@ static int add_word(Lattice *t, const Py_UCS4 *c, Py_ssize_t len, double lp) {
 }
 
 static void Lattice_dealloc(Lattice *self) {
-    free(self->keys);
-    free(self->child);
+    free(self->slots);
     free(self->logp);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Lattice(words: list[str], logps: list[float], unk: float) */
+/* Lattice(words: list[str], logps: list[float], unk: float, compact: bool = False)
+ * compact keeps the hash table up to three quarters full instead of half: about 40% less
+ * memory for the very large tables of training, a little slower to search. */
 static int Lattice_init(Lattice *self, PyObject *args, PyObject *kwds) {
     PyObject *words, *logps;
     double unk;
-    if (!PyArg_ParseTuple(args, "O!O!d", &PyList_Type, &words, &PyList_Type, &logps, &unk))
+    int compact = 0;
+    if (!PyArg_ParseTuple(args, "O!O!d|p", &PyList_Type, &words, &PyList_Type, &logps, &unk,
+                          &compact))
         return -1;
     Py_ssize_t n = PyList_GET_SIZE(words);
     if (PyList_GET_SIZE(logps) != n) {
@@ -137,13 +144,12 @@ static int Lattice_init(Lattice *self, PyObject *args, PyObject *kwds) {
         }
     }
     uint64_t cap = 1024;
-    free(self->keys);
-    free(self->child);
+    free(self->slots);
     free(self->logp);
-    self->keys = calloc(cap, sizeof(uint64_t));
-    self->child = malloc(cap * sizeof(int32_t));
+    self->slots = calloc(cap, sizeof(Slot));
     self->logp = malloc(sizeof(double) * cap);
-    if (!self->keys || !self->child || !self->logp) {
+    self->max_load4 = compact ? 3 : 2;
+    if (!self->slots || !self->logp) {
         PyErr_NoMemory();
         return -1;
     }

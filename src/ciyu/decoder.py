@@ -147,7 +147,7 @@ def boundaries_from_tables(
     compiled decoder the words go straight from the arrays into its trie, without a Python
     object per word; the reference builds a dict."""
     if _lattice is not None:
-        lattice: Lattice = _lattice.Lattice([], [], float(unk_logp))
+        lattice: Lattice = _lattice.Lattice([], [], float(unk_logp), True)
         for keys, scores in tables:
             if len(keys):
                 lattice.extend_codes(
