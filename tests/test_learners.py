@@ -88,6 +88,22 @@ def test_vote_and_orphan_merge() -> None:
     assert "的是" not in words and words["的"] == 1000
 
 
+def test_orphan_merge_discounts_rare_pairs() -> None:
+    counter = ciyu.learners.ensemble.Counter
+    tokens = counter({"的": 1000, "了": 50, "甲": 1, "乙": 1, "丙": 1, "丁": 2, "戊": 2, "是": 943})
+    pairs = counter({"甲乙": 1, "了丙": 1, "丁戊": 2})
+    # Ney's discount from the pairs: n1 = 2, n2 = 1, D = 2 / (2 + 2) = 0.5
+    # 了丙: ln(2000 * 0.5 / 50) = 3.0 nats > 2.5: merged
+    words = merge_orphans(tokens, pairs, EnsembleConfig())
+    assert {"甲乙", "了丙", "丁戊"} <= set(words)
+    # with D = 0.75: ln(2000 * 0.25 / 50) = 2.3 nats: a frequent token's chance neighbour
+    words = merge_orphans(tokens, pairs, EnsembleConfig(merge_discount=0.75))
+    assert "了丙" not in words and {"甲乙", "丁戊"} <= set(words)
+    # no discount and a minimum count of 2: the rule before the discount
+    words = merge_orphans(tokens, pairs, EnsembleConfig(merge_discount=0.0, merge_min_count=2))
+    assert set(words) & {"甲乙", "了丙", "丁戊"} == {"丁戊"}
+
+
 def test_deredundancy_drops_words_no_better_than_their_parts() -> None:
     words = ciyu.learners.ensemble.Counter(
         {"中文": 50, "分词": 40, "中文分词": 5, "中": 3, "文": 3, "分": 3, "词": 3, "了": 100}
