@@ -270,7 +270,9 @@ def test_thread_count_does_not_change_output(
             run(["segment", "-j", threads, "-m", str(model), str(big), "-o", str(seg)], capsys)[0]
             == 0
         )
-        outputs[threads] = (counts.read_bytes(), seg.read_bytes())
+        trained = tmp_path / f"m{threads}.model"
+        assert run(["-q", "train", "-j", threads, str(big), "-o", str(trained)], capsys)[0] == 0
+        outputs[threads] = (counts.read_bytes(), seg.read_bytes(), trained.read_bytes())
     assert outputs["1"] == outputs["2"]
 
 

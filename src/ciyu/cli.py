@@ -86,14 +86,14 @@ def _add_threads_arg(p: argparse.ArgumentParser, default: int) -> None:
 
 
 def _add_input_args(
-    p: argparse.ArgumentParser, *, optional: bool = False, threads: int = 0
+    p: argparse.ArgumentParser, *, optional: bool = False, threads: int = 0, stdin: bool = True
 ) -> None:
     p.add_argument(
         "inputs",
         nargs="*" if optional else "+",
         metavar="FILE",
         help="text files (.txt, .gz), directories, or - for standard input"
-        + (" (default: -)" if optional else ""),
+        + (" (default: -)" if optional and stdin else ""),
     )
     p.add_argument(
         "--errors",
@@ -216,7 +216,7 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
         "or from a table saved by `ciyu discover -o` (--discovery); with -m, the report also "
         "shows how the model's words cover FILE....",
     )
-    _add_input_args(p, optional=True)
+    _add_input_args(p, optional=True, stdin=False)
     p.add_argument("-o", "--output", required=True, help="HTML file to write")
     p.add_argument("--discovery", metavar="TSV", help="a table saved by `ciyu discover -o`")
     p.add_argument("-m", "--model", help="a model: adds its coverage of FILE...")
