@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ciyu
-from ciyu.decoder import _lattice
+from ciyu._compiled import lattice as _lattice
 from ciyu.evaluate import score_words
 from ciyu.learners import DEFAULT_METHOD, METHODS, lm
 from ciyu.learners.base import make_context

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A hash table slot: key (parent << 21 | code point) + 1, 0 when empty, and the child
- * node it leads to; packed to 12 bytes, read in one access. */
+/* A hash table slot: the key of an edge (slot_key), 0 when empty, and the child node it
+ * leads to; packed to 12 bytes, read in one access. */
 #pragma pack(push, 4)
 typedef struct {
     uint64_t key;
@@ -45,8 +45,13 @@ static uint64_t hash64(uint64_t x) {
     return x;
 }
 
+/* The hash key of the edge from node by character ch (never 0, which marks a free slot). */
+static inline uint64_t slot_key(int32_t node, Py_UCS4 ch) {
+    return (((uint64_t)node << 21) | ch) + 1;
+}
+
 static int32_t find_child(const Lattice *t, int32_t node, Py_UCS4 ch) {
-    uint64_t key = (((uint64_t)node << 21) | ch) + 1;
+    uint64_t key = slot_key(node, ch);
     uint64_t i = hash64(key) & t->mask;
     for (;;) {
         const Slot *s = &t->slots[i];
@@ -108,7 +113,7 @@ static int add_word(Lattice *t, const Py_UCS4 *c, Py_ssize_t len, double lp) {
             if (reserve_node(t) < 0) return -1;
             next = t->n_nodes++;
             t->logp[next] = NAN;
-            insert_slot(t->slots, t->mask, (((uint64_t)node << 21) | c[j]) + 1, next);
+            insert_slot(t->slots, t->mask, slot_key(node, c[j]), next);
         }
         node = next;
     }

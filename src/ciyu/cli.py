@@ -436,7 +436,7 @@ def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
         method = model.meta.get("method", "?")
         facts.append(("model", f"{os.path.basename(args.model)} ({method}, {len(model):,} words)"))
         with Corpus(args.inputs, errors=args.errors) as corpus:
-            cov = coverage(model, (p.text for p in corpus.pieces()), progress)
+            cov = coverage(model, corpus, progress)
         progress.done()
     sources = list(args.inputs) or [args.discovery]
     title = args.title or f"ciyu report: {', '.join(os.path.basename(s) for s in sources)}"

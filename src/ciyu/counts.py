@@ -55,7 +55,7 @@ def _empty_table(k: int) -> tuple[Keys, Counts]:
     return np.empty(0, dtype=f"<U{k}"), np.empty(0, dtype=np.int64)
 
 
-def _merge_tables(a: tuple[Keys, Counts], b: tuple[Keys, Counts], k: int) -> tuple[Keys, Counts]:
+def _merge_tables(a: tuple[Keys, Counts], b: tuple[Keys, Counts]) -> tuple[Keys, Counts]:
     """Add two sorted count tables of the same order (neither is modified).
 
     The smaller table is merged into the larger by binary search: its keys found there add
@@ -180,7 +180,7 @@ class NgramCounts:
         for i in range(self.order):
             theirs = other.tables[i]
             other.tables[i] = _empty_table(i + 1)
-            self.tables[i] = _merge_tables(self.tables[i], theirs, i + 1)
+            self.tables[i] = _merge_tables(self.tables[i], theirs)
             del theirs
         self.n_chars += other.n_chars
         self.n_fragments += other.n_fragments
@@ -416,7 +416,7 @@ class _Accumulator:
             for part in reversed(parts):  # newest (smallest) first, the largest last
                 theirs = part.tables[i]
                 part.tables[i] = _empty_table(i + 1)
-                table = _merge_tables(table, theirs, i + 1)
+                table = _merge_tables(table, theirs)
                 del theirs
             if i > 0 and min_count > 1:
                 keep = table[1] >= min_count

@@ -21,25 +21,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from ._compiled import HAVE_COMPILED
+from ._compiled import lattice as _lattice
+
 if TYPE_CHECKING:
     from ._lattice import Lattice
 
+__all__ = ["HAVE_COMPILED", "Decoder", "best_split", "boundaries_from_tables"]
+
 _NEG_INF = -math.inf
-
-_lattice: ModuleType | None
-try:
-    from . import _lattice
-except ImportError:  # no C compiler at install time: the reference serves alone
-    _lattice = None
-
-#: True when the compiled decoder is installed.
-HAVE_COMPILED = _lattice is not None
 
 
 class Decoder:

@@ -34,14 +34,9 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
-from types import ModuleType
 from typing import Final, Literal
 
-_lattice: ModuleType | None
-try:
-    from . import _lattice
-except ImportError:  # no C compiler at install time: the regular expressions serve alone
-    _lattice = None
+from ._compiled import lattice as _lattice
 
 TokenKind = Literal["learn", "num", "atom", "space", "other"]
 
@@ -69,6 +64,14 @@ LEARNABLE_RANGES: Final[tuple[tuple[int, int], ...]] = (
     (0xFF66, 0xFF9F),  # half-width katakana
     (0x20000, 0x323AF),  # CJK extensions B-H and compatibility supplement
 )
+
+
+# Further ranges that the regular expressions and the compiled rule layer share.
+DIGIT_RANGES: Final = ((0x30, 0x39), (0xFF10, 0xFF19))  # ASCII and full-width digits
+# glued to a preceding symbol besides combining marks: emoji skin-tone modifiers and tag
+# characters (subdivision flags)
+EXTEND_SYMBOL_RANGES: Final = ((0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F))
+REGIONAL_RANGES: Final = ((0x1F1E6, 0x1F1FF),)  # regional indicators: two make a flag
 
 
 def is_learnable(ch: str) -> bool:
@@ -134,10 +137,6 @@ def _space_ranges() -> list[tuple[int, int]]:
     return [(cp, cp) for cp in range(0x3001) if chr(cp).isspace()]
 
 
-def _python_class(ranges: list[tuple[int, int]]) -> str:
-    return _ranges_to_class(ranges)
-
-
 def oniguruma_class(ranges: list[tuple[int, int]]) -> str:
     """Inclusive code point ranges as the body of an Oniguruma character class."""
     return "".join(
@@ -153,7 +152,7 @@ def rule_pattern(syntax: Literal["python", "oniguruma"] = "python") -> str:
     by the ``hf`` export as a pre-tokenizer). Both come from the same character tables.
     """
     if syntax == "python":
-        cls, name, backref, anything = _python_class, "?P<{}>", "(?P=ch)", "."
+        cls, name, backref, anything = _ranges_to_class, "?P<{}>", "(?P=ch)", "."
     else:
         cls, name, backref, anything = oniguruma_class, "?<{}>", "\\k<ch>", "(?m:.)"
     atom_table, mark_table = _character_tables()
@@ -161,14 +160,14 @@ def rule_pattern(syntax: Literal["python", "oniguruma"] = "python") -> str:
     atom = cls(atom_table)
     marks = cls(mark_table)
     space = cls(_space_ranges())
-    digits = cls([(0x30, 0x39), (0xFF10, 0xFF19)])
+    digits = cls(list(DIGIT_RANGES))
     point = cls([(0x2E, 0x2E), (0xFF0E, 0xFF0E)])
     percent = cls([(0x25, 0x25), (0xFF05, 0xFF05), (0x2030, 0x2030)])
-    regional = cls([(0x1F1E6, 0x1F1FF)])
+    regional = cls(list(REGIONAL_RANGES))
     zwj = cls([(0x200D, 0x200D)])
     # What stays glued to a symbol: combining marks, emoji skin-tone modifiers and tag
     # characters (subdivision flags); a zero-width joiner glues the next character too.
-    extend = marks + cls([(0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F)])
+    extend = marks + cls(list(EXTEND_SYMBOL_RANGES))
 
     def group(kind: str, body: str) -> str:
         return f"({name.format(kind)}{body})"
@@ -279,10 +278,10 @@ def class_table() -> bytes:
     atoms, marks = _character_tables()
     mark(LEARNABLE_RANGES, CLASS_LEARN)
     mark(atoms, CLASS_ATOM)
-    mark(((0x30, 0x39), (0xFF10, 0xFF19)), CLASS_DIGIT)
+    mark(DIGIT_RANGES, CLASS_DIGIT)
     mark(marks, CLASS_MARK)
     mark(marks, CLASS_EXTEND)
-    mark(((0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F)), CLASS_EXTEND)
-    mark(((0x1F1E6, 0x1F1FF),), CLASS_REGIONAL)
+    mark(EXTEND_SYMBOL_RANGES, CLASS_EXTEND)
+    mark(REGIONAL_RANGES, CLASS_REGIONAL)
     mark(_space_ranges(), CLASS_SPACE)
     return bytes(table)

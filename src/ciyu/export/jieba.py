@@ -37,6 +37,7 @@ from pathlib import Path
 from ..decoder import best_split
 from ..errors import CiyuError
 from ..lexicon import Lexicon
+from ..reader import Corpus
 from ..text import NUM
 from .base import Export
 
@@ -98,24 +99,15 @@ def read_jieba_dictionary(path: str | os.PathLike[str]) -> dict[str, int]:
         CiyuError: naming the file and line of a malformed entry.
     """
     freqs: dict[str, int] = {}
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise CiyuError(f"{path}: cannot read the jieba dictionary ({exc.strerror})") from None
-    for lineno, raw in enumerate(data.splitlines(), 1):
-        try:
-            fields = raw.decode("utf-8").split()
-        except UnicodeDecodeError:
-            raise CiyuError(
-                f"{path}:{lineno}: not UTF-8; jieba dictionaries are UTF-8 text"
-            ) from None
+    for piece in Corpus([path]).pieces():  # UTF-8 errors name the file and line
+        fields = piece.text.split()
         if not fields:
             continue
         try:
             freqs[fields[0]] = int(fields[1])
         except (IndexError, ValueError):
             raise CiyuError(
-                f"{path}:{lineno}: expected 'word freq [tag]' (a jieba dictionary)"
+                f"{path}:{piece.lineno}: expected 'word freq [tag]' (a jieba dictionary)"
             ) from None
     return freqs
 

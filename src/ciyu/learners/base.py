@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..counts import DEFAULT_CHUNK_CHARS, NgramCounts, chunked, count_ngrams
 from ..errors import ConfigError
-from ..text import learnable_view
+from ..text import fragments as fragments_of
 
 TextSource = Callable[[], Iterable[str]]
 SEGMENT_CHUNK_CHARS = 1 << 18
@@ -55,7 +55,7 @@ class Context:
         (at most 256 K characters: segmenters hold per-character temporaries)."""
         done = 0
         for chunk in chunked(self.texts(), min(self.chunk_chars, SEGMENT_CHUNK_CHARS)):
-            frags = [f for t in chunk for f in learnable_view(t).split("\0") if f]
+            frags = [f for t in chunk for f in fragments_of(t)]
             yield frags
             done += sum(map(len, frags))  # learnable characters, as counted by the counts
             if self.progress is not None:

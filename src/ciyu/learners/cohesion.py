@@ -161,13 +161,13 @@ class Discovery:
 
     def lexicon(self) -> Lexicon:
         """The learned lexicon (all kept words, single characters included)."""
+        h = self.char_entropy
         meta = {
             "method": "cohesion",
             "config": to_dict(self.config),
             "min_count_used": self.min_count,
             "thresholds_used": [
-                round(self.config.threshold(k, self.char_entropy), 4)
-                for k in range(2, self.config.order + 1)
+                round(self.config.threshold(k, h), 4) for k in range(2, self.config.order + 1)
             ],
             "n_chars": self.counts.n_chars,
         }
@@ -239,12 +239,13 @@ class Discovery:
 def solid_ngrams(counts: NgramCounts, config: CohesionConfig, min_count: int) -> dict[int, Keys]:
     """Sorted arrays of the solid n-grams of each length ``2..config.order``."""
     solid: dict[int, Keys] = {}
+    char_entropy = stats.char_entropy(counts)
     for k in range(2, config.order + 1):
         keys, cnt = counts.table(k)
         keep = cnt >= min_count
         keys = keys[keep]
         coh = stats.cohesion(counts, keys) if len(keys) else np.empty(0)
-        solid[k] = keys[coh >= config.threshold(k, stats.char_entropy(counts))]
+        solid[k] = keys[coh >= config.threshold(k, char_entropy)]
         log.debug("solid %d-grams: %d of %d", k, len(solid[k]), len(keys))
     return solid
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .._compiled import lattice as _lattice
 from ..config import option, to_dict
 from ..counts import NgramCounts, windows
-from ..decoder import _lattice
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from ..stats import char_entropy

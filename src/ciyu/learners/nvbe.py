@@ -83,9 +83,7 @@ def autonomy_tables(
             f"nVBE with --max-length {config.max_length} needs counts of order "
             f"{config.max_length + 1}; these go up to {counts.order}"
         )
-    uni = counts.table(1)[1].astype(np.float64)
-    p = uni / uni.sum()
-    h_empty = float(-(p * np.log(p)).sum())
+    h_empty = stats.char_entropy(counts)  # the branching entropy of the empty string
     previous: tuple[npt.NDArray[np.str_], Floats, Floats] | None = None
     for k in range(1, config.max_length + 1):
         keys, cnt = counts.table(k)

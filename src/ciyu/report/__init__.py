@@ -15,6 +15,7 @@ from its TSV file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -29,7 +30,7 @@ from ..errors import CiyuError
 from ..learners.cohesion import Discovery
 from ..model import Model
 from ..reader import Corpus
-from ..text import display, learnable_view, undisplay
+from ..text import display, fragments, undisplay
 from . import svg
 from .page import CSS, PAGE, SCRIPT
 
@@ -151,10 +152,9 @@ def coverage(
     cut = model.decoder.cut
     done = reported = 0
     for line in lines:
-        for fragment in learnable_view(line).split("\0"):
-            if fragment:
-                tokens.update(cut(fragment))
-                done += len(fragment)
+        for fragment in fragments(line):
+            tokens.update(cut(fragment))
+            done += len(fragment)
         if progress is not None and done - reported >= 1 << 18:
             progress("coverage", done)
             reported = done
@@ -194,10 +194,7 @@ class Report:
         return charts
 
     def _rank_frequency(self) -> str:
-        counts = sorted((w.count for w in self.words), reverse=True)
-        ranks = _log_samples(len(counts))
-        xs = [float(r) for r in ranks]
-        ys = [float(counts[r - 1]) for r in ranks]
+        xs, ys = _by_rank(sorted((float(w.count) for w in self.words), reverse=True))
         return svg.line_chart(
             "chart-rank-frequency",
             "Rank–frequency of the discovered words",
@@ -246,13 +243,8 @@ class Report:
     def _coverage(self, cov: Coverage) -> str:
         counts = cov.token_counts
         total = sum(counts) or 1
-        running, cumulative = 0, []
-        for n in counts:
-            running += n
-            cumulative.append(100.0 * running / total)
-        ranks = _log_samples(len(counts))
-        xs = [float(r) for r in ranks]
-        ys = [cumulative[r - 1] for r in ranks]
+        cumulative = [100.0 * n / total for n in itertools.accumulate(counts)]
+        xs, ys = _by_rank(cumulative)
         return svg.line_chart(
             "chart-coverage",
             "Corpus coverage by the model's most frequent words",
@@ -328,6 +320,13 @@ class Report:
             data=payload,
             script=SCRIPT,
         )
+
+
+def _by_rank(values: list[float]) -> tuple[list[float], list[float]]:
+    """Ranks (1-based) and the values at those ranks, about 300 points evenly spaced on a
+    log scale: what a rank curve with a log x axis needs."""
+    ranks = _log_samples(len(values))
+    return [float(r) for r in ranks], [values[r - 1] for r in ranks]
 
 
 def _log_samples(n: int, points: int = 300) -> list[int]:
