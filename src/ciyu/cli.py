@@ -355,16 +355,19 @@ def _segment_job(job: tuple[str, str, str, str, str]) -> str:
     return prefix + _WORKER_MODEL[path].segment(text, sep) + suffix
 
 
-def _segment_jobs(corpus: Corpus, model: str, sep: str) -> Iterator[tuple[str, str, str, str, str]]:
-    """One job per block of whole lines; the blocks of an over-long line are joined with
-    the separator, and every output line ends with a newline."""
+def _segment_jobs(
+    corpus: Corpus, model: str, sep: str
+) -> Iterator[tuple[tuple[str, str, str, str, str], int]]:
+    """One job per block of whole lines, with the block's size in bytes; the blocks of an
+    over-long line are joined with the separator, and every output line ends with a
+    newline."""
     mid_line = False
     for block in corpus.blocks():
         text = block.text
         prefix = sep if mid_line and text and not text.startswith("\n") else ""
         if text.endswith("\n"):
             text = text[:-1]
-        yield model, prefix, text, sep, "\n" if block.complete else ""
+        yield (model, prefix, text, sep, "\n" if block.complete else ""), block.nbytes
         mid_line = not block.complete
 
 
@@ -373,14 +376,14 @@ def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
     inputs = args.inputs or ["-"]
     corpus = Corpus(inputs, errors=args.errors, spool_stdin=False)
     progress.unit = "bytes"
-    size = corpus.size_bytes()
+    size = corpus.size_bytes() if progress.enabled else None
     if size:
         progress.set_total(size, "segment")
     sizes: collections.deque[int] = collections.deque()  # input bytes of the jobs in flight
 
     def jobs() -> Iterator[tuple[str, str, str, str, str]]:
-        for job in _segment_jobs(corpus, args.model, args.sep):
-            sizes.append(len(job[2].encode("utf-8", "surrogatepass")) + len(job[4]))
+        for job, nbytes in _segment_jobs(corpus, args.model, args.sep):
+            sizes.append(nbytes)
             yield job
 
     with _output(args.output) as out:

@@ -141,13 +141,15 @@ class Block:
 
     ``lineno`` is the number of the first line. ``text`` ends with a newline unless the
     block is part of an over-long line (``complete`` false: the line goes on in the next
-    block) or the source ends without one.
+    block) or the source ends without one. ``nbytes`` is the size of the block in the
+    source (for progress in bytes).
     """
 
     source: str
     lineno: int
     text: str
     complete: bool
+    nbytes: int
 
 
 def read_blocks(
@@ -170,7 +172,7 @@ def read_blocks(
             raise InputError(f"{name}: cannot read line {lineno}: {exc}") from None
         if not chunk and not carry:
             if not at_line_start:  # the stream ended right after a split line
-                yield Block(name, lineno, "", True)
+                yield Block(name, lineno, "", True, 0)
             return
         data = carry + chunk
         if not chunk:  # end of stream
@@ -185,7 +187,7 @@ def read_blocks(
         body, carry = data[:cut], data[cut:]
         text = _decode(body, errors, name, lineno, offset)
         complete = body.endswith(b"\n") or not chunk
-        yield Block(name, lineno, text, complete)
+        yield Block(name, lineno, text, complete, len(body))
         at_line_start = complete
         lineno += body.count(b"\n")
         offset += len(body)
