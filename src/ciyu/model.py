@@ -17,6 +17,8 @@ from .text import NUM, class_table, tokenize
 
 #: Id returned by :meth:`Model.encode` for a piece that is not in the lexicon.
 UNK_ID = 0
+#: The text of the piece with id :data:`UNK_ID` in vocabularies (and in the exports).
+UNK_PIECE = "<unk>"
 
 
 class Model:
@@ -94,7 +96,7 @@ class Model:
 
     def _vocab(self) -> tuple[dict[str, int], list[str]]:
         if self._ids is None or self._pieces is None:
-            pieces = ["<unk>"] + [w for w, _ in self.lexicon.vocabulary()]
+            pieces = [UNK_PIECE] + [w for w, _ in self.lexicon.vocabulary()]
             self._pieces = pieces
             self._ids = {p: i for i, p in enumerate(pieces) if i != UNK_ID}
         return self._ids, self._pieces

@@ -25,11 +25,9 @@ import json
 from typing import Any
 
 from ..lexicon import Lexicon
-from ..model import UNK_ID
+from ..model import UNK_ID, UNK_PIECE
 from ..text import LEARNABLE_RANGES, oniguruma_class, rule_pattern
 from .base import Export, pieces
-
-UNK = "<unk>"
 
 
 def _split(pattern: str) -> dict[str, Any]:
@@ -62,7 +60,7 @@ def tokenizer_json(lexicon: Lexicon) -> Export:
         "added_tokens": [
             {
                 "id": UNK_ID,
-                "content": UNK,
+                "content": UNK_PIECE,
                 "single_word": False,
                 "lstrip": False,
                 "rstrip": False,
@@ -80,7 +78,7 @@ def tokenizer_json(lexicon: Lexicon) -> Export:
         "model": {
             "type": "Unigram",
             "unk_id": UNK_ID,
-            "vocab": [[UNK, 0.0]] + [[piece, score] for piece, score in vocab],
+            "vocab": [[UNK_PIECE, 0.0]] + [[piece, score] for piece, score in vocab],
             "byte_fallback": False,
         },
     }

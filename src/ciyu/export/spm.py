@@ -23,6 +23,7 @@ from __future__ import annotations
 import struct
 
 from ..lexicon import Lexicon
+from ..model import UNK_ID, UNK_PIECE
 from .base import Export, pieces
 
 # Field numbers and enum values of sentencepiece_model.proto.
@@ -35,8 +36,6 @@ _TRAINER_BYTE_FALLBACK = 35
 _UNIGRAM = 1
 _NORM_NAME, _NORM_CHARSMAP, _NORM_DUMMY_PREFIX = 1, 2, 3
 _NORM_REMOVE_SPACES, _NORM_ESCAPE_SPACES = 4, 5
-
-UNK = "<unk>"
 
 
 def _varint(value: int) -> bytes:
@@ -80,14 +79,14 @@ def model_proto(lexicon: Lexicon) -> Export:
     """The sentencepiece ``.model`` of ``lexicon`` (see the module documentation)."""
     out = Export(b"", 0)
     vocab = pieces(lexicon, out)
-    body = bytearray(_bytes(_MODEL_PIECES, _piece(UNK, 0.0, _TYPE_UNKNOWN)))
+    body = bytearray(_bytes(_MODEL_PIECES, _piece(UNK_PIECE, 0.0, _TYPE_UNKNOWN)))
     for word, logp in vocab:
         body += _bytes(_MODEL_PIECES, _piece(word, logp, _TYPE_NORMAL))
     trainer = (
         _int(_TRAINER_MODEL_TYPE, _UNIGRAM)
         + _int(_TRAINER_VOCAB_SIZE, len(vocab) + 1)
         + _int(_TRAINER_BYTE_FALLBACK, 0)
-        + _int(_TRAINER_UNK_ID, 0)
+        + _int(_TRAINER_UNK_ID, UNK_ID)
         + _int(_TRAINER_BOS_ID, -1)
         + _int(_TRAINER_EOS_ID, -1)
         + _int(_TRAINER_PAD_ID, -1)
