@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import ciyu
 from _common import ChildFailed, have_data, peak_rss_mb, run_child, train_sentencepiece
+from ciyu.evaluate import gold_word_hits, read_word_list
 from ciyu.learners import DEFAULT_METHOD, METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +109,32 @@ def segmenter(system: str, out: Path) -> Callable[[str], list[str]]:
     return ciyu.Model.load(out / f"{system}.model").cut
 
 
-def evaluate(system: str, data: Path, out: Path) -> dict[str, dict[str, float]]:
+OOV_KINDS = ("numbers", "1 char", "2 chars", "3 chars", "4+ chars")
+_NUMBER = re.compile(r"[0-9\uff10-\uff19\u3007\u25cb]")  # a digit, 〇 or ○
+
+
+def oov_kind(word: str) -> str:
+    """The kind of an OOV gold word, for the recall-by-kind table."""
+    if _NUMBER.search(word):
+        return "numbers"
+    if len(word) >= 4:
+        return "4+ chars"
+    return "1 char" if len(word) == 1 else f"{len(word)} chars"
+
+
+def oov_recall_by_kind(gold: Path, pred: Path, words: Path) -> dict[str, list[float]]:
+    """Kind of OOV gold word → [how many, recall]: where the OOV recall is won or lost."""
+    training = read_word_list(words)
+    found: dict[str, list[int]] = {kind: [0, 0] for kind in OOV_KINDS}
+    for word, hit in gold_word_hits(gold, pred):
+        if word not in training:
+            cell = found[oov_kind(word)]
+            cell[0] += 1
+            cell[1] += hit
+    return {k: [n, round(hit / n, 3) if n else 0.0] for k, (n, hit) in found.items()}
+
+
+def evaluate(system: str, data: Path, out: Path) -> dict[str, dict[str, object]]:
     cut = segmenter(system, out)
     result = {}
     for corpus in CORPORA:
@@ -128,6 +155,9 @@ def evaluate(system: str, data: Path, out: Path) -> dict[str, dict[str, float]]:
             "oov_recall": round(s.oov_recall or 0.0, 4),
             "iv_recall": round(s.iv_recall or 0.0, 4),
             "segment_seconds": round(seconds, 2),
+            "oov_by_kind": oov_recall_by_kind(
+                sighan / f"{corpus}_test_gold.utf8", pred, sighan / f"{corpus}_training_words.utf8"
+            ),
         }
     return result
 
@@ -199,6 +229,16 @@ def main() -> int:
                 assert isinstance(a, dict) and isinstance(b, dict)
                 ratios.append(f"{corpus} {a['f1'] / b['f1']:.3f}")
             print(f"F1 ratio {DEFAULT_METHOD} / {other}: {', '.join(ratios)}")
+    print("OOV recall by kind of OOV gold word (how many; recall per system):")
+    for corpus in CORPORA:
+        first = next(iter(results.values()))[corpus]
+        assert isinstance(first, dict)
+        sizes = first["oov_by_kind"]
+        print(f"{corpus.upper():<13}" + "".join(f"{k:>10}" for k in OOV_KINDS))
+        print(f"{'(words)':<13}" + "".join(f"{sizes[k][0]:>10}" for k in OOV_KINDS))
+        for name, res in results.items():
+            kinds = res[corpus]["oov_by_kind"]  # type: ignore[index]
+            print(f"{name:<13}" + "".join(f"{kinds[k][1]:>10.3f}" for k in OOV_KINDS))
     (args.out / "quality.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 

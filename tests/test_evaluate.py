@@ -8,6 +8,7 @@ import pytest
 
 import ciyu
 from ciyu.errors import EvaluationError
+from ciyu.evaluate import gold_word_hits
 
 
 def write(path: Path, text: str) -> Path:
@@ -25,6 +26,8 @@ def test_hand_computed_scores(tmp_path: Path) -> None:
     assert s.precision == 0.25 and s.recall == 0.25 and s.f1 == 0.25
     # OOV gold words: 分词, 好 (neither found); IV: 中文 (found), 很 (not)
     assert s.oov_rate == 0.5 and s.oov_recall == 0.0 and s.iv_recall == 0.5
+    hits = gold_word_hits(gold, pred)
+    assert hits == [("中文", True), ("分词", False), ("很", False), ("好", False)]
 
 
 def test_unequal_word_counts(tmp_path: Path) -> None:

@@ -99,20 +99,14 @@ def _line_at(words: list[str], line_of: list[int], offset: int) -> int:
     return line_of[-1] if line_of else 1
 
 
-def score_words(
+def _gold_hits(
     gold: Iterable[tuple[int, str]],
     pred: Iterable[tuple[int, str]],
-    training_words: set[str] | None = None,
-    *,
-    gold_name: str = "gold",
-    pred_name: str = "prediction",
-) -> Scores:
-    """Score numbered lines ``(lineno, text)`` of a prediction against the gold.
-
-    Raises:
-        EvaluationError: when the two files do not hold the same characters; the message
-            gives the first differing character offset and the line in each file.
-    """
+    gold_name: str,
+    pred_name: str,
+) -> tuple[list[str], list[bool], int]:
+    """The gold words, whether the prediction has each one's span, and the number of
+    predicted words."""
     g_words, g_lines, g_text = _words(gold)
     p_words, p_lines, p_text = _words(pred)
     if g_text != p_text:
@@ -128,11 +122,27 @@ def score_words(
             f"{pred_name} line {_line_at(p_words, p_lines, offset)}: {pa!r}). The prediction "
             "must segment exactly the gold's text"
         )
-    g_spans = _spans(g_words)
     p_set = set(_spans(p_words))
-    hits = [s in p_set for s in g_spans]
+    return g_words, [s in p_set for s in _spans(g_words)], len(p_words)
+
+
+def score_words(
+    gold: Iterable[tuple[int, str]],
+    pred: Iterable[tuple[int, str]],
+    training_words: set[str] | None = None,
+    *,
+    gold_name: str = "gold",
+    pred_name: str = "prediction",
+) -> Scores:
+    """Score numbered lines ``(lineno, text)`` of a prediction against the gold.
+
+    Raises:
+        EvaluationError: when the two files do not hold the same characters; the message
+            gives the first differing character offset and the line in each file.
+    """
+    g_words, hits, n_pred = _gold_hits(gold, pred, gold_name, pred_name)
     correct = sum(hits)
-    precision = correct / len(p_words) if p_words else 0.0
+    precision = correct / n_pred if n_pred else 0.0
     recall = correct / len(g_words) if g_words else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     oov_rate = oov_recall = iv_recall = None
@@ -144,13 +154,26 @@ def score_words(
         oov_recall = sum(h for h, o in zip(hits, oov, strict=True) if o) / n_oov if n_oov else 0.0
         iv_recall = sum(h for h, o in zip(hits, oov, strict=True) if not o) / n_iv if n_iv else 0.0
     return Scores(
-        precision, recall, f1, len(g_words), len(p_words), correct, oov_rate, oov_recall, iv_recall
+        precision, recall, f1, len(g_words), n_pred, correct, oov_rate, oov_recall, iv_recall
     )
 
 
 def _numbered(path: str | os.PathLike[str]) -> Iterable[tuple[int, str]]:
     for piece in Corpus([path]).pieces():
         yield piece.lineno, piece.text
+
+
+def gold_word_hits(
+    gold: str | os.PathLike[str], pred: str | os.PathLike[str]
+) -> list[tuple[str, bool]]:
+    """Every gold word of the file ``gold``, and whether ``pred`` has it (same span), as
+    :func:`evaluate` counts it: for breakdowns of recall by kind of word.
+
+    Raises:
+        EvaluationError: as :func:`evaluate`.
+    """
+    words, hits, _ = _gold_hits(_numbered(gold), _numbered(pred), str(gold), str(pred))
+    return list(zip(words, hits, strict=True))
 
 
 def read_word_list(path: str | os.PathLike[str]) -> set[str]:

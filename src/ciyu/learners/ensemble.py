@@ -133,21 +133,32 @@ def orphan_pairs(ctx: Context, segment: Segmenter) -> tuple[Counter[str], Counte
     return tokens, pairs
 
 
+def pair_discount(pairs: Counter[str], config: EnsembleConfig) -> float:
+    """The discount taken off an orphan pair's count: ``config.merge_discount``, or when it
+    is negative Ney's estimate ``n1 / (n1 + 2·n2)`` from the pairs seen once and twice."""
+    if config.merge_discount >= 0:
+        return config.merge_discount
+    n1 = sum(1 for n in pairs.values() if n == 1)
+    n2 = sum(1 for n in pairs.values() if n == 2)
+    return n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
+
+
 def merge_orphans(
-    tokens: Counter[str], pairs: Counter[str], config: EnsembleConfig
+    tokens: Counter[str],
+    pairs: Counter[str],
+    config: EnsembleConfig,
+    discount: float | None = None,
 ) -> dict[str, float]:
     """Word counts after merging the orphan pairs that pass the token-PMI test.
 
     The counts of a merged pair move from its two characters to the new word. Where
     merges overlap (a b c with both a b and b c passing) this is approximate; the next
-    pass over the corpus recounts exactly.
+    pass over the corpus recounts exactly. ``discount`` defaults to
+    :func:`pair_discount`.
     """
     n_tokens = sum(tokens.values())
-    discount = config.merge_discount
-    if discount < 0:
-        n1 = sum(1 for n in pairs.values() if n == 1)
-        n2 = sum(1 for n in pairs.values() if n == 2)
-        discount = n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
+    if discount is None:
+        discount = pair_discount(pairs, config)
     words: dict[str, float] = dict(tokens)
     for pair, n in sorted(pairs.items()):
         if n < config.merge_min_count:
@@ -165,13 +176,21 @@ def learn(ctx: Context, config: EnsembleConfig | None = None) -> Lexicon:
     """The consensus lexicon: vote, then orphan-merge rounds, then an exact recount."""
     config = config or EnsembleConfig()
     segment = segmenter(ctx, config)
+    discounts: list[float] = []  # per merge round, recorded in the model
     if config.merge_rounds == 0:
         words = dict(count_segmentation(ctx, segment))
     else:
         for _ in range(config.merge_rounds):
             tokens, pairs = orphan_pairs(ctx, segment)
-            lexicon = Lexicon(merge_orphans(tokens, pairs, config))
+            discount = pair_discount(pairs, config)
+            discounts.append(round(discount, 4))
+            lexicon = Lexicon(merge_orphans(tokens, pairs, config, discount))
             segment = per_fragment(lexicon.decoder().boundaries)
         words = dict(count_segmentation(ctx, segment))
-    meta = {"method": "ensemble", "config": to_dict(config), "n_chars": ctx.counts.n_chars}
+    meta = {
+        "method": "ensemble",
+        "config": to_dict(config),
+        "merge_discount_used": discounts,
+        "n_chars": ctx.counts.n_chars,
+    }
     return Lexicon({w: float(c) for w, c in words.items()}, meta)
