@@ -215,6 +215,20 @@ def part_budget(data: Path, out: Path) -> None:
         "m = ciyu.train(sys.argv[1], max_memory=int(sys.argv[2]), threads=1); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, len(m))"
     )
+    tables = (
+        "import sys, ciyu; from ciyu.counts import count_ngrams; "
+        "full = ciyu.count(sys.argv[1], 6).nbytes; "
+        "kept = count_ngrams(ciyu.Corpus([sys.argv[1]]), 6, min_count=2).nbytes; "
+        "print(full / 2**20, kept / 2**20)"
+    )
+    sizes = subprocess.run(
+        [sys.executable, "-c", tables, str(data / LAW)], capture_output=True, text=True, check=True
+    )
+    full, kept = (float(x) for x in sizes.stdout.split())
+    print(
+        f"no budget: count tables {full:6.1f} MiB; without the n-grams seen once (what "
+        f"training keeps) {kept:6.1f} MiB ({kept / full:.0%})"
+    )
     for budget_mib in (256, 512):
         args = [str(data / LAW), str(budget_mib << 20)]
         counted = subprocess.run(

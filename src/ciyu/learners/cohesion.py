@@ -118,7 +118,7 @@ class CohesionConfig:
 
     def singletons_unused(self) -> bool:
         """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
-        training may drop them from the counts (about two thirds of the tables)."""
+        training may drop them from the counts (most of the tables)."""
         # solid n-grams and words need min_count occurrences; boundary entropies are
         # exact without singletons (a neighbour seen once adds 1·ln 1 = 0 to Σ c ln c)
         return self.min_count != 1

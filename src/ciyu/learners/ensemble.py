@@ -93,7 +93,7 @@ class EnsembleConfig:
 
     def singletons_unused(self) -> bool:
         """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
-        training may drop them from the counts (about two thirds of the tables)."""
+        training may drop them from the counts (most of the tables)."""
         from . import METHODS
 
         return all(bool(METHODS[m].config().singletons_unused()) for m in self.members)

@@ -60,7 +60,7 @@ class NvbeConfig:
 
     def singletons_unused(self) -> bool:
         """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
-        training may drop them from the counts (about two thirds of the tables)."""
+        training may drop them from the counts (most of the tables)."""
         # candidates need min_count occurrences; entropies are exact without singletons
         return self.min_count >= 2
 

@@ -76,7 +76,7 @@ class UnigramConfig:
 
     def singletons_unused(self) -> bool:
         """True if n-grams (of order 2 and up) seen once cannot change the lexicon, so that
-        training may drop them from the counts (about two thirds of the tables)."""
+        training may drop them from the counts (most of the tables)."""
         return False
 
 
