@@ -52,7 +52,7 @@ LEX = Lexicon(
 )
 CHINESE = "中华人民共和国法律和"
 LEARNABLE = CHINESE + "とラーメン年"
-OTHER = "0１.%a ＡZé\u3000\t\x00\u200d\u0301，。！——👍🏽🇨🇳\ufdd0"
+OTHER = "0１.%-－a ＡZé\u3000\t\x00\u200d\u0301，。！——👍🏽🇨🇳\ufdd0"
 
 
 def pieces_hf(tok: Tokenizer, text: str) -> list[str]:

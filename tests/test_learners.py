@@ -14,10 +14,11 @@ from ciyu._compiled import lattice as _lattice
 from ciyu.evaluate import score_words
 from ciyu.learners import DEFAULT_METHOD, METHODS, lm
 from ciyu.learners.base import make_context
-from ciyu.learners.ensemble import EnsembleConfig, merge_orphans, vote
+from ciyu.learners.ensemble import EnsembleConfig, merge_orphans, passing_pairs, vote
 from ciyu.learners.lm import LmConfig, segment_fragments
 from ciyu.learners.minent import deredundancy
 from ciyu.learners.nvbe import NvbeConfig, autonomy
+from ciyu.text import NUM
 from conftest import toy_vocabulary
 
 
@@ -77,7 +78,7 @@ def test_vote_and_orphan_merge() -> None:
     assert vote(["甲乙丙丁"], [[[1, 4]], [[1, 2, 4]], [[2, 4]]], 2) == [[1, 2, 4]]
     assert vote([""], [[[]]], 1) == [[]]
     tokens = {"国": 10, "有": 10, "的": 1000, "是": 900, "企业": 50}
-    pairs = {"国有": 8, "的是": 20}
+    pairs = {("国", "有"): 8, ("的", "是"): 20}
     words = merge_orphans(
         ciyu.learners.ensemble.Counter(tokens),
         ciyu.learners.ensemble.Counter(pairs),
@@ -91,7 +92,7 @@ def test_vote_and_orphan_merge() -> None:
 def test_orphan_merge_discounts_rare_pairs() -> None:
     counter = ciyu.learners.ensemble.Counter
     tokens = counter({"的": 1000, "了": 50, "甲": 1, "乙": 1, "丙": 1, "丁": 2, "戊": 2, "是": 943})
-    pairs = counter({"甲乙": 1, "了丙": 1, "丁戊": 2})
+    pairs = counter({("甲", "乙"): 1, ("了", "丙"): 1, ("丁", "戊"): 2})
     # Ney's discount from the pairs: n1 = 2, n2 = 1, D = 2 / (2 + 2) = 0.5
     # 了丙: ln(2000 * 0.5 / 50) = 3.0 nats > 2.5: merged
     words = merge_orphans(tokens, pairs, EnsembleConfig())
@@ -102,6 +103,40 @@ def test_orphan_merge_discounts_rare_pairs() -> None:
     # no discount and a minimum count of 2: the rule before the discount
     words = merge_orphans(tokens, pairs, EnsembleConfig(merge_discount=0.0, merge_min_count=2))
     assert set(words) & {"甲乙", "了丙", "丁戊"} == {"丁戊"}
+
+
+def test_completion_merges_fragments_into_the_orphan_they_depend_on() -> None:
+    counter = ciyu.learners.ensemble.Counter
+    tokens = counter(
+        {"翻天覆": 6, "地": 500, "京山": 9, "县": 300, "诚挚": 10, "的": 6000, "改革": 400}
+    )
+    tokens["是"] = 100_000 - sum(tokens.values())
+    pairs = counter({("翻天覆", "地"): 6, ("京山", "县"): 5, ("诚挚", "的"): 9, ("改革", "县"): 3})
+    config = EnsembleConfig(merge_discount=0.5)
+    # 翻天覆 地: dependency 5.5/6 > 1/2, PMI ln(1e5 * 5.5 / (6 * 500)) = 5.2 nats > 4
+    # 京山 县: 4.5/9 is not more than half; 诚挚 的: 8.5/10, but ln(1e5 * 8.5 / 6e4) = 2.7
+    # nats, 的 is too frequent; 改革 县: 改革 is mostly a word of its own
+    assert passing_pairs(tokens, pairs, config) == [("翻天覆", "地")]
+    words = merge_orphans(tokens, pairs, config)
+    assert words["翻天覆地"] == 6 and "翻天覆" not in words and words["地"] == 494
+    # a lower share completes 京山县; 1 turns completion off
+    loose = EnsembleConfig(merge_discount=0.5, complete_share=0.4)
+    assert passing_pairs(tokens, pairs, loose) == [("京山", "县"), ("翻天覆", "地")]
+    assert passing_pairs(tokens, pairs, EnsembleConfig(complete_share=1.0)) == []
+    # numbers are never completed
+    assert (
+        passing_pairs(
+            counter({NUM + "年": 5, "底": 5, "x": 1000}), counter({(NUM + "年", "底"): 5}), config
+        )
+        == []
+    )
+
+
+def test_ensemble_rounds_stop_at_the_fixed_point(law_lines: list[str]) -> None:
+    model = ciyu.train(law_lines[:300], method="ensemble", merge_rounds=50)
+    merged = model.meta["merged_pairs"]
+    assert 0 < len(merged) < 50 and all(n > 0 for n in merged)
+    assert len(model.meta["merge_discount_used"]) == len(merged)
 
 
 def test_deredundancy_drops_words_no_better_than_their_parts() -> None:

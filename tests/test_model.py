@@ -57,7 +57,7 @@ hostile_lines = st.text(
         st.characters(codec="utf-8"),
         st.sampled_from(
             list(
-                "中文分词年个0１9.．%％‰abcＡé \u3000\t\r\n\x00\u200d\u0301\u3099\ufdd0"
+                "中文分词年个0１9.．%％‰-－−abcＡé \u3000\t\r\n\x00\u200d\u0301\u3099\ufdd0"
                 "——……👍🏽🇨🇳〇○々かカ"
             )
         ),

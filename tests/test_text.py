@@ -44,6 +44,31 @@ def test_hand_checked_tokens() -> None:
     ]
 
 
+def test_a_minus_sign_belongs_to_its_number_unless_it_joins_two() -> None:
+    assert kinds("晴－5℃／−1.5℃") == [
+        ("learn", "晴"),
+        ("num", "－5"),
+        ("other", "℃"),
+        ("other", "／"),
+        ("num", "−1.5"),
+        ("other", "℃"),
+    ]
+    # after a digit or letter the dash is a range or a hyphen; before no digit, a dash
+    assert kinds("1998－2000") == [("num", "1998"), ("other", "－"), ("num", "2000")]
+    assert kinds("x-5 --5 -5a") == [
+        ("atom", "x"),
+        ("other", "-"),
+        ("num", "5"),
+        ("space", " "),
+        ("other", "--"),
+        ("num", "5"),
+        ("space", " "),
+        ("other", "-"),
+        ("atom", "5a"),
+    ]
+    assert learnable_view("零下-5度") == "零下" + NUM + "度"
+
+
 def test_kana_and_extension_ideographs_are_learnable() -> None:
     assert kinds("ひらがなカタカナー𠀋") == [("learn", "ひらがなカタカナー𠀋")]
     assert kinds("・") == [("other", "・")]
@@ -74,7 +99,9 @@ def test_display_round_trip() -> None:
 hostile = st.text(
     alphabet=st.one_of(
         st.characters(codec="utf-8"),
-        st.sampled_from(list("中文分词测试ひらカ０１２.．%％ 　\t\r\x00\u200d\u0301\ufdd0👍🏽🇨")),
+        st.sampled_from(
+            list("中文分词测试ひらカ０１２.．%％-－−a" + " 　\t\r\x00\u200d\u0301\ufdd0👍🏽🇨")
+        ),
     ),
     max_size=60,
 )

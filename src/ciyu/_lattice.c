@@ -301,6 +301,10 @@ static inline int has(const Scanner *sc, Py_ssize_t i, int flags) {
 }
 static inline int is_point(Py_UCS4 c) { return c == 0x2E || c == 0xFF0E; }
 static inline int is_percent(Py_UCS4 c) { return c == 0x25 || c == 0xFF05 || c == 0x2030; }
+/* ciyu.text.MINUS_RANGES */
+static inline int is_minus(Py_UCS4 c) {
+    return c == 0x2D || c == 0x2212 || c == 0xFE63 || c == 0xFF0D;
+}
 
 /* The end of the number starting at i, or -1: digits, decimal parts, an optional percent
  * sign, not followed by a letter, digit or mark (the regex's backtracking, unrolled). */
@@ -355,6 +359,15 @@ static int next_token(const Scanner *sc, Py_ssize_t i, Py_ssize_t *end) {
     if (f & C_DIGIT) {
         j = scan_num(sc, i);
         if (j > i) {
+            *end = j;
+            return T_NUM;
+        }
+    }
+    /* a sign: a minus not after a letter, digit or mark, right before a number */
+    if (is_minus(c) && has(sc, i + 1, C_DIGIT) &&
+        (i == 0 || !(sc->cls[sc->s[i - 1]] & (C_ATOM | C_MARK)))) {
+        j = scan_num(sc, i + 1);
+        if (j > i + 1) {
             *end = j;
             return T_NUM;
         }

@@ -10,9 +10,11 @@ A line is split, losslessly, into tokens of five kinds:
 ``num``
     A number: a run of ASCII or full-width digits with optional decimal parts and an
     optional trailing percent or per-mille sign (``2000``, ``１２．５％``), not glued to a
-    letter. A number is never split, but it takes part in learning as one symbol, the
-    *number class* :data:`NUM`, so that the learners can discover how numbers combine
-    with the characters around them (``<num>年``, ``<num>个``) instead of a fixed rule.
+    letter. A minus sign (``-``, ``－``, ``−``) just before the digits is the number's sign
+    (``－5℃``) unless a letter or digit comes before it (``1998－2000`` is a range). A
+    number is never split, but it takes part in learning as one symbol, the *number
+    class* :data:`NUM`, so that the learners can discover how numbers combine with the
+    characters around them (``<num>年``, ``<num>个``) instead of a fixed rule.
 ``atom``
     A maximal run of other letters and digits of any script (ASCII, full-width forms,
     Cyrillic, Hangul, ...), with combining marks attached and decimal parts such as
@@ -72,6 +74,8 @@ DIGIT_RANGES: Final = ((0x30, 0x39), (0xFF10, 0xFF19))  # ASCII and full-width d
 # characters (subdivision flags)
 EXTEND_SYMBOL_RANGES: Final = ((0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F))
 REGIONAL_RANGES: Final = ((0x1F1E6, 0x1F1FF),)  # regional indicators: two make a flag
+# a number's sign: hyphen-minus, minus sign, small and full-width hyphen-minus
+MINUS_RANGES: Final = ((0x2D, 0x2D), (0x2212, 0x2212), (0xFE63, 0xFE63), (0xFF0D, 0xFF0D))
 
 
 def is_learnable(ch: str) -> bool:
@@ -163,6 +167,7 @@ def rule_pattern(syntax: Literal["python", "oniguruma"] = "python") -> str:
     digits = cls(list(DIGIT_RANGES))
     point = cls([(0x2E, 0x2E), (0xFF0E, 0xFF0E)])
     percent = cls([(0x25, 0x25), (0xFF05, 0xFF05), (0x2030, 0x2030)])
+    minus = cls(list(MINUS_RANGES))
     regional = cls(list(REGIONAL_RANGES))
     zwj = cls([(0x200D, 0x200D)])
     # What stays glued to a symbol: combining marks, emoji skin-tone modifiers and tag
@@ -177,6 +182,7 @@ def rule_pattern(syntax: Literal["python", "oniguruma"] = "python") -> str:
             group("learn", f"[{learn}]+"),
             group(
                 "num",
+                f"(?:(?<![{atom}{marks}])[{minus}])?"
                 f"[{digits}]+(?:[{point}][{digits}]+)*[{percent}]?(?![{atom}{marks}])",
             ),
             group(

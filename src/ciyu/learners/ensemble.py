@@ -29,9 +29,33 @@ estimated from the data with Ney's formula ``D = n1 / (n1 + 2·n2)``, where ``n1
 count the pairs seen once and twice (about 0.7 on the benchmark). With this discount, pairs
 seen once are eligible, which finds rare new words (names, terms) that a fixed minimum
 count of 2 missed. The threshold, 2.5 nats, leaves a margin above the first-order 1 nat,
-for the same reason the cohesion thresholds do. After a merge round, the corpus is
-segmented again with the new lexicon and the next round looks at its tokens. A last pass
-counts the words of the final segmentation, so the lexicon's counts are exact.
+for the same reason the cohesion thresholds do.
+
+The vote also leaves *fragments*: members cut long words (idioms, names, place names with
+their suffix) in different places, so the consensus has tokens such as 翻天覆 + 地 or
+京山 + 县, a multi-character token next to an orphan. The **completion** merges such a pair
+when the multi-character token depends on the orphan: more than ``complete_share`` (half)
+of its occurrences have that orphan beside it (the discounted pair count against the
+token's count), so the token is rarely a word without it. The pair must also pass the
+PMI test, with ``complete_pmi`` (4 nats). For a completion that PMI is ``ln(f / s)``, where
+``f`` is the dependency and ``s`` the orphan's share of all tokens, so the test keeps out
+orphans that make up more than ``f·e^-4`` of the tokens, between 0.9% and 1.8%. The
+particle 的 (6% of the tokens on the benchmark) is never absorbed into the word before it
+(诚挚 + 的 stays two words), and 了, 在 and 和 (1.2% each) only into a fragment that they
+follow in more than two thirds of its occurrences. On the benchmark any threshold from 3
+to 5.5 nats gives the same F1 within 0.001; 2.5 nats, the orphan threshold, lets 的 in
+and costs 0.002. The number class is never completed: how numbers join their
+neighbours is left to the vote and the orphan merge.
+
+After a merge round, the corpus is segmented again with the new lexicon and the next round
+looks at its tokens: a merged pair is a new token, and the characters around it can become
+orphans. The rounds go on until
+they reach the fixed point of the merge rules, a round in which no pair passes, or
+``merge_rounds`` of them. The fixed point takes eleven rounds on the benchmark corpus,
+but after the third the rounds merge few pairs (696, 167, 47, ... of 37,364 in the first)
+and move F1 and OOV recall by less than 0.001, while each costs a pass over the corpus; so
+three rounds is the default. A last pass counts the words of the final segmentation, so
+the lexicon's counts are exact.
 
 Every member runs with its default configuration, and all are learned from the same n-gram
 counts.
@@ -44,10 +68,14 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from ..config import option, to_dict
 from ..errors import ConfigError
 from ..lexicon import Lexicon
-from .base import Context, Segmenter, count_segmentation, per_fragment, segmentation
+from ..text import NUM
+from .base import Context, Segmenter, count_segmentation, per_fragment
 
 MEMBERS = ("cohesion", "nvbe", "lm")
 
@@ -68,7 +96,21 @@ class EnsembleConfig:
         "of rare pairs are inflated; negative = Ney's absolute discount n1 / (n1 + 2 n2), "
         "estimated from how many pairs are seen once (n1) and twice (n2)",
     )
-    merge_rounds: int = option(2, "orphan-merge rounds (0 = use the vote as it is)")
+    complete_share: float = option(
+        0.5,
+        "a multi-character token is completed by an orphan beside it when more than this "
+        "share of its occurrences have that orphan there (1 = never)",
+    )
+    complete_pmi: float = option(
+        4.0,
+        "token-level PMI (nats) a completion must also pass, so that very frequent free "
+        "characters (particles) are not absorbed",
+    )
+    merge_rounds: int = option(
+        3,
+        "most orphan-merge rounds; they stop earlier when no pair passes "
+        "(0 = use the vote as it is)",
+    )
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.members if m not in MEMBERS]
@@ -79,6 +121,11 @@ class EnsembleConfig:
             )
         if self.merge_rounds < 0 or self.merge_min_count < 1:
             raise ConfigError("--merge-rounds must be >= 0 and --merge-min-count >= 1")
+        if not 0.0 < self.complete_share <= 1.0:
+            raise ConfigError(
+                f"--complete-share must be in (0, 1] (1 turns completion off), "
+                f"got {self.complete_share}"
+            )
         if not 1 <= self.min_votes <= len(self.members):
             raise ConfigError(
                 f"--min-votes must be between 1 and the number of members "
@@ -120,77 +167,149 @@ def segmenter(ctx: Context, config: EnsembleConfig | None = None) -> Segmenter:
     return lambda frags: vote(frags, [m(frags) for m in members], config.min_votes)
 
 
-def orphan_pairs(ctx: Context, segment: Segmenter) -> tuple[Counter[str], Counter[str]]:
-    """Token counts of a segmentation of the corpus, and counts of adjacent pairs of
-    single-character tokens (keyed by the two-character string)."""
+#: An adjacent pair of tokens of a segmentation, at least one of them a single character.
+Pair = tuple[str, str]
+
+
+def orphan_pairs(ctx: Context, segment: Segmenter) -> tuple[Counter[str], Counter[Pair]]:
+    """Token counts of a segmentation of the corpus, and counts of the adjacent pairs of
+    tokens of which at least one is a single character (an orphan)."""
     tokens: Counter[str] = Counter()
-    pairs: Counter[str] = Counter()
-    for words in segmentation(ctx, segment):
-        tokens.update(words)
-        for a, b in itertools.pairwise(words):
-            if len(a) == 1 and len(b) == 1:
-                pairs[a + b] += 1
+    index: dict[str, int] = {"": 0}  # token → id; "" separates fragments
+    short = [False]  # id → is the token a single character
+    # pairs are counted in numpy, as one int64 key per pair, in parts merged now and
+    # then: this pass runs once per merge round, and a Counter of tuples was its slowest
+    # part
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+    held = 0
+    for frags in ctx.fragments():
+        flat: list[str] = []
+        for frag, ends in zip(frags, segment(frags), strict=True):
+            flat.extend([frag[i:j] for i, j in zip([0, *ends], ends, strict=False)])
+            flat.append("")
+        tokens.update(flat)
+        known = len(index)
+        ids = np.array([index.setdefault(t, len(index)) for t in flat], dtype=np.int64)
+        short.extend(len(t) == 1 for t in itertools.islice(index, known, None))
+        is_short = np.array(short)
+        left, right = ids[:-1], ids[1:]
+        keep = (left > 0) & (right > 0) & (is_short[left] | is_short[right])
+        parts.append(_sum_by_key((left[keep] << 32) | right[keep]))
+        held += len(parts[-1][0])
+        if held > 2 * len(parts[0][0]) + (1 << 20):
+            parts = [_sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))]
+            held = len(parts[0][0])
+    del tokens[""]
+    names = list(index)
+    keys, counts = _sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))
+    pairs: Counter[Pair] = Counter(
+        {
+            (names[k >> 32], names[k & 0xFFFFFFFF]): n
+            for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
+        }
+    )
     return tokens, pairs
 
 
-def pair_discount(pairs: Counter[str], config: EnsembleConfig) -> float:
-    """The discount taken off an orphan pair's count: ``config.merge_discount``, or when it
-    is negative Ney's estimate ``n1 / (n1 + 2·n2)`` from the pairs seen once and twice."""
+def _sum_by_key(
+    keys: npt.NDArray[np.int64], counts: npt.NDArray[np.int64] | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Distinct keys (sorted) and the sum of the counts of each (1 per key by default)."""
+    if counts is None:
+        unique, n = np.unique(keys, return_counts=True)
+        return unique, n.astype(np.int64)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+
+
+def pair_discount(pairs: Counter[Pair], config: EnsembleConfig) -> float:
+    """The discount taken off a pair's count: ``config.merge_discount``, or when it is
+    negative Ney's estimate ``n1 / (n1 + 2·n2)`` from the pairs of two orphans seen once
+    and twice."""
     if config.merge_discount >= 0:
         return config.merge_discount
-    n1 = sum(1 for n in pairs.values() if n == 1)
-    n2 = sum(1 for n in pairs.values() if n == 2)
+    n1 = sum(1 for (a, b), n in pairs.items() if n == 1 and len(a) == len(b) == 1)
+    n2 = sum(1 for (a, b), n in pairs.items() if n == 2 and len(a) == len(b) == 1)
     return n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
+
+
+def passing_pairs(
+    tokens: Counter[str],
+    pairs: Counter[Pair],
+    config: EnsembleConfig,
+    discount: float | None = None,
+) -> list[Pair]:
+    """The pairs to merge, in code point order: two orphans that pass the token-PMI test,
+    and the completions of a multi-character token by an orphan (see the module
+    documentation). ``discount`` defaults to :func:`pair_discount`."""
+    n_tokens = sum(tokens.values())
+    if discount is None:
+        discount = pair_discount(pairs, config)
+    out = []
+    for (a, b), n in pairs.items():
+        seen = n - discount
+        if n < config.merge_min_count or seen <= 0:
+            continue
+        if len(a) == 1 and len(b) == 1:
+            threshold = config.merge_pmi
+        elif NUM in a or NUM in b:
+            continue
+        elif seen > config.complete_share * tokens[a if len(a) > 1 else b]:
+            threshold = config.complete_pmi
+        else:
+            continue
+        if math.log(n_tokens * seen / (tokens[a] * tokens[b])) > threshold:
+            out.append((a, b))
+    return sorted(out)
 
 
 def merge_orphans(
     tokens: Counter[str],
-    pairs: Counter[str],
+    pairs: Counter[Pair],
     config: EnsembleConfig,
     discount: float | None = None,
+    passing: list[Pair] | None = None,
 ) -> dict[str, float]:
-    """Word counts after merging the orphan pairs that pass the token-PMI test.
+    """Word counts after merging the pairs of :func:`passing_pairs` (or ``passing``).
 
-    The counts of a merged pair move from its two characters to the new word. Where
-    merges overlap (a b c with both a b and b c passing) this is approximate; the next
-    pass over the corpus recounts exactly. ``discount`` defaults to
-    :func:`pair_discount`.
+    The counts of a merged pair move from its two tokens to the new word. Where merges
+    overlap (a b c with both a b and b c passing) this is approximate; the next pass over
+    the corpus recounts exactly.
     """
-    n_tokens = sum(tokens.values())
-    if discount is None:
-        discount = pair_discount(pairs, config)
     words: dict[str, float] = dict(tokens)
-    for pair, n in sorted(pairs.items()):
-        if n < config.merge_min_count:
-            continue
-        a, b = pair[0], pair[1]
-        seen = n - discount
-        if seen > 0 and math.log(n_tokens * seen / (tokens[a] * tokens[b])) > config.merge_pmi:
-            words[pair] = words.get(pair, 0.0) + n
-            words[a] -= n
-            words[b] -= n
+    if passing is None:
+        passing = passing_pairs(tokens, pairs, config, discount)
+    for a, b in passing:
+        n = pairs[a, b]
+        words[a + b] = words.get(a + b, 0.0) + n
+        words[a] -= n
+        words[b] -= n
     return {w: c for w, c in words.items() if c > 0}
 
 
 def learn(ctx: Context, config: EnsembleConfig | None = None) -> Lexicon:
-    """The consensus lexicon: vote, then orphan-merge rounds, then an exact recount."""
+    """The consensus lexicon: vote, then orphan-merge rounds up to their fixed point,
+    then an exact recount."""
     config = config or EnsembleConfig()
     segment = segmenter(ctx, config)
     discounts: list[float] = []  # per merge round, recorded in the model
-    if config.merge_rounds == 0:
-        words = dict(count_segmentation(ctx, segment))
-    else:
-        for _ in range(config.merge_rounds):
-            tokens, pairs = orphan_pairs(ctx, segment)
-            discount = pair_discount(pairs, config)
-            discounts.append(round(discount, 4))
-            lexicon = Lexicon(merge_orphans(tokens, pairs, config, discount))
-            segment = per_fragment(lexicon.decoder().boundaries)
-        words = dict(count_segmentation(ctx, segment))
+    merged: list[int] = []  # pairs merged per round, recorded in the model
+    for _ in range(config.merge_rounds):
+        tokens, pairs = orphan_pairs(ctx, segment)
+        discount = pair_discount(pairs, config)
+        passing = passing_pairs(tokens, pairs, config, discount)
+        if not passing:  # the fixed point: this segmentation is final
+            break
+        discounts.append(round(discount, 4))
+        merged.append(len(passing))
+        lexicon = Lexicon(merge_orphans(tokens, pairs, config, discount, passing))
+        segment = per_fragment(lexicon.decoder().boundaries)
+    words = dict(count_segmentation(ctx, segment))
     meta = {
         "method": "ensemble",
         "config": to_dict(config),
         "merge_discount_used": discounts,
+        "merged_pairs": merged,
         "n_chars": ctx.counts.n_chars,
     }
     return Lexicon({w: float(c) for w, c in words.items()}, meta)
