@@ -15,7 +15,10 @@ Measured in the same run:
   dummy prefix);
 - jieba with its default dictionary, a supervised lexicon.
 
-Both come from the bench extra: ``pip install -e '.[bench]'``. Each system trains in a
+Both come from the bench extra: ``pip install -e '.[bench]'``. The script also prints the
+OOV recall by kind of OOV gold word, and, for the OOV words that jieba (HMM on) finds and
+the default learner misses, how many jieba's dictionary holds and how many occur at most
+twice in the training text. Each system trains in a
 child process, so its time and peak memory are its own.
 
 Usage::
@@ -134,6 +137,33 @@ def oov_recall_by_kind(gold: Path, pred: Path, words: Path) -> dict[str, list[fl
     return {k: [n, round(hit / n, 3) if n else 0.0] for k, (n, hit) in found.items()}
 
 
+def oov_gap(data: Path, out: Path, corpus: str, ours: str, theirs: str) -> dict[str, int]:
+    """The OOV gold words (numbers aside) that ``theirs`` finds and ``ours`` misses: how
+    many, how many of them jieba's dictionary holds, and how many occur at most twice in
+    the training text (substring counts), too rarely to be told from chance."""
+    sighan = data / "sighan2005"
+    gold = sighan / f"{corpus}_test_gold.utf8"
+    training = read_word_list(sighan / f"{corpus}_training_words.utf8")
+    with open(data / "lexicon" / "jieba_dict.txt", encoding="utf-8") as fh:
+        jieba_words = {line.split(" ", 1)[0] for line in fh}
+    text = (out / "train_raw.txt").read_text(encoding="utf-8")
+    hits = zip(
+        gold_word_hits(gold, out / f"{ours}_{corpus}.seg"),
+        gold_word_hits(gold, out / f"{theirs}_{corpus}.seg"),
+        strict=True,
+    )
+    missed = [
+        word
+        for (word, ours_hit), (_, their_hit) in hits
+        if their_hit and not ours_hit and word not in training and not _NUMBER.search(word)
+    ]
+    return {
+        "missed": len(missed),
+        "in_jieba_dict": sum(w in jieba_words for w in missed),
+        "at_most_twice": sum(text.count(w) <= 2 for w in missed),
+    }
+
+
 def evaluate(system: str, data: Path, out: Path) -> dict[str, dict[str, object]]:
     cut = segmenter(system, out)
     result = {}
@@ -239,6 +269,16 @@ def main() -> int:
         for name, res in results.items():
             kinds = res[corpus]["oov_by_kind"]  # type: ignore[index]
             print(f"{name:<13}" + "".join(f"{kinds[k][1]:>10.3f}" for k in OOV_KINDS))
+    if DEFAULT_METHOD in results and "jieba-hmm" in results:
+        print(f"OOV words (not numbers) that jieba (HMM) finds and {DEFAULT_METHOD} misses:")
+        for corpus in CORPORA:
+            gap = oov_gap(args.data, args.out, corpus, DEFAULT_METHOD, "jieba-hmm")
+            results[DEFAULT_METHOD][corpus]["oov_gap"] = gap  # type: ignore[index]
+            print(
+                f"{corpus.upper()}: {gap['missed']}, of which {gap['in_jieba_dict']} are in "
+                f"jieba's dictionary and {gap['at_most_twice']} occur at most twice in the "
+                "training text"
+            )
     (args.out / "quality.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 

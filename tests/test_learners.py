@@ -14,7 +14,14 @@ from ciyu._compiled import lattice as _lattice
 from ciyu.evaluate import score_words
 from ciyu.learners import DEFAULT_METHOD, METHODS, lm
 from ciyu.learners.base import make_context
-from ciyu.learners.ensemble import EnsembleConfig, merge_orphans, passing_pairs, vote
+from ciyu.learners.ensemble import (
+    EnsembleConfig,
+    TokenPairs,
+    merge_orphans,
+    orphan_pairs,
+    passing_pairs,
+    vote,
+)
 from ciyu.learners.lm import LmConfig, segment_fragments
 from ciyu.learners.minent import deredundancy
 from ciyu.learners.nvbe import NvbeConfig, autonomy
@@ -79,57 +86,69 @@ def test_vote_and_orphan_merge() -> None:
     assert vote([""], [[[]]], 1) == [[]]
     tokens = {"国": 10, "有": 10, "的": 1000, "是": 900, "企业": 50}
     pairs = {("国", "有"): 8, ("的", "是"): 20}
-    words = merge_orphans(
-        ciyu.learners.ensemble.Counter(tokens),
-        ciyu.learners.ensemble.Counter(pairs),
-        EnsembleConfig(),
-    )
+    words = merge_orphans(TokenPairs.from_counts(tokens, pairs), EnsembleConfig())
     # 国有: ln(1970*8/(10*10)) = 5.06 nats > 2.5: merged; 的是: ln(1970*20/(1000*900)) < 0
     assert words["国有"] == 8 and words["国"] == 2 and words["有"] == 2
     assert "的是" not in words and words["的"] == 1000
 
 
 def test_orphan_merge_discounts_rare_pairs() -> None:
-    counter = ciyu.learners.ensemble.Counter
-    tokens = counter({"的": 1000, "了": 50, "甲": 1, "乙": 1, "丙": 1, "丁": 2, "戊": 2, "是": 943})
-    pairs = counter({("甲", "乙"): 1, ("了", "丙"): 1, ("丁", "戊"): 2})
+    tokens = {"的": 1000, "了": 50, "甲": 1, "乙": 1, "丙": 1, "丁": 2, "戊": 2, "是": 943}
+    tp = TokenPairs.from_counts(tokens, {("甲", "乙"): 1, ("了", "丙"): 1, ("丁", "戊"): 2})
     # Ney's discount from the pairs: n1 = 2, n2 = 1, D = 2 / (2 + 2) = 0.5
     # 了丙: ln(2000 * 0.5 / 50) = 3.0 nats > 2.5: merged
-    words = merge_orphans(tokens, pairs, EnsembleConfig())
+    words = merge_orphans(tp, EnsembleConfig())
     assert {"甲乙", "了丙", "丁戊"} <= set(words)
     # with D = 0.75: ln(2000 * 0.25 / 50) = 2.3 nats: a frequent token's chance neighbour
-    words = merge_orphans(tokens, pairs, EnsembleConfig(merge_discount=0.75))
+    words = merge_orphans(tp, EnsembleConfig(merge_discount=0.75))
     assert "了丙" not in words and {"甲乙", "丁戊"} <= set(words)
     # no discount and a minimum count of 2: the rule before the discount
-    words = merge_orphans(tokens, pairs, EnsembleConfig(merge_discount=0.0, merge_min_count=2))
+    words = merge_orphans(tp, EnsembleConfig(merge_discount=0.0, merge_min_count=2))
     assert set(words) & {"甲乙", "了丙", "丁戊"} == {"丁戊"}
 
 
 def test_completion_merges_fragments_into_the_orphan_they_depend_on() -> None:
-    counter = ciyu.learners.ensemble.Counter
-    tokens = counter(
-        {"翻天覆": 6, "地": 500, "京山": 9, "县": 300, "诚挚": 10, "的": 6000, "改革": 400}
-    )
+    tokens = {"翻天覆": 6, "地": 500, "京山": 9, "县": 300, "诚挚": 10, "的": 6000, "改革": 400}
     tokens["是"] = 100_000 - sum(tokens.values())
-    pairs = counter({("翻天覆", "地"): 6, ("京山", "县"): 5, ("诚挚", "的"): 9, ("改革", "县"): 3})
+    pairs = {("翻天覆", "地"): 6, ("京山", "县"): 5, ("诚挚", "的"): 9, ("改革", "县"): 3}
+    tp = TokenPairs.from_counts(tokens, pairs)
     config = EnsembleConfig(merge_discount=0.5)
     # 翻天覆 地: dependency 5.5/6 > 1/2, PMI ln(1e5 * 5.5 / (6 * 500)) = 5.2 nats > 4
     # 京山 县: 4.5/9 is not more than half; 诚挚 的: 8.5/10, but ln(1e5 * 8.5 / 6e4) = 2.7
     # nats, 的 is too frequent; 改革 县: 改革 is mostly a word of its own
-    assert passing_pairs(tokens, pairs, config) == [("翻天覆", "地")]
-    words = merge_orphans(tokens, pairs, config)
+    assert passing_pairs(tp, config) == [("翻天覆", "地")]
+    words = merge_orphans(tp, config)
     assert words["翻天覆地"] == 6 and "翻天覆" not in words and words["地"] == 494
     # a lower share completes 京山县; 1 turns completion off
     loose = EnsembleConfig(merge_discount=0.5, complete_share=0.4)
-    assert passing_pairs(tokens, pairs, loose) == [("京山", "县"), ("翻天覆", "地")]
-    assert passing_pairs(tokens, pairs, EnsembleConfig(complete_share=1.0)) == []
+    assert passing_pairs(tp, loose) == [("京山", "县"), ("翻天覆", "地")]
+    assert passing_pairs(tp, EnsembleConfig(complete_share=1.0)) == []
     # numbers are never completed
-    assert (
-        passing_pairs(
-            counter({NUM + "年": 5, "底": 5, "x": 1000}), counter({(NUM + "年", "底"): 5}), config
-        )
-        == []
-    )
+    numbers = TokenPairs.from_counts({NUM + "年": 5, "底": 5, "x": 1000}, {(NUM + "年", "底"): 5})
+    assert passing_pairs(numbers, config) == []
+
+
+def test_orphan_pairs_counts_pairs_with_an_orphan() -> None:
+    ctx = make_context(lambda: ["甲乙丙，甲乙丙丁", "丙丁甲乙"], 2)
+    cuts = {"甲乙丙": [2, 3], "甲乙丙丁": [2, 3, 4], "丙丁甲乙": [2, 4]}
+    tp = orphan_pairs(ctx, lambda frags: [cuts[f] for f in frags])
+    assert tp.token_counts() == {"甲乙": 3, "丙": 2, "丁": 1, "丙丁": 1}
+    pairs = {
+        (tp.names[a], tp.names[b]): n
+        for a, b, n in zip(tp.left.tolist(), tp.right.tolist(), tp.n.tolist(), strict=True)
+    }
+    # no pair spans two fragments, and 丙丁 甲乙 has no orphan
+    assert pairs == {("甲乙", "丙"): 2, ("丙", "丁"): 1}
+
+
+def test_a_number_starts_a_word_in_the_ensemble() -> None:
+    lines = [f"达{n}万，约{n}个，共{n}年" for n in range(1, 200)] * 3
+    on = ciyu.train(lines, method="ensemble")
+    off = ciyu.train(lines, method="ensemble", number_starts_word=False)
+    # every learned word with a number begins with it
+    assert all(w.index(NUM) == 0 for w in on.lexicon.counts if NUM in w)
+    assert any(w.index(NUM) > 0 for w in off.lexicon.counts if NUM in w)
+    assert on.cut("达5万，约7个")[:2] == ["达", "5万"]
 
 
 def test_ensemble_rounds_stop_at_the_fixed_point(law_lines: list[str]) -> None:

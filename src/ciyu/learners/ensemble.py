@@ -11,6 +11,14 @@ Each member segments every fragment of the corpus. A gap between two characters 
 word boundary when at least ``min_votes`` members cut there, and the words of this consensus
 segmentation are counted.
 
+One boundary is set by rule (``number_starts_word``): a number always begins a word. Every
+number stands for the same symbol, the number class, and what follows a number is its
+measure word or suffix (3个, 1998年, 5％, 10万). What comes before it is not part of it: a
+verb or preposition (达 100万, 约 30, 至 5), or the end of another phrase (多云转晴 －5℃).
+The members, seeing the class as one very frequent character, join it to both sides; the
+rule keeps only the joins that follow it. On the benchmark it raises F1 by 0.002 and 0.001
+and the OOV recall by 0.022 and 0.003, for PKU and MSR.
+
 The members often disagree about two-character words made of very frequent characters
 (国有, 为了, 到来), so the vote leaves them as two *orphan* single-character tokens. The
 **orphan merge** repairs this with the minimum-entropy merge rule (design memo §6.2),
@@ -43,7 +51,7 @@ orphans that make up more than ``f·e^-4`` of the tokens, between 0.9% and 1.8%.
 particle 的 (6% of the tokens on the benchmark) is never absorbed into the word before it
 (诚挚 + 的 stays two words), and 了, 在 and 和 (1.2% each) only into a fragment that they
 follow in more than two thirds of its occurrences. On the benchmark any threshold from 3
-to 5.5 nats gives the same F1 within 0.001; 2.5 nats, the orphan threshold, lets 的 in
+to 5.5 nats gives the same F1 within 0.002; 2.5 nats, the orphan threshold, lets 的 in
 and costs 0.002. The number class is never completed: how numbers join their
 neighbours is left to the vote and the orphan merge.
 
@@ -52,7 +60,7 @@ looks at its tokens: a merged pair is a new token, and the characters around it 
 orphans. The rounds go on until
 they reach the fixed point of the merge rules, a round in which no pair passes, or
 ``merge_rounds`` of them. The fixed point takes eleven rounds on the benchmark corpus,
-but after the third the rounds merge few pairs (696, 167, 47, ... of 37,364 in the first)
+but after the third the rounds merge few pairs (710, 178, 50, ... of 37,338 in the first)
 and move F1 and OOV recall by less than 0.001, while each costs a pass over the corpus; so
 three rounds is the default. A last pass counts the words of the final segmentation, so
 the lexicon's counts are exact.
@@ -64,8 +72,8 @@ counts.
 from __future__ import annotations
 
 import itertools
-import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +113,12 @@ class EnsembleConfig:
         4.0,
         "token-level PMI (nats) a completion must also pass, so that very frequent free "
         "characters (particles) are not absorbed",
+    )
+    number_starts_word: bool = option(
+        True,
+        "a number always begins a word: measure words and suffixes follow numbers "
+        "(3个, 1998年, 5％), while the character before a number is not part of its word "
+        "(达 100万, 晴 －5℃)",
     )
     merge_rounds: int = option(
         3,
@@ -164,22 +178,72 @@ def segmenter(ctx: Context, config: EnsembleConfig | None = None) -> Segmenter:
 
     config = config or EnsembleConfig()
     members = [METHODS[m].segmenter(ctx, METHODS[m].config()) for m in config.members]
-    return lambda frags: vote(frags, [m(frags) for m in members], config.min_votes)
+
+    def segment(frags: list[str]) -> list[list[int]]:
+        ends = vote(frags, [m(frags) for m in members], config.min_votes)
+        if config.number_starts_word:
+            ends = [sorted({*e, *n}) for e, n in zip(ends, _number_starts(frags), strict=True)]
+        return ends
+
+    return segment
+
+
+def _number_starts(frags: list[str]) -> list[list[int]]:
+    """For each fragment, the offsets of the numbers in it that do not start it."""
+    return [[i for i, ch in enumerate(f) if ch == NUM and i > 0] for f in frags]
 
 
 #: An adjacent pair of tokens of a segmentation, at least one of them a single character.
 Pair = tuple[str, str]
 
 
-def orphan_pairs(ctx: Context, segment: Segmenter) -> tuple[Counter[str], Counter[Pair]]:
-    """Token counts of a segmentation of the corpus, and counts of the adjacent pairs of
-    tokens of which at least one is a single character (an orphan)."""
-    tokens: Counter[str] = Counter()
+@dataclass
+class TokenPairs:
+    """The tokens of a segmentation of the corpus and the adjacent pairs with an orphan.
+
+    Kept as numpy arrays over token ids, so that the pairs of a large corpus (millions)
+    are tested without a Python object each.
+
+    Attributes:
+        names: id → token (id 0 is unused).
+        counts: id → the token's count.
+        left, right, n: one entry per distinct pair: the ids of its tokens, and its count.
+    """
+
+    names: list[str]
+    counts: npt.NDArray[np.int64]
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+
+    @classmethod
+    def from_counts(cls, tokens: Mapping[str, int], pairs: Mapping[Pair, int]) -> TokenPairs:
+        """Build from token counts and pair counts (in tests, by hand)."""
+        names = ["", *tokens]
+        ids = {t: i for i, t in enumerate(names)}
+        keys = list(pairs)
+        return cls(
+            names,
+            np.array([0, *tokens.values()], dtype=np.int64),
+            np.array([ids[a] for a, _ in keys], dtype=np.int64),
+            np.array([ids[b] for _, b in keys], dtype=np.int64),
+            np.array(list(pairs.values()), dtype=np.int64),
+        )
+
+    def token_counts(self) -> dict[str, float]:
+        """Token → count."""
+        return {t: float(c) for t, c in zip(self.names[1:], self.counts[1:].tolist(), strict=True)}
+
+
+def orphan_pairs(ctx: Context, segment: Segmenter) -> TokenPairs:
+    """Segment the corpus; count its tokens and the adjacent pairs of tokens of which at
+    least one is a single character (an orphan)."""
     index: dict[str, int] = {"": 0}  # token → id; "" separates fragments
     short = [False]  # id → is the token a single character
-    # pairs are counted in numpy, as one int64 key per pair, in parts merged now and
-    # then: this pass runs once per merge round, and a Counter of tuples was its slowest
-    # part
+    counts = np.zeros(1, dtype=np.int64)
+    # Pairs are counted in numpy, one int64 key per pair, in parts merged now and then:
+    # this pass runs once per merge round, and a Counter of tuples was both its slowest
+    # part and most of its memory.
     parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
     held = 0
     for frags in ctx.fragments():
@@ -187,10 +251,12 @@ def orphan_pairs(ctx: Context, segment: Segmenter) -> tuple[Counter[str], Counte
         for frag, ends in zip(frags, segment(frags), strict=True):
             flat.extend([frag[i:j] for i, j in zip([0, *ends], ends, strict=False)])
             flat.append("")
-        tokens.update(flat)
         known = len(index)
         ids = np.array([index.setdefault(t, len(index)) for t in flat], dtype=np.int64)
         short.extend(len(t) == 1 for t in itertools.islice(index, known, None))
+        counts = np.bincount(ids, minlength=len(index)).astype(np.int64) + np.pad(
+            counts, (0, len(index) - len(counts))
+        )
         is_short = np.array(short)
         left, right = ids[:-1], ids[1:]
         keep = (left > 0) & (right > 0) & (is_short[left] | is_short[right])
@@ -199,16 +265,12 @@ def orphan_pairs(ctx: Context, segment: Segmenter) -> tuple[Counter[str], Counte
         if held > 2 * len(parts[0][0]) + (1 << 20):
             parts = [_sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))]
             held = len(parts[0][0])
-    del tokens[""]
-    names = list(index)
-    keys, counts = _sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))
-    pairs: Counter[Pair] = Counter(
-        {
-            (names[k >> 32], names[k & 0xFFFFFFFF]): n
-            for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
-        }
-    )
-    return tokens, pairs
+    counts[0] = 0
+    if parts:
+        keys, n = _sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))
+    else:
+        keys = n = np.zeros(0, dtype=np.int64)
+    return TokenPairs(list(index), counts, keys >> 32, keys & 0xFFFFFFFF, n)
 
 
 def _sum_by_key(
@@ -222,68 +284,81 @@ def _sum_by_key(
     return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
 
 
-def pair_discount(pairs: Counter[Pair], config: EnsembleConfig) -> float:
+def pair_discount(tp: TokenPairs, config: EnsembleConfig) -> float:
     """The discount taken off a pair's count: ``config.merge_discount``, or when it is
     negative Ney's estimate ``n1 / (n1 + 2·n2)`` from the pairs of two orphans seen once
     and twice."""
     if config.merge_discount >= 0:
         return config.merge_discount
-    n1 = sum(1 for (a, b), n in pairs.items() if n == 1 and len(a) == len(b) == 1)
-    n2 = sum(1 for (a, b), n in pairs.items() if n == 2 and len(a) == len(b) == 1)
+    single = np.array([len(t) == 1 for t in tp.names])
+    both = single[tp.left] & single[tp.right]
+    n1 = int(np.count_nonzero(both & (tp.n == 1)))
+    n2 = int(np.count_nonzero(both & (tp.n == 2)))
     return n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
 
 
+def _chosen(tp: TokenPairs, config: EnsembleConfig, discount: float) -> npt.NDArray[np.bool_]:
+    """Which pairs pass: the orphan merge's PMI test, or the completion's two tests."""
+    names = tp.names
+    length = np.array([len(t) for t in names], dtype=np.int64)
+    has_num = np.array([NUM in t for t in names])
+    both = (length[tp.left] == 1) & (length[tp.right] == 1)
+    seen = tp.n - discount
+    ok = (tp.n >= config.merge_min_count) & (seen > 0)
+    c_left, c_right = tp.counts[tp.left], tp.counts[tp.right]
+    pmi = np.log(tp.counts.sum() * np.where(ok, seen, 1.0) / (c_left * c_right))
+    fragment = np.where(length[tp.left] > 1, c_left, c_right)
+    complete = (
+        ~both
+        & ~has_num[tp.left]
+        & ~has_num[tp.right]
+        & (seen > config.complete_share * fragment)
+        & (pmi > config.complete_pmi)
+    )
+    chosen = ok & ((both & (pmi > config.merge_pmi)) | complete)
+    if config.number_starts_word:
+        chosen &= ~np.array([t[:1] == NUM for t in names])[tp.right]
+    return chosen  # type: ignore[no-any-return]
+
+
 def passing_pairs(
-    tokens: Counter[str],
-    pairs: Counter[Pair],
-    config: EnsembleConfig,
-    discount: float | None = None,
+    tp: TokenPairs, config: EnsembleConfig, discount: float | None = None
 ) -> list[Pair]:
     """The pairs to merge, in code point order: two orphans that pass the token-PMI test,
     and the completions of a multi-character token by an orphan (see the module
     documentation). ``discount`` defaults to :func:`pair_discount`."""
-    n_tokens = sum(tokens.values())
     if discount is None:
-        discount = pair_discount(pairs, config)
-    out = []
-    for (a, b), n in pairs.items():
-        seen = n - discount
-        if n < config.merge_min_count or seen <= 0:
-            continue
-        if len(a) == 1 and len(b) == 1:
-            threshold = config.merge_pmi
-        elif NUM in a or NUM in b:
-            continue
-        elif seen > config.complete_share * tokens[a if len(a) > 1 else b]:
-            threshold = config.complete_pmi
-        else:
-            continue
-        if math.log(n_tokens * seen / (tokens[a] * tokens[b])) > threshold:
-            out.append((a, b))
-    return sorted(out)
+        discount = pair_discount(tp, config)
+    chosen = _chosen(tp, config, discount)
+    return sorted(
+        (tp.names[a], tp.names[b])
+        for a, b in zip(tp.left[chosen].tolist(), tp.right[chosen].tolist(), strict=True)
+    )
 
 
 def merge_orphans(
-    tokens: Counter[str],
-    pairs: Counter[Pair],
-    config: EnsembleConfig,
-    discount: float | None = None,
-    passing: list[Pair] | None = None,
+    tp: TokenPairs, config: EnsembleConfig, discount: float | None = None
 ) -> dict[str, float]:
-    """Word counts after merging the pairs of :func:`passing_pairs` (or ``passing``).
+    """Word counts after merging the pairs of :func:`passing_pairs`.
 
     The counts of a merged pair move from its two tokens to the new word. Where merges
     overlap (a b c with both a b and b c passing) this is approximate; the next pass over
     the corpus recounts exactly.
     """
-    words: dict[str, float] = dict(tokens)
-    if passing is None:
-        passing = passing_pairs(tokens, pairs, config, discount)
-    for a, b in passing:
-        n = pairs[a, b]
-        words[a + b] = words.get(a + b, 0.0) + n
-        words[a] -= n
-        words[b] -= n
+    if discount is None:
+        discount = pair_discount(tp, config)
+    return _merge(tp, _chosen(tp, config, discount))
+
+
+def _merge(tp: TokenPairs, chosen: npt.NDArray[np.bool_]) -> dict[str, float]:
+    words = tp.token_counts()
+    for a, b, n in zip(
+        tp.left[chosen].tolist(), tp.right[chosen].tolist(), tp.n[chosen].tolist(), strict=True
+    ):
+        left, right = tp.names[a], tp.names[b]
+        words[left + right] = words.get(left + right, 0.0) + n
+        words[left] -= n
+        words[right] -= n
     return {w: c for w, c in words.items() if c > 0}
 
 
@@ -295,15 +370,16 @@ def learn(ctx: Context, config: EnsembleConfig | None = None) -> Lexicon:
     discounts: list[float] = []  # per merge round, recorded in the model
     merged: list[int] = []  # pairs merged per round, recorded in the model
     for _ in range(config.merge_rounds):
-        tokens, pairs = orphan_pairs(ctx, segment)
-        discount = pair_discount(pairs, config)
-        passing = passing_pairs(tokens, pairs, config, discount)
-        if not passing:  # the fixed point: this segmentation is final
+        tp = orphan_pairs(ctx, segment)
+        discount = pair_discount(tp, config)
+        chosen = _chosen(tp, config, discount)
+        if not chosen.any():  # the fixed point: this segmentation is final
             break
         discounts.append(round(discount, 4))
-        merged.append(len(passing))
-        lexicon = Lexicon(merge_orphans(tokens, pairs, config, discount, passing))
+        merged.append(int(np.count_nonzero(chosen)))
+        lexicon = Lexicon(_merge(tp, chosen))
         segment = per_fragment(lexicon.decoder().boundaries)
+        del tp, lexicon
     words = dict(count_segmentation(ctx, segment))
     meta = {
         "method": "ensemble",
