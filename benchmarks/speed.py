@@ -204,16 +204,16 @@ def part_train(paths: list[Path], out: Path) -> list[dict[str, object]]:
 
 def part_budget(data: Path, out: Path) -> None:
     print("== counting and training on the whole law corpus under --max-memory")
+    # the children measure their own peak as the trainers' workers do (_common.peak_rss_mb)
+    peak = f"import sys, ciyu; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+    peak += "from _common import peak_rss_mb; "
     count = (
-        "import resource, sys, ciyu; "
-        "c = ciyu.count(sys.argv[1], 6, max_memory=int(sys.argv[2]), threads=1); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, c.nbytes / 2**20, "
-        "c.prune_floor)"
+        peak + "c = ciyu.count(sys.argv[1], 6, max_memory=int(sys.argv[2]), threads=1); "
+        "print(peak_rss_mb(), c.nbytes / 2**20, c.prune_floor)"
     )
     train = (
-        "import resource, sys, ciyu; "
-        "m = ciyu.train(sys.argv[1], max_memory=int(sys.argv[2]), threads=1); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, len(m))"
+        peak + "m = ciyu.train(sys.argv[1], max_memory=int(sys.argv[2]), threads=1); "
+        "print(peak_rss_mb(), len(m))"
     )
     tables = (
         "import sys, ciyu; from ciyu.counts import count_ngrams; "
