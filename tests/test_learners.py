@@ -274,7 +274,7 @@ def test_japanese_kana_words() -> None:
         assert word in nvbe, nvbe
     default = ciyu.train(lines).cut(text)
     assert "".join(default) == text
-    for word in ("せんせい", "ニュース", "おかあさん", "ラーメン"):
+    for word in ("せんせい", "ニュース", "おかあさん", "レストラン", "ラーメン"):
         assert word in default, default
 
 
