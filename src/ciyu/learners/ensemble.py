@@ -83,7 +83,13 @@ from ..config import option, to_dict
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from ..text import NUM
-from .base import Context, Segmenter, count_segmentation, per_fragment
+from .base import (
+    Context,
+    Segmenter,
+    count_segmentation,
+    per_fragment,
+    segmentation,
+)
 
 MEMBERS = ("cohesion", "nvbe", "lm")
 
@@ -193,6 +199,9 @@ def _number_starts(frags: list[str]) -> list[list[int]]:
     return [[i for i, ch in enumerate(f) if ch == NUM and i > 0] for f in frags]
 
 
+#: Tokens gathered before their pairs are counted in one numpy batch.
+_BATCH_TOKENS = 1 << 18
+
 #: An adjacent pair of tokens of a segmentation, at least one of them a single character.
 Pair = tuple[str, str]
 
@@ -246,11 +255,9 @@ def orphan_pairs(ctx: Context, segment: Segmenter) -> TokenPairs:
     # part and most of its memory.
     parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
     held = 0
-    for frags in ctx.fragments():
-        flat: list[str] = []
-        for frag, ends in zip(frags, segment(frags), strict=True):
-            flat.extend([frag[i:j] for i, j in zip([0, *ends], ends, strict=False)])
-            flat.append("")
+
+    def add(flat: list[str]) -> None:
+        nonlocal counts, parts, held
         known = len(index)
         ids = np.array([index.setdefault(t, len(index)) for t in flat], dtype=np.int64)
         short.extend(len(t) == 1 for t in itertools.islice(index, known, None))
@@ -265,11 +272,17 @@ def orphan_pairs(ctx: Context, segment: Segmenter) -> TokenPairs:
         if held > 2 * len(parts[0][0]) + (1 << 20):
             parts = [_sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))]
             held = len(parts[0][0])
+
+    flat: list[str] = []  # the tokens of many fragments, each followed by ""
+    for words in segmentation(ctx, segment):
+        flat += words
+        flat.append("")
+        if len(flat) >= _BATCH_TOKENS:
+            add(flat)
+            flat = []
+    add(flat)
     counts[0] = 0
-    if parts:
-        keys, n = _sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))
-    else:
-        keys = n = np.zeros(0, dtype=np.int64)
+    keys, n = _sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))
     return TokenPairs(list(index), counts, keys >> 32, keys & 0xFFFFFFFF, n)
 
 
@@ -284,14 +297,23 @@ def _sum_by_key(
     return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
 
 
+def _lengths(tp: TokenPairs) -> npt.NDArray[np.int64]:
+    """id → the length of the token."""
+    return np.array([len(t) for t in tp.names], dtype=np.int64)
+
+
+def _two_orphans(tp: TokenPairs, length: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which pairs are two single characters."""
+    return (length[tp.left] == 1) & (length[tp.right] == 1)  # type: ignore[no-any-return]
+
+
 def pair_discount(tp: TokenPairs, config: EnsembleConfig) -> float:
     """The discount taken off a pair's count: ``config.merge_discount``, or when it is
     negative Ney's estimate ``n1 / (n1 + 2·n2)`` from the pairs of two orphans seen once
     and twice."""
     if config.merge_discount >= 0:
         return config.merge_discount
-    single = np.array([len(t) == 1 for t in tp.names])
-    both = single[tp.left] & single[tp.right]
+    both = _two_orphans(tp, _lengths(tp))
     n1 = int(np.count_nonzero(both & (tp.n == 1)))
     n2 = int(np.count_nonzero(both & (tp.n == 2)))
     return n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
@@ -300,9 +322,9 @@ def pair_discount(tp: TokenPairs, config: EnsembleConfig) -> float:
 def _chosen(tp: TokenPairs, config: EnsembleConfig, discount: float) -> npt.NDArray[np.bool_]:
     """Which pairs pass: the orphan merge's PMI test, or the completion's two tests."""
     names = tp.names
-    length = np.array([len(t) for t in names], dtype=np.int64)
+    length = _lengths(tp)
     has_num = np.array([NUM in t for t in names])
-    both = (length[tp.left] == 1) & (length[tp.right] == 1)
+    both = _two_orphans(tp, length)
     seen = tp.n - discount
     ok = (tp.n >= config.merge_min_count) & (seen > 0)
     c_left, c_right = tp.counts[tp.left], tp.counts[tp.right]
