@@ -2,11 +2,13 @@
 
 ``ciyu._lattice`` (``src/ciyu/_lattice.c``) is built when ciyu is installed with a C
 compiler; without one, installation still succeeds, :data:`lattice` is None and the
-pure-Python references serve alone.
+pure-Python references serve alone (the same results, many times slower).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from types import ModuleType
 
 lattice: ModuleType | None
@@ -17,3 +19,37 @@ except ImportError:  # no C compiler at install time
 
 #: True when the compiled extension is installed.
 HAVE_COMPILED = lattice is not None
+
+#: Characters handled by the pure-Python path before :func:`note_slow_path` warns.
+SLOW_PATH_NOTICE_CHARS = 2_000_000
+
+log = logging.getLogger("ciyu")
+
+
+class _SlowPathNotice:
+    """Counts the text handled without the extension and warns once, when it gets large:
+    a user whose install silently lacks the compiled path should learn why a job is slow,
+    but a small job (or a test) should not be told."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._chars = 0
+        self._warned = False
+
+    def __call__(self, n_chars: int) -> None:
+        if self._warned:
+            return
+        with self._lock:
+            self._chars += n_chars
+            if self._warned or self._chars < SLOW_PATH_NOTICE_CHARS:
+                return
+            self._warned = True
+        log.warning(
+            "the compiled extension ciyu._lattice is not installed: running the pure-Python "
+            "path, many times slower (reinstall ciyu with a C compiler available, e.g. "
+            "`apt-get install gcc python3-dev` then `pip install --force-reinstall ciyu`)"
+        )
+
+
+# One per process: the notice is about the process's install, and must be given once.
+note_slow_path = _SlowPathNotice()

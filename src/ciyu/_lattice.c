@@ -1,12 +1,22 @@
 /*
- * ciyu._lattice: the compiled twin of ciyu.decoder.Decoder.boundaries.
+ * ciyu._lattice: the compiled twins of ciyu.decoder.Decoder.boundaries, of the rule layer
+ * (ciyu.text) and of the lm learner's Viterbi. The Python code is the reference.
  *
- * A trie over code points holds the lexicon: node 0 is the root, every other node is
- * reached by one character from its parent, and carries the log-probability of the word
- * it spells (or NAN when it only is a prefix). Children are found in one open-addressing
+ * Lattice: a trie over code points holds the lexicon: node 0 is the root, every other
+ * node is reached by one character from its parent and carries a flag (is it a word?) and
+ * the log-probability of the word it spells. Children are found in one open-addressing
  * hash table keyed by (parent node, code point). The dynamic programme visits start
- * positions and trie paths in exactly the order of the Python reference and compares
- * with the same strict ">", so both return the same segmentation, ties included.
+ * positions and trie paths in exactly the order of the Python reference and compares with
+ * the same strict ">", so both return the same segmentation, ties included.
+ *
+ * Rules: the rule layer as a deterministic automaton, built in Python from the one
+ * description of the rules (ciyu.text.RULES, compiled by ciyu._grammar.compile_rules).
+ * This file knows no character and no rule: it runs the tables it is given.
+ *
+ * Threads: a Rules object never changes after construction; a Lattice changes only by
+ * extend_codes, which is refused once the lattice has been used (boundaries, segment).
+ * So the heavy loops (segment, learnable_view, long boundaries) run without the GIL, and
+ * several threads can segment with one model at once.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -14,6 +24,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define N_CODE_POINTS 0x110000
+/* boundaries() on shorter strings keeps the GIL: releasing it costs more than it saves */
+#define NOGIL_MIN_CHARS 256
+
+/* malloc(count * size), or NULL when the product overflows (or memory is short). */
+static void *alloc_array(Py_ssize_t count, size_t size) {
+    if (count < 0 || (count > 0 && (size_t)count > SIZE_MAX / size)) return NULL;
+    return malloc(count > 0 ? (size_t)count * size : 1);
+}
+
+/* ---- the lexicon trie ------------------------------------------------------------- */
 
 /* A hash table slot: the key of an edge (slot_key), 0 when empty, and the child node it
  * leads to; packed to 12 bytes, read in one access. */
@@ -25,15 +47,21 @@ typedef struct {
 #pragma pack(pop)
 
 typedef struct {
-    PyObject_HEAD
     Slot *slots;
-    int max_load4;   /* the table is kept at most max_load4 quarters full */
     uint64_t mask;
-    double *logp;    /* per node; NAN if the node is not a word */
+    int max_load4;   /* the table is kept at most max_load4 quarters full */
+    double *logp;    /* per node: the word's log-probability (when is_word) */
+    uint8_t *is_word; /* per node: 1 if the node spells a word of the lexicon */
     int32_t n_nodes;
     int32_t capacity;
-    double unk;
     Py_ssize_t max_len;
+} Trie;
+
+typedef struct {
+    PyObject_HEAD
+    Trie trie;
+    double unk;
+    int frozen; /* set by the first use: from then on the trie never changes */
 } Lattice;
 
 static uint64_t hash64(uint64_t x) {
@@ -50,7 +78,7 @@ static inline uint64_t slot_key(int32_t node, Py_UCS4 ch) {
     return (((uint64_t)node << 21) | ch) + 1;
 }
 
-static int32_t find_child(const Lattice *t, int32_t node, Py_UCS4 ch) {
+static int32_t find_child(const Trie *t, int32_t node, Py_UCS4 ch) {
     uint64_t key = slot_key(node, ch);
     uint64_t i = hash64(key) & t->mask;
     for (;;) {
@@ -68,10 +96,38 @@ static void insert_slot(Slot *slots, uint64_t mask, uint64_t key, int32_t child)
     slots[i].child = child;
 }
 
-/* Room for one more node: the node array and the hash table (kept at most half or three
+static void trie_free(Trie *t) {
+    free(t->slots);
+    free(t->logp);
+    free(t->is_word);
+    memset(t, 0, sizeof(*t));
+}
+
+/* An empty trie (the root only). Returns -1 with MemoryError set. */
+static int trie_init(Trie *t, int compact) {
+    const uint64_t cap = 1024;
+    memset(t, 0, sizeof(*t));
+    t->slots = calloc(cap, sizeof(Slot));
+    t->logp = alloc_array((Py_ssize_t)cap, sizeof(double));
+    t->is_word = calloc(cap, 1);
+    if (!t->slots || !t->logp || !t->is_word) {
+        trie_free(t);
+        PyErr_NoMemory();
+        return -1;
+    }
+    t->max_load4 = compact ? 3 : 2;
+    t->mask = cap - 1;
+    t->capacity = (int32_t)cap;
+    t->n_nodes = 1;
+    t->logp[0] = 0.0;
+    t->max_len = 1;
+    return 0;
+}
+
+/* Room for one more node: the node arrays and the hash table (kept at most half or three
  * quarters full) grow by doubling, so memory follows the number of distinct prefixes, not
  * the total length of the words. Returns -1 with MemoryError set. */
-static int reserve_node(Lattice *t) {
+static int reserve_node(Trie *t) {
     if (t->n_nodes >= INT32_MAX - 1) {
         PyErr_SetString(PyExc_MemoryError, "lexicon too large for the compiled decoder");
         return -1;
@@ -80,20 +136,18 @@ static int reserve_node(Lattice *t) {
         int64_t cap = (int64_t)t->capacity * 2;
         if (cap > INT32_MAX) cap = INT32_MAX;
         double *logp = realloc(t->logp, sizeof(double) * (size_t)cap);
-        if (!logp) {
-            PyErr_NoMemory();
-            return -1;
-        }
+        if (!logp) return PyErr_NoMemory(), -1;
         t->logp = logp;
+        uint8_t *is_word = realloc(t->is_word, (size_t)cap);
+        if (!is_word) return PyErr_NoMemory(), -1;
+        memset(is_word + t->capacity, 0, (size_t)(cap - t->capacity));
+        t->is_word = is_word;
         t->capacity = (int32_t)cap;
     }
     if ((uint64_t)(t->n_nodes + 1) * 4 > (t->mask + 1) * (uint64_t)t->max_load4) {
         uint64_t cap = (t->mask + 1) * 2;
         Slot *slots = calloc(cap, sizeof(Slot));
-        if (!slots) {
-            PyErr_NoMemory();
-            return -1;
-        }
+        if (!slots) return PyErr_NoMemory(), -1;
         for (uint64_t i = 0; i <= t->mask; i++)
             if (t->slots[i].key != 0) insert_slot(slots, cap - 1, t->slots[i].key, t->slots[i].child);
         free(t->slots);
@@ -104,7 +158,7 @@ static int reserve_node(Lattice *t) {
 }
 
 /* Add the word c[0..len) with log-probability lp (the last one given wins). */
-static int add_word(Lattice *t, const Py_UCS4 *c, Py_ssize_t len, double lp) {
+static int add_word(Trie *t, const Py_UCS4 *c, Py_ssize_t len, double lp) {
     if (len > t->max_len) t->max_len = len;
     int32_t node = 0;
     for (Py_ssize_t j = 0; j < len; j++) {
@@ -112,81 +166,129 @@ static int add_word(Lattice *t, const Py_UCS4 *c, Py_ssize_t len, double lp) {
         if (next < 0) {
             if (reserve_node(t) < 0) return -1;
             next = t->n_nodes++;
-            t->logp[next] = NAN;
+            t->is_word[next] = 0;
+            t->logp[next] = 0.0;
             insert_slot(t->slots, t->mask, slot_key(node, c[j]), next);
         }
         node = next;
     }
-    if (len > 0) t->logp[node] = lp;
+    if (len > 0) {
+        t->is_word[node] = 1;
+        t->logp[node] = lp;
+    }
+    return 0;
+}
+
+static int check_score(double x, const char *what) {
+    if (!isfinite(x)) {
+        PyErr_Format(PyExc_ValueError, "%s must be a finite number, got %s", what,
+                     isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
+        return -1;
+    }
     return 0;
 }
 
 static void Lattice_dealloc(Lattice *self) {
-    free(self->slots);
-    free(self->logp);
+    trie_free(&self->trie);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Lattice(words: list[str], logps: list[float], unk: float, compact: bool = False)
+/* Lattice(words: Sequence[str], logps: Sequence[float], unk: float, compact: bool = False)
  * compact keeps the hash table up to three quarters full instead of half: about 40% less
- * memory for the very large tables of training, a little slower to search. */
-static int Lattice_init(Lattice *self, PyObject *args, PyObject *kwds) {
-    PyObject *words, *logps;
+ * memory for the very large tables of training, a little slower to search.
+ *
+ * Everything is built here, in tp_new: there is no half-made Lattice, and calling
+ * __init__ again changes nothing. The scores are converted first (float() may run
+ * Python code), from tuples that own their items, before anything is built. */
+static PyObject *Lattice_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *words_arg, *logps_arg;
     double unk;
     int compact = 0;
-    if (!PyArg_ParseTuple(args, "O!O!d|p", &PyList_Type, &words, &PyList_Type, &logps, &unk,
-                          &compact))
-        return -1;
-    Py_ssize_t n = PyList_GET_SIZE(words);
-    if (PyList_GET_SIZE(logps) != n) {
+    if (kwds && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Lattice() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "OOd|p", &words_arg, &logps_arg, &unk, &compact)) return NULL;
+    if (check_score(unk, "the unknown-character score") < 0) return NULL;
+    PyObject *words = PySequence_Tuple(words_arg);
+    if (!words) return NULL;
+    PyObject *logps = PySequence_Tuple(logps_arg);
+    if (!logps) {
+        Py_DECREF(words);
+        return NULL;
+    }
+    Lattice *self = NULL;
+    double *lp = NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(words);
+    if (PyTuple_GET_SIZE(logps) != n) {
         PyErr_SetString(PyExc_ValueError, "words and logps differ in length");
-        return -1;
+        goto fail;
+    }
+    lp = alloc_array(n, sizeof(double));
+    if (!lp) {
+        PyErr_NoMemory();
+        goto fail;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (!PyUnicode_Check(PyList_GET_ITEM(words, i))) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(words, i))) {
             PyErr_SetString(PyExc_TypeError, "words must be str");
-            return -1;
+            goto fail;
+        }
+        lp[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(logps, i));
+        if (lp[i] == -1.0 && PyErr_Occurred()) goto fail;
+        if (!isfinite(lp[i])) {
+            PyErr_Format(PyExc_ValueError, "the score of %R must be a finite number, got %R",
+                         PyTuple_GET_ITEM(words, i), PyTuple_GET_ITEM(logps, i));
+            goto fail;
         }
     }
-    uint64_t cap = 1024;
-    free(self->slots);
-    free(self->logp);
-    self->slots = calloc(cap, sizeof(Slot));
-    self->logp = malloc(sizeof(double) * cap);
-    self->max_load4 = compact ? 3 : 2;
-    if (!self->slots || !self->logp) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    self->mask = cap - 1;
-    self->capacity = (int32_t)cap;
-    self->n_nodes = 1;
-    self->logp[0] = NAN;
+    self = (Lattice *)type->tp_alloc(type, 0);
+    if (!self) goto fail;
     self->unk = unk;
-    self->max_len = 1;
+    if (trie_init(&self->trie, compact) < 0) goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *w = PyList_GET_ITEM(words, i);
-        double lp = PyFloat_AsDouble(PyList_GET_ITEM(logps, i));
-        if (lp == -1.0 && PyErr_Occurred()) return -1;
+        PyObject *w = PyTuple_GET_ITEM(words, i);
         Py_UCS4 *c = PyUnicode_AsUCS4Copy(w);
-        if (!c) return -1;
-        int rc = add_word(self, c, PyUnicode_GET_LENGTH(w), lp);
+        if (!c) goto fail;
+        int rc = add_word(&self->trie, c, PyUnicode_GET_LENGTH(w), lp[i]);
         PyMem_Free(c);
-        if (rc < 0) return -1;
+        if (rc < 0) goto fail;
     }
-    return 0;
+    free(lp);
+    Py_DECREF(words);
+    Py_DECREF(logps);
+    return (PyObject *)self;
+fail:
+    free(lp);
+    Py_DECREF(words);
+    Py_DECREF(logps);
+    Py_XDECREF(self);
+    return NULL;
+}
+
+/* The trie of a lattice, NULL with RuntimeError set if there is none (cannot happen for
+ * a Lattice made by its constructor; kept as a guard). */
+static const Trie *lattice_trie(Lattice *self) {
+    if (!self->trie.slots) {
+        PyErr_SetString(PyExc_RuntimeError, "Lattice is not initialised");
+        return NULL;
+    }
+    return &self->trie;
 }
 
 /* extend_codes(codes, k, logps): add n words of k characters each, given as a buffer of
  * n*k UCS-4 code points (a numpy "<Uk" array) and a buffer of n doubles, without creating
- * a Python object per word. */
+ * a Python object per word. Refused once the lattice has been used: another thread may be
+ * reading it without the GIL. */
 static PyObject *Lattice_extend_codes(Lattice *self, PyObject *args) {
     Py_buffer codes, logps;
     Py_ssize_t k;
+    if (!lattice_trie(self)) return NULL;
     if (!PyArg_ParseTuple(args, "y*ny*", &codes, &k, &logps)) return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = logps.len / (Py_ssize_t)sizeof(double);
     if (k < 1 || logps.len != n * (Py_ssize_t)sizeof(double) ||
+        (n > 0 && k > PY_SSIZE_T_MAX / n / (Py_ssize_t)sizeof(Py_UCS4)) ||
         codes.len != n * k * (Py_ssize_t)sizeof(Py_UCS4)) {
         PyErr_SetString(PyExc_ValueError, "extend_codes: expected n*k code points, n scores");
         goto done;
@@ -200,7 +302,22 @@ static PyObject *Lattice_extend_codes(Lattice *self, PyObject *args) {
                 goto done;
             }
         }
-        if (add_word(self, c + i * k, k, lp[i]) < 0) goto done;
+        double x;
+        memcpy(&x, lp + i, sizeof(x)); /* the buffer need not be aligned */
+        if (check_score(x, "extend_codes: every score") < 0) goto done;
+    }
+    /* checked after the buffers are taken (taking them may run Python code) and held
+     * with the GIL until the end: no thread can start a segmentation meanwhile */
+    if (self->frozen) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "extend_codes: the lattice is already in use (boundaries or segment "
+                        "was called); build a new one");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x;
+        memcpy(&x, lp + i, sizeof(x));
+        if (add_word(&self->trie, c + i * k, k, x) < 0) goto done;
     }
     result = Py_None;
     Py_INCREF(result);
@@ -211,28 +328,27 @@ done:
 }
 
 /* The dynamic programme over s[0..n): writes the end offsets of the best segmentation
- * into ends (capacity n) and returns their number. best and back hold n + 1 entries. */
-static Py_ssize_t dp_ends(const Lattice *self, const Py_UCS4 *s, Py_ssize_t n, double *best,
-                          Py_ssize_t *back, Py_ssize_t *ends) {
+ * into ends (capacity n) and returns their number. best and back hold n + 1 entries.
+ * Runs without the GIL: it reads the trie, which no longer changes. */
+static Py_ssize_t dp_ends(const Trie *t, double unk, const Py_UCS4 *s, Py_ssize_t n,
+                          double *best, Py_ssize_t *back, Py_ssize_t *ends) {
     best[0] = 0.0;
     for (Py_ssize_t i = 1; i <= n; i++) best[i] = -INFINITY;
     back[0] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         double base = best[i];
-        int32_t node = find_child(self, 0, s[i]);
-        double lp = (node >= 0 && !isnan(self->logp[node])) ? self->logp[node] : self->unk;
-        double cand = base + lp;
+        int32_t node = find_child(t, 0, s[i]);
+        double cand = base + ((node >= 0 && t->is_word[node]) ? t->logp[node] : unk);
         if (cand > best[i + 1]) {
             best[i + 1] = cand;
             back[i + 1] = i;
         }
-        Py_ssize_t stop = i + self->max_len < n ? i + self->max_len : n;
+        Py_ssize_t stop = i + t->max_len < n ? i + t->max_len : n;
         for (Py_ssize_t j = i + 2; node >= 0 && j <= stop; j++) {
-            node = find_child(self, node, s[j - 1]);
+            node = find_child(t, node, s[j - 1]);
             if (node < 0) break;
-            lp = self->logp[node];
-            if (!isnan(lp)) {
-                cand = base + lp;
+            if (t->is_word[node]) {
+                cand = base + t->logp[node];
                 if (cand > best[j]) {
                     best[j] = cand;
                     back[j] = i;
@@ -249,22 +365,32 @@ static Py_ssize_t dp_ends(const Lattice *self, const Py_UCS4 *s, Py_ssize_t n, d
 
 /* boundaries(s: str) -> list[int]: end offsets of the best segmentation of s */
 static PyObject *Lattice_boundaries(Lattice *self, PyObject *arg) {
+    const Trie *t = lattice_trie(self);
+    if (!t) return NULL;
     if (!PyUnicode_Check(arg)) {
         PyErr_SetString(PyExc_TypeError, "expected str");
         return NULL;
     }
+    self->frozen = 1;
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     if (n == 0) return PyList_New(0);
     Py_UCS4 *s = PyUnicode_AsUCS4Copy(arg);
-    double *best = malloc(sizeof(double) * (n + 1));
-    Py_ssize_t *back = malloc(sizeof(Py_ssize_t) * (n + 1));
-    Py_ssize_t *ends = malloc(sizeof(Py_ssize_t) * n);
+    double *best = alloc_array(n + 1, sizeof(double));
+    Py_ssize_t *back = alloc_array(n + 1, sizeof(Py_ssize_t));
+    Py_ssize_t *ends = alloc_array(n, sizeof(Py_ssize_t));
     PyObject *result = NULL;
     if (!s || !best || !back || !ends) {
-        PyErr_NoMemory();
+        if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t count = dp_ends(self, s, n, best, back, ends);
+    Py_ssize_t count;
+    if (n >= NOGIL_MIN_CHARS) {
+        Py_BEGIN_ALLOW_THREADS
+        count = dp_ends(t, self->unk, s, n, best, back, ends);
+        Py_END_ALLOW_THREADS
+    } else {
+        count = dp_ends(t, self->unk, s, n, best, back, ends);
+    }
     result = PyList_New(count);
     for (Py_ssize_t k = 0; result && k < count; k++) {
         PyObject *v = PyLong_FromSsize_t(ends[k]);
@@ -282,124 +408,282 @@ done:
     return result;
 }
 
-/* ---- the rule layer, for bulk segmentation ----------------------------------------
- * Character classes come from Python (ciyu.text.class_table), one byte per code point. */
-enum { C_LEARN = 1, C_ATOM = 2, C_DIGIT = 4, C_MARK = 8, C_SPACE = 16, C_EXTEND = 32,
-       C_REGIONAL = 64 };
-enum { T_LEARN, T_NUM, T_ATOM, T_SPACE, T_OTHER };
-#define NUM_SYMBOL 0xFDD0
-#define ZWJ 0x200D
+/* ---- the rule layer --------------------------------------------------------------- */
 
 typedef struct {
-    const unsigned char *cls;
-    const Py_UCS4 *s;
-    Py_ssize_t end;
-} Scanner;
+    PyObject_HEAD
+    uint8_t *cls;        /* class of every code point */
+    int n_classes;       /* n_classes is also the "class" before the start of the text */
+    int n_sym;           /* 2 * n_classes: symbol = 2 * class + (same as the first char) */
+    int n_rules;
+    int32_t n_states;
+    int32_t *starts;     /* [n_classes + 1]: start state by the class before the token */
+    int32_t *trans;      /* [n_states][n_sym]: (next + 1) << 8 | (rule matched before + 1) */
+    uint8_t *eos_accept; /* [n_states]: rule + 1 matched at the end of the text, or 0 */
+    int32_t *views;      /* [n_rules]: -1 own characters, 0 boundary, else a symbol */
+    /* derived: the symbols on which a state stays where it is with one and the same
+     * match (loop_rule), so that runs (a learnable run, a run of digits) are skipped in a
+     * tight loop that does not wait for the next state */
+    uint8_t *loops;      /* [n_states][n_sym]: 1 if the symbol is such a self-loop */
+    uint8_t *has_loop;   /* [n_states] */
+    uint8_t *loop_rule;  /* [n_states]: rule + 1 matched before each looping symbol, or 0 */
+} Rules;
 
-static inline int has(const Scanner *sc, Py_ssize_t i, int flags) {
-    return i < sc->end && (sc->cls[sc->s[i]] & flags);
-}
-static inline int is_point(Py_UCS4 c) { return c == 0x2E || c == 0xFF0E; }
-static inline int is_percent(Py_UCS4 c) { return c == 0x25 || c == 0xFF05 || c == 0x2030; }
-/* ciyu.text.MINUS_RANGES */
-static inline int is_minus(Py_UCS4 c) {
-    return c == 0x2D || c == 0x2212 || c == 0xFE63 || c == 0xFF0D;
+static PyTypeObject RulesType;
+
+static void Rules_dealloc(Rules *self) {
+    free(self->cls);
+    free(self->starts);
+    free(self->trans);
+    free(self->eos_accept);
+    free(self->views);
+    free(self->loops);
+    free(self->has_loop);
+    free(self->loop_rule);
+    Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* The end of the number starting at i, or -1: digits, decimal parts, an optional percent
- * sign, not followed by a letter, digit or mark (the regex's backtracking, unrolled). */
-static Py_ssize_t scan_num(const Scanner *sc, Py_ssize_t i) {
-    Py_ssize_t e = i;
-    while (has(sc, e, C_DIGIT)) e++;
-    Py_ssize_t rep_starts[64];
-    int reps = 0;
-    for (;;) {
-        if (e + 1 < sc->end && is_point(sc->s[e]) && has(sc, e + 1, C_DIGIT)) {
-            if (reps < 64) rep_starts[reps] = e;
-            reps++;
-            e++;
-            while (has(sc, e, C_DIGIT)) e++;
-        } else {
-            break;
+/* Fill loops, has_loop and loop_rule from the checked tables. */
+static int rules_derive(Rules *r) {
+    r->loops = calloc((size_t)r->n_states * r->n_sym, 1);
+    r->has_loop = calloc((size_t)r->n_states, 1);
+    r->loop_rule = calloc((size_t)r->n_states, 1);
+    if (!r->loops || !r->has_loop || !r->loop_rule) return PyErr_NoMemory(), -1;
+    for (int32_t st = 0; st < r->n_states; st++) {
+        const int32_t *row = r->trans + (size_t)st * r->n_sym;
+        int32_t self_entry = -1;
+        for (int x = 0; x < r->n_sym; x++) {
+            if ((row[x] >> 8) - 1 != st) continue;
+            if (self_entry < 0) self_entry = row[x];
+            if (row[x] == self_entry) r->loops[(size_t)st * r->n_sym + x] = 1;
+        }
+        if (self_entry >= 0) {
+            r->has_loop[st] = 1;
+            r->loop_rule[st] = (uint8_t)(self_entry & 0xFF);
         }
     }
-    if (reps > 64) return -1; /* absurd: let the atom rule take it, as it would */
-    if (e < sc->end && is_percent(sc->s[e]) && !has(sc, e + 1, C_ATOM | C_MARK)) return e + 1;
-    if (!has(sc, e, C_ATOM | C_MARK)) return e;
-    if (reps > 0) return rep_starts[reps - 1]; /* next character is the decimal point */
+    return 0;
+}
+
+/* A copy of buf (any alignment) as count int32 values, or NULL with an error set. */
+static int32_t *copy_int32(const Py_buffer *buf, Py_ssize_t count) {
+    int32_t *out = alloc_array(count, sizeof(int32_t));
+    if (!out) return PyErr_NoMemory(), NULL;
+    memcpy(out, buf->buf, (size_t)count * sizeof(int32_t));
+    return out;
+}
+
+static int rules_invalid(const char *what) {
+    PyErr_Format(PyExc_ValueError, "Rules: %s (the tables come from ciyu.text.compiled_rules)",
+                 what);
     return -1;
 }
 
-static Py_ssize_t scan_atom(const Scanner *sc, Py_ssize_t i) {
-    Py_ssize_t j = i;
-    while (has(sc, j, C_ATOM)) j++;
-    while (has(sc, j, C_MARK)) {
-        while (has(sc, j, C_MARK)) j++;
-        while (has(sc, j, C_ATOM)) j++;
+/* Check every value the scanner will use as an index, so that no table can make it read
+ * out of bounds or loop without moving on. */
+static int rules_check(const Rules *r) {
+    for (Py_ssize_t i = 0; i < N_CODE_POINTS; i++)
+        if (r->cls[i] >= r->n_classes) return rules_invalid("class out of range");
+    for (int p = 0; p <= r->n_classes; p++)
+        if (r->starts[p] < 0 || r->starts[p] >= r->n_states)
+            return rules_invalid("start state out of range");
+    for (int64_t i = 0; i < (int64_t)r->n_states * r->n_sym; i++) {
+        int32_t e = r->trans[i];
+        if (e < 0 || (e >> 8) > r->n_states || (e & 0xFF) > r->n_rules)
+            return rules_invalid("transition out of range");
     }
-    while (j + 1 < sc->end && is_point(sc->s[j]) && has(sc, j + 1, C_DIGIT)) {
-        j++;
-        while (has(sc, j, C_DIGIT)) j++;
+    for (int32_t i = 0; i < r->n_states; i++)
+        if (r->eos_accept[i] > r->n_rules) return rules_invalid("match out of range");
+    for (int p = 0; p <= r->n_classes; p++) { /* no rule may match the empty string */
+        const int32_t *row = r->trans + (size_t)r->starts[p] * r->n_sym;
+        if (r->eos_accept[r->starts[p]]) return rules_invalid("a rule matches nothing");
+        for (int x = 0; x < r->n_sym; x++)
+            if (row[x] & 0xFF) return rules_invalid("a rule matches nothing");
     }
-    while (has(sc, j, C_MARK)) j++;
-    return j;
+    for (int k = 0; k < r->n_rules; k++)
+        if (r->views[k] < -1 || r->views[k] > 0x10FFFF)
+            return rules_invalid("view symbol out of range");
+    return 0;
 }
 
-/* The next token at i: its kind, and its end through *end. */
-static int next_token(const Scanner *sc, Py_ssize_t i, Py_ssize_t *end) {
-    Py_UCS4 c = sc->s[i];
-    unsigned char f = sc->cls[c];
-    Py_ssize_t j;
-    if (f & C_LEARN) {
-        j = i + 1;
-        while (has(sc, j, C_LEARN)) j++;
-        *end = j;
-        return T_LEARN;
+/* Rules(classes, n_classes, starts, trans, eos_accept, views): see ciyu._grammar.Tables.
+ * The tables are copied and checked; a Rules object never changes afterwards. */
+static PyObject *Rules_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    Py_buffer b_cls, b_starts, b_trans, b_eos, b_views;
+    int n_classes;
+    if (kwds && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Rules() takes no keyword arguments");
+        return NULL;
     }
-    if (f & C_DIGIT) {
-        j = scan_num(sc, i);
-        if (j > i) {
-            *end = j;
-            return T_NUM;
+    if (!PyArg_ParseTuple(args, "y*iy*y*y*y*", &b_cls, &n_classes, &b_starts, &b_trans, &b_eos,
+                          &b_views))
+        return NULL;
+    Rules *self = NULL;
+    if (b_cls.len != N_CODE_POINTS) {
+        rules_invalid("classes must hold one byte per code point");
+        goto fail;
+    }
+    if (n_classes < 1 || n_classes > 255) {
+        rules_invalid("n_classes must be 1 to 255");
+        goto fail;
+    }
+    Py_ssize_t n_sym = 2 * (Py_ssize_t)n_classes;
+    Py_ssize_t row = n_sym * (Py_ssize_t)sizeof(int32_t);
+    if (b_starts.len != (n_classes + 1) * (Py_ssize_t)sizeof(int32_t)) {
+        rules_invalid("starts must hold n_classes + 1 states");
+        goto fail;
+    }
+    if (b_trans.len == 0 || b_trans.len % row || b_trans.len / row > (1 << 22) ||
+        b_eos.len != b_trans.len / row) {
+        rules_invalid("trans must hold n_states rows of 2 * n_classes, eos_accept n_states");
+        goto fail;
+    }
+    if (b_views.len == 0 || b_views.len % (Py_ssize_t)sizeof(int32_t) ||
+        b_views.len / (Py_ssize_t)sizeof(int32_t) > 254) {
+        rules_invalid("views must hold 1 to 254 rules");
+        goto fail;
+    }
+    self = (Rules *)type->tp_alloc(type, 0);
+    if (!self) goto fail;
+    self->n_classes = n_classes;
+    self->n_sym = (int)n_sym;
+    self->n_states = (int32_t)(b_trans.len / row);
+    self->n_rules = (int)(b_views.len / (Py_ssize_t)sizeof(int32_t));
+    self->cls = alloc_array(N_CODE_POINTS, 1);
+    self->eos_accept = alloc_array(self->n_states, 1);
+    if (!self->cls || !self->eos_accept) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    memcpy(self->cls, b_cls.buf, N_CODE_POINTS);
+    memcpy(self->eos_accept, b_eos.buf, (size_t)self->n_states);
+    self->starts = copy_int32(&b_starts, n_classes + 1);
+    if (!self->starts) goto fail;
+    self->trans = copy_int32(&b_trans, (Py_ssize_t)self->n_states * n_sym);
+    if (!self->trans) goto fail;
+    self->views = copy_int32(&b_views, self->n_rules);
+    if (!self->views || rules_check(self) < 0 || rules_derive(self) < 0) goto fail;
+    PyBuffer_Release(&b_cls);
+    PyBuffer_Release(&b_starts);
+    PyBuffer_Release(&b_trans);
+    PyBuffer_Release(&b_eos);
+    PyBuffer_Release(&b_views);
+    return (PyObject *)self;
+fail:
+    PyBuffer_Release(&b_cls);
+    PyBuffer_Release(&b_starts);
+    PyBuffer_Release(&b_trans);
+    PyBuffer_Release(&b_eos);
+    PyBuffer_Release(&b_views);
+    Py_XDECREF(self);
+    return NULL;
+}
+
+/* The token at s[i] (lo <= i < hi): returns the index of its rule and sets *end. The text
+ * is s[lo..hi): a lookbehind at lo sees its start, a lookahead at hi its end. Runs the
+ * automaton while it has a next state and keeps the last match seen (the automaton drops
+ * the matches a backtracking engine would not prefer). */
+static int next_token(const Rules *r, const Py_UCS4 *s, Py_ssize_t lo, Py_ssize_t i,
+                      Py_ssize_t hi, Py_ssize_t *end) {
+    const uint8_t *cls = r->cls;
+    const Py_UCS4 first = s[i];
+    int32_t state = r->starts[i > lo ? cls[s[i - 1]] : r->n_classes];
+    Py_ssize_t best = -1;
+    int rule = r->n_rules - 1;
+    for (Py_ssize_t j = i;; j++) {
+        if (r->has_loop[state]) {
+            const uint8_t *loop = r->loops + (size_t)state * r->n_sym;
+            Py_ssize_t j0 = j;
+            while (j < hi && loop[2 * cls[s[j]] + (s[j] == first)]) j++;
+            if (j > j0 && r->loop_rule[state]) {
+                best = j - 1;
+                rule = r->loop_rule[state] - 1;
+            }
         }
-    }
-    /* a sign: a minus not after a letter, digit or mark, right before a number */
-    if (is_minus(c) && has(sc, i + 1, C_DIGIT) &&
-        (i == 0 || !(sc->cls[sc->s[i - 1]] & (C_ATOM | C_MARK)))) {
-        j = scan_num(sc, i + 1);
-        if (j > i + 1) {
-            *end = j;
-            return T_NUM;
-        }
-    }
-    if (f & C_ATOM) {
-        *end = scan_atom(sc, i);
-        return T_ATOM;
-    }
-    if (f & C_SPACE) {
-        j = i + 1;
-        while (has(sc, j, C_SPACE)) j++;
-        *end = j;
-        return T_SPACE;
-    }
-    if ((f & C_REGIONAL) && has(sc, i + 1, C_REGIONAL)) {
-        *end = i + 2;
-        return T_OTHER;
-    }
-    j = i + 1;
-    while (j < sc->end && sc->s[j] == c) j++;
-    for (;;) {
-        if (has(sc, j, C_EXTEND)) {
-            j++;
-        } else if (j + 1 < sc->end && sc->s[j] == ZWJ) {
-            j += 2;
-        } else {
+        if (j == hi) {
+            int a = r->eos_accept[state];
+            if (a) {
+                best = j;
+                rule = a - 1;
+            }
             break;
         }
+        Py_UCS4 c = s[j];
+        int32_t e = r->trans[(size_t)state * r->n_sym + 2 * cls[c] + (c == first)];
+        if (e & 0xFF) {
+            best = j;
+            rule = (e & 0xFF) - 1;
+        }
+        if (e < 0x100) break;
+        state = (e >> 8) - 1;
     }
-    *end = j;
-    return T_OTHER;
+    if (best <= i) { /* no match: cannot happen with the tables of ciyu.text */
+        best = i + 1;
+        rule = r->n_rules - 1;
+    }
+    *end = best;
+    return rule;
 }
+
+/* scan(text: str) -> list[tuple[int, int]]: the tokens of text, as (rule index, end) */
+static PyObject *Rules_scan(Rules *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "expected str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    Py_UCS4 *s = PyUnicode_AsUCS4Copy(arg);
+    if (!s) return NULL;
+    PyObject *result = PyList_New(0);
+    for (Py_ssize_t i = 0; result && i < n;) {
+        Py_ssize_t end;
+        int rule = next_token(self, s, 0, i, n, &end);
+        PyObject *item = Py_BuildValue("(in)", rule, end);
+        if (!item || PyList_Append(result, item) < 0) Py_CLEAR(result);
+        Py_XDECREF(item);
+        i = end;
+    }
+    PyMem_Free(s);
+    return result;
+}
+
+/* learnable_view(text: str) -> str: the text the learners see (ciyu.text.learnable_view):
+ * each token as its view says (its characters, its class symbol, or one "\0"). */
+static PyObject *Rules_learnable_view(Rules *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "expected str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    Py_UCS4 *s = PyUnicode_AsUCS4Copy(arg);
+    Py_UCS4 *out = alloc_array(n, sizeof(Py_UCS4)); /* a token's view is never longer */
+    PyObject *result = NULL;
+    if (!s || !out) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t len = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t end;
+        int32_t view = self->views[next_token(self, s, 0, i, n, &end)];
+        if (view < 0) {
+            memcpy(out + len, s + i, sizeof(Py_UCS4) * (size_t)(end - i));
+            len += end - i;
+        } else {
+            out[len++] = (Py_UCS4)view;
+        }
+        i = end;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, len);
+done:
+    PyMem_Free(s);
+    free(out);
+    return result;
+}
+
+/* ---- bulk segmentation ------------------------------------------------------------ */
 
 typedef struct {
     Py_UCS4 *data;
@@ -407,15 +691,22 @@ typedef struct {
 } Buffer;
 
 static int buf_put(Buffer *b, const Py_UCS4 *src, Py_ssize_t n) {
+    if (n > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_UCS4) - b->len) return -1;
     if (b->len + n > b->cap) {
         Py_ssize_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n) cap *= 2;
-        Py_UCS4 *d = realloc(b->data, sizeof(Py_UCS4) * cap);
+        while (cap < b->len + n) {
+            if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(Py_UCS4)) {
+                cap = b->len + n;
+                break;
+            }
+            cap *= 2;
+        }
+        Py_UCS4 *d = realloc(b->data, sizeof(Py_UCS4) * (size_t)cap);
         if (!d) return -1;
         b->data = d;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, src, sizeof(Py_UCS4) * n);
+    if (n) memcpy(b->data + b->len, src, sizeof(Py_UCS4) * (size_t)n);
     b->len += n;
     return 0;
 }
@@ -425,7 +716,7 @@ typedef struct {
     const Py_UCS4 *sep;
     Py_ssize_t sep_len;
     int line_started;
-    /* the pending run of learnable text and numbers */
+    /* the pending run of tokens that take part in learning (learnable text, numbers) */
     Py_UCS4 *view;
     Py_ssize_t *unit_end; /* text offset where each view symbol ends */
     Py_ssize_t n_view;
@@ -442,7 +733,8 @@ static int emit(Writer *w, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
 
 static int flush_group(const Lattice *self, Writer *w, const Py_UCS4 *s) {
     if (w->n_view == 0) return 0;
-    Py_ssize_t count = dp_ends(self, w->view, w->n_view, w->best, w->back, w->ends);
+    Py_ssize_t count =
+        dp_ends(&self->trie, self->unk, w->view, w->n_view, w->best, w->back, w->ends);
     Py_ssize_t start = w->group_start;
     for (Py_ssize_t k = 0; k < count; k++) {
         Py_ssize_t stop = w->unit_end[w->ends[k] - 1];
@@ -453,82 +745,83 @@ static int flush_group(const Lattice *self, Writer *w, const Py_UCS4 *s) {
     return 0;
 }
 
-/* segment(text: str, classes: bytes, sep: str) -> str
- * Every line of text (split at "\n") segmented, words joined by sep. */
-static PyObject *Lattice_segment(Lattice *self, PyObject *args) {
-    PyObject *text, *sep_obj;
-    Py_buffer classes;
-    if (!PyArg_ParseTuple(args, "Uy*U", &text, &classes, &sep_obj)) return NULL;
-    PyObject *result = NULL;
-    Py_UCS4 *s = NULL, *sep = NULL;
-    Writer w;
-    memset(&w, 0, sizeof(w));
-    if (classes.len < 0x110000) {
-        PyErr_SetString(PyExc_ValueError, "class table must cover all code points");
-        goto done;
-    }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    s = PyUnicode_AsUCS4Copy(text);
-    sep = PyUnicode_AsUCS4Copy(sep_obj);
-    w.view = malloc(sizeof(Py_UCS4) * (n + 1));
-    w.unit_end = malloc(sizeof(Py_ssize_t) * (n + 1));
-    w.best = malloc(sizeof(double) * (n + 2));
-    w.back = malloc(sizeof(Py_ssize_t) * (n + 2));
-    w.ends = malloc(sizeof(Py_ssize_t) * (n + 1));
-    if (!s || !sep || !w.view || !w.unit_end || !w.best || !w.back || !w.ends) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    w.sep = sep;
-    w.sep_len = PyUnicode_GET_LENGTH(sep_obj);
-    Scanner sc = {(const unsigned char *)classes.buf, s, 0};
+/* Segment s[0..n) line by line into w->out; returns -1 when memory runs out. Runs
+ * without the GIL. */
+static int segment_text(const Lattice *self, const Rules *rules, const Py_UCS4 *s,
+                        Py_ssize_t n, Writer *w) {
     Py_ssize_t line = 0;
     while (line <= n) {
         Py_ssize_t eol = line;
         while (eol < n && s[eol] != '\n') eol++;
-        sc.end = eol;
-        w.line_started = 0;
-        w.n_view = 0;
-        Py_ssize_t i = line;
-        while (i < eol) {
+        w->line_started = 0;
+        w->n_view = 0;
+        for (Py_ssize_t i = line; i < eol;) {
             Py_ssize_t end;
-            int kind = next_token(&sc, i, &end);
-            if (kind == T_LEARN || kind == T_NUM) {
-                if (w.n_view == 0) w.group_start = i;
-                if (kind == T_NUM) {
-                    w.view[w.n_view] = NUM_SYMBOL;
-                    w.unit_end[w.n_view++] = end;
+            int32_t view = rules->views[next_token(rules, s, line, i, eol, &end)];
+            if (view != 0) { /* takes part in learning: joins the pending group */
+                if (w->n_view == 0) w->group_start = i;
+                if (view > 0) {
+                    w->view[w->n_view] = (Py_UCS4)view;
+                    w->unit_end[w->n_view++] = end;
                 } else {
                     for (Py_ssize_t k = i; k < end; k++) {
-                        w.view[w.n_view] = s[k];
-                        w.unit_end[w.n_view++] = k + 1;
+                        w->view[w->n_view] = s[k];
+                        w->unit_end[w->n_view++] = k + 1;
                     }
                 }
-            } else {
-                if (flush_group(self, &w, s) < 0 || emit(&w, s, i, end) < 0) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
+            } else if (flush_group(self, w, s) < 0 || emit(w, s, i, end) < 0) {
+                return -1;
             }
             i = end;
         }
-        if (flush_group(self, &w, s) < 0) {
-            PyErr_NoMemory();
-            goto done;
-        }
+        if (flush_group(self, w, s) < 0) return -1;
         if (eol < n) {
             Py_UCS4 nl = '\n';
-            if (buf_put(&w.out, &nl, 1) < 0) {
-                PyErr_NoMemory();
-                goto done;
-            }
+            if (buf_put(&w->out, &nl, 1) < 0) return -1;
         }
         line = eol + 1;
     }
-    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, w.out.data ? w.out.data : s,
+    return 0;
+}
+
+/* segment(text: str, rules: Rules, sep: str) -> str
+ * Every line of text (split at "\n") segmented, words joined by sep. */
+static PyObject *Lattice_segment(Lattice *self, PyObject *args) {
+    PyObject *text, *rules_obj, *sep_obj;
+    if (!lattice_trie(self)) return NULL;
+    if (!PyArg_ParseTuple(args, "UO!U", &text, &RulesType, &rules_obj, &sep_obj)) return NULL;
+    self->frozen = 1;
+    const Rules *rules = (const Rules *)rules_obj;
+    PyObject *result = NULL;
+    Py_UCS4 *s = NULL, *sep = NULL;
+    Writer w;
+    memset(&w, 0, sizeof(w));
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    s = PyUnicode_AsUCS4Copy(text);
+    sep = PyUnicode_AsUCS4Copy(sep_obj);
+    w.view = alloc_array(n + 1, sizeof(Py_UCS4));
+    w.unit_end = alloc_array(n + 1, sizeof(Py_ssize_t));
+    w.best = alloc_array(n + 2, sizeof(double));
+    w.back = alloc_array(n + 2, sizeof(Py_ssize_t));
+    w.ends = alloc_array(n + 1, sizeof(Py_ssize_t));
+    if (!s || !sep || !w.view || !w.unit_end || !w.best || !w.back || !w.ends) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    w.sep = sep;
+    w.sep_len = PyUnicode_GET_LENGTH(sep_obj);
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = segment_text(self, rules, s, n, &w);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    static const Py_UCS4 empty = 0;
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, w.out.data ? w.out.data : &empty,
                                        w.out.len);
 done:
-    PyBuffer_Release(&classes);
     PyMem_Free(s);
     PyMem_Free(sep);
     free(w.out.data);
@@ -542,11 +835,12 @@ done:
 
 static PyMethodDef Lattice_methods[] = {
     {"extend_codes", (PyCFunction)Lattice_extend_codes, METH_VARARGS,
-     "extend_codes(codes, k, logps): add words of k characters given as code points"},
+     "extend_codes(codes, k, logps): add words of k characters given as code points "
+     "(refused once the lattice has been used)"},
     {"boundaries", (PyCFunction)Lattice_boundaries, METH_O,
      "boundaries(s) -> list of the end offsets of the best segmentation of s"},
     {"segment", (PyCFunction)Lattice_segment, METH_VARARGS,
-     "segment(text, classes, sep) -> every line of text, its words joined by sep"},
+     "segment(text, rules, sep) -> every line of text, its words joined by sep"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -555,53 +849,34 @@ static PyTypeObject LatticeType = {
     .tp_name = "ciyu._lattice.Lattice",
     .tp_basicsize = sizeof(Lattice),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Lattice(words, logps, unk): compiled maximum-probability segmenter",
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Lattice_init,
+    .tp_doc = "Lattice(words, logps, unk, compact=False): compiled maximum-probability "
+              "segmenter; immutable once used, safe to share between threads",
+    .tp_new = Lattice_new,
     .tp_dealloc = (destructor)Lattice_dealloc,
     .tp_methods = Lattice_methods,
 };
 
-/* learnable_view(text: str, classes: bytes) -> str
- * The compiled twin of ciyu.text.learnable_view: learnable runs as they are, each number
- * as NUM_SYMBOL, every other token as one "\0". */
-static PyObject *learnable_view(PyObject *module, PyObject *args) {
-    PyObject *text;
-    Py_buffer classes;
-    if (!PyArg_ParseTuple(args, "Uy*", &text, &classes)) return NULL;
-    PyObject *result = NULL;
-    Py_UCS4 *s = NULL, *out = NULL;
-    if (classes.len < 0x110000) {
-        PyErr_SetString(PyExc_ValueError, "class table must cover all code points");
-        goto done;
-    }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    s = PyUnicode_AsUCS4Copy(text);
-    out = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1));
-    if (!s || !out) {
-        if (!PyErr_Occurred()) PyErr_NoMemory();
-        goto done;
-    }
-    Scanner sc = {(const unsigned char *)classes.buf, s, n};
-    Py_ssize_t len = 0;
-    for (Py_ssize_t i = 0; i < n;) {
-        Py_ssize_t end;
-        int kind = next_token(&sc, i, &end);
-        if (kind == T_LEARN) {
-            memcpy(out + len, s + i, sizeof(Py_UCS4) * (size_t)(end - i));
-            len += end - i;
-        } else {
-            out[len++] = kind == T_NUM ? NUM_SYMBOL : 0;
-        }
-        i = end;
-    }
-    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, len);
-done:
-    PyBuffer_Release(&classes);
-    PyMem_Free(s);
-    PyMem_Free(out);
-    return result;
-}
+static PyMethodDef Rules_methods[] = {
+    {"scan", (PyCFunction)Rules_scan, METH_O,
+     "scan(text) -> the tokens of text as (rule index, end offset)"},
+    {"learnable_view", (PyCFunction)Rules_learnable_view, METH_O,
+     "learnable_view(text) -> the text the learners see (ciyu.text.learnable_view)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RulesType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ciyu._lattice.Rules",
+    .tp_basicsize = sizeof(Rules),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Rules(classes, n_classes, starts, trans, eos_accept, views): the rule layer's "
+              "automaton (made by ciyu.text.compiled_rules); immutable",
+    .tp_new = Rules_new,
+    .tp_dealloc = (destructor)Rules_dealloc,
+    .tp_methods = Rules_methods,
+};
+
+/* ---- the lm learner's tag Viterbi ------------------------------------------------- */
 
 /* tag_viterbi(em, order, lengths, join) -> list[list[int]]
  *
@@ -614,40 +889,47 @@ done:
 static PyObject *tag_viterbi(PyObject *module, PyObject *args) {
     Py_buffer em;
     int order;
-    PyObject *lengths, *join_list;
-    if (!PyArg_ParseTuple(args, "y*iO!O!", &em, &order, &PyList_Type, &lengths, &PyList_Type,
-                          &join_list))
-        return NULL;
+    PyObject *lengths_arg, *join_arg;
+    if (!PyArg_ParseTuple(args, "y*iOO", &em, &order, &lengths_arg, &join_arg)) return NULL;
     PyObject *result = NULL;
+    PyObject *lengths = NULL, *join_list = NULL;
     double join[64];
     double *score = NULL, *next = NULL;
     unsigned char *back = NULL;
-    Py_ssize_t n_frags = PyList_GET_SIZE(lengths);
+    Py_ssize_t back_cap = 0;
+    /* tuples own their items: converting one (float(), index()) cannot free another */
+    lengths = PySequence_Tuple(lengths_arg);
+    join_list = lengths ? PySequence_Tuple(join_arg) : NULL;
+    if (!join_list) goto fail;
+    Py_ssize_t n_frags = PyTuple_GET_SIZE(lengths);
     Py_ssize_t total = em.len / (Py_ssize_t)sizeof(double) / (order > 0 ? order : 1);
-    if (order < 1 || order > 64 || PyList_GET_SIZE(join_list) != order ||
+    if (order < 1 || order > 64 || PyTuple_GET_SIZE(join_list) != order ||
         em.len != (Py_ssize_t)sizeof(double) * order * total) {
         PyErr_SetString(PyExc_ValueError, "tag_viterbi: bad shapes");
-        goto done;
+        goto fail;
     }
     for (int k = 0; k < order; k++) {
-        join[k] = PyFloat_AsDouble(PyList_GET_ITEM(join_list, k));
-        if (join[k] == -1.0 && PyErr_Occurred()) goto done;
+        join[k] = PyFloat_AsDouble(PyTuple_GET_ITEM(join_list, k));
+        if (join[k] == -1.0 && PyErr_Occurred()) goto fail;
     }
     const double *e = (const double *)em.buf;
-    score = malloc(sizeof(double) * order);
-    next = malloc(sizeof(double) * order);
-    Py_ssize_t back_cap = 0;
+    score = alloc_array(order, sizeof(double));
+    next = alloc_array(order, sizeof(double));
+    if (!score || !next) {
+        PyErr_NoMemory();
+        goto fail;
+    }
     result = PyList_New(n_frags);
-    if (!result || !score || !next) goto fail;
+    if (!result) goto fail;
     Py_ssize_t pos = 0;
     const int last = order - 1;
     for (Py_ssize_t f = 0; f < n_frags; f++) {
-        Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, f));
+        Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(lengths, f));
         if (n < 0) {
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative length");
             goto fail;
         }
-        if (pos + n > total) {
+        if (n > total - pos) {
             PyErr_SetString(PyExc_ValueError, "tag_viterbi: lengths exceed the emissions");
             goto fail;
         }
@@ -658,7 +940,11 @@ static PyObject *tag_viterbi(PyObject *module, PyObject *args) {
             pos += 1;
             continue;
         }
-        if (n * order > back_cap) {
+        if (n > back_cap / order) {
+            if (n > PY_SSIZE_T_MAX / 2 / order) {
+                PyErr_NoMemory();
+                goto fail;
+            }
             back_cap = n * order * 2;
             unsigned char *b = realloc(back, (size_t)back_cap);
             if (!b) {
@@ -726,6 +1012,8 @@ fail:
     Py_CLEAR(result);
 done:
     PyBuffer_Release(&em);
+    Py_XDECREF(lengths);
+    Py_XDECREF(join_list);
     free(score);
     free(next);
     free(back);
@@ -733,8 +1021,6 @@ done:
 }
 
 static PyMethodDef module_methods[] = {
-    {"learnable_view", (PyCFunction)learnable_view, METH_VARARGS,
-     "learnable_view(text, classes) -> the text the learners see (ciyu.text.learnable_view)"},
     {"tag_viterbi", (PyCFunction)tag_viterbi, METH_VARARGS,
      "tag_viterbi(em, order, lengths, join) -> word ends of each fragment (lm learner)"},
     {NULL, NULL, 0, NULL},
@@ -742,18 +1028,25 @@ static PyMethodDef module_methods[] = {
 
 static struct PyModuleDef lattice_module = {
     PyModuleDef_HEAD_INIT, "_lattice",
-    "Compiled twins of ciyu.decoder and of the lm learner's Viterbi (the Python code is the "
-    "reference).",
+    "Compiled twins of ciyu.decoder, of the rule layer and of the lm learner's Viterbi "
+    "(the Python code is the reference).",
     -1, module_methods,
 };
 
+static int add_type(PyObject *m, PyTypeObject *type, const char *name) {
+    if (PyType_Ready(type) < 0) return -1;
+    Py_INCREF(type);
+    if (PyModule_AddObject(m, name, (PyObject *)type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__lattice(void) {
-    if (PyType_Ready(&LatticeType) < 0) return NULL;
     PyObject *m = PyModule_Create(&lattice_module);
     if (!m) return NULL;
-    Py_INCREF(&LatticeType);
-    if (PyModule_AddObject(m, "Lattice", (PyObject *)&LatticeType) < 0) {
-        Py_DECREF(&LatticeType);
+    if (add_type(m, &LatticeType, "Lattice") < 0 || add_type(m, &RulesType, "Rules") < 0) {
         Py_DECREF(m);
         return NULL;
     }

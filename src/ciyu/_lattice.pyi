@@ -1,19 +1,45 @@
-"""Type stub of the compiled decoder (src/ciyu/_lattice.c)."""
+"""Type stub of the compiled extension (src/ciyu/_lattice.c)."""
+
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 class Lattice:
-    def __init__(
-        self, words: list[str], logps: list[float], unk: float, compact: bool = ..., /
-    ) -> None: ...
+    """The compiled twin of :class:`ciyu.decoder.Decoder`.
+
+    Built by its constructor (and :meth:`extend_codes`); its first use by
+    :meth:`boundaries` or :meth:`segment` freezes it, after which :meth:`extend_codes`
+    raises RuntimeError. A frozen lattice never changes, so any number of threads may use
+    it at once: :meth:`segment` and long :meth:`boundaries` calls run without the GIL.
+    Scores must be finite (ValueError otherwise).
+    """
+
+    def __new__(
+        cls, words: Sequence[str], logps: Sequence[float], unk: float, compact: bool = ..., /
+    ) -> Lattice: ...
     def boundaries(self, s: str, /) -> list[int]: ...
-    def segment(self, text: str, classes: bytes, sep: str, /) -> str: ...
+    def segment(self, text: str, rules: Rules, sep: str, /) -> str: ...
     def extend_codes(
         self, codes: npt.NDArray[np.str_], k: int, logps: npt.NDArray[np.float64], /
     ) -> None: ...
 
+class Rules:
+    """The rule layer's automaton (see :class:`ciyu._grammar.Tables`); immutable."""
+
+    def __new__(
+        cls,
+        classes: bytes,
+        n_classes: int,
+        starts: bytes,
+        trans: bytes,
+        eos_accept: bytes,
+        views: bytes,
+        /,
+    ) -> Rules: ...
+    def scan(self, text: str, /) -> list[tuple[int, int]]: ...
+    def learnable_view(self, text: str, /) -> str: ...
+
 def tag_viterbi(
-    em: npt.NDArray[np.float64], order: int, lengths: list[int], join: list[float], /
+    em: npt.NDArray[np.float64], order: int, lengths: Sequence[int], join: Sequence[float], /
 ) -> list[list[int]]: ...
-def learnable_view(text: str, classes: bytes, /) -> str: ...

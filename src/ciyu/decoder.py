@@ -11,7 +11,9 @@ Two implementations give identical results, ties included:
   mapped to ``None`` when the prefix is not itself a word), so the inner loop stops as
   soon as no longer word can match;
 - the compiled twin, ``ciyu._lattice`` (a small C extension built when ciyu is
-  installed), walks a code-point trie in the same order.
+  installed), walks a code-point trie in the same order. Its trie never changes once it
+  is used, and its long loops run without the GIL, so a :class:`Decoder` (and the
+  :class:`ciyu.Model` around it) can be shared by threads that segment in parallel.
 
 :class:`Decoder` uses the compiled twin when it is available (``compiled=None``), and the
 tests compare the two on random lexicons and strings.
@@ -45,12 +47,17 @@ class Decoder:
         unk_logp: log-probability of a character that is not in the table.
         compiled: use the compiled decoder (True), the Python reference (False), or the
             compiled one when it is installed (None).
+
+    Raises:
+        ValueError: if a score is not a finite number (both implementations check).
     """
 
     def __init__(
         self, log_probs: Mapping[str, float], unk_logp: float, *, compiled: bool | None = None
     ) -> None:
         self.unk_logp = float(unk_logp)
+        if not math.isfinite(self.unk_logp):
+            raise ValueError(f"the unknown-character score must be finite, got {unk_logp}")
         # kept as given (no copy: lexicons can hold millions of entries)
         self._log_probs = log_probs
         self.max_len = max(map(len, log_probs), default=1)
@@ -66,6 +73,10 @@ class Decoder:
                 list(log_probs), [float(lp) for lp in log_probs.values()], self.unk_logp
             )
             self.boundaries = self.fast.boundaries  # type: ignore[method-assign, assignment]
+        else:
+            for word, lp in log_probs.items():
+                if not math.isfinite(lp):
+                    raise ValueError(f"the score of {word!r} must be a finite number, got {lp}")
 
     def _prefix_table(self) -> dict[str, float | None]:
         if self._table is None:

@@ -12,8 +12,9 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
+from ._compiled import note_slow_path
 from .lexicon import Lexicon
-from .text import NUM, class_table, tokenize
+from .text import LEARNED_KINDS, compiled_rules, tokenize
 
 #: Id returned by :meth:`Model.encode` for a piece that is not in the lexicon.
 UNK_ID = 0
@@ -48,7 +49,7 @@ class Model:
         words: list[str] = []
         group: list[tuple[str, str]] = []  # adjacent learnable runs and numbers
         for kind, token in tokenize(text):
-            if kind == "learn" or kind == "num":
+            if kind in LEARNED_KINDS:
                 group.append((kind, token))
                 continue
             if group:
@@ -60,15 +61,17 @@ class Model:
         return words
 
     def _cut_group(self, group: list[tuple[str, str]], out: list[str]) -> None:
-        """Decode a run of learnable text and numbers; each number is one NUM symbol."""
-        if len(group) == 1 and group[0][0] == "learn":
+        """Decode a run of learnable text and numbers; each number is one NUM symbol (a
+        token of a symbol class of :data:`~ciyu.text.LEARNED_KINDS` is one symbol)."""
+        if len(group) == 1 and not LEARNED_KINDS[group[0][0]]:
             out.extend(self.decoder.cut(group[0][1]))
             return
         view: list[str] = []
         units: list[str] = []  # the original text of each symbol of the view
         for kind, token in group:
-            if kind == "num":
-                view.append(NUM)
+            symbol = LEARNED_KINDS[kind]
+            if symbol:
+                view.append(symbol)
                 units.append(token)
             else:
                 view.append(token)
@@ -82,11 +85,14 @@ class Model:
         """Segment every line of ``text`` and join each line's words with ``sep``.
 
         The bulk path: with the compiled decoder it runs the rule layer and the lattice in
-        C and creates no Python object per word. Line breaks (``\\n``) are kept.
+        C, without the GIL, and creates no Python object per word, so threads sharing one
+        model segment in parallel (a model is safe to share between threads). Line breaks
+        (``\\n``) are kept.
         """
         fast = self.decoder.fast
         if fast is not None:
-            return fast.segment(text, class_table(), sep)
+            return fast.segment(text, compiled_rules(), sep)
+        note_slow_path(len(text))
         return "\n".join(sep.join(self.cut(line)) for line in text.split("\n"))
 
     def cut_lines(self, lines: Iterable[str]) -> Iterator[list[str]]:

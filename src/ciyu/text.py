@@ -33,12 +33,37 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 import unicodedata
-from collections.abc import Iterable, Iterator
-from typing import Final, Literal
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, Literal
 
+from . import _gen_tables
 from ._compiled import lattice as _lattice
+from ._compiled import note_slow_path
+from ._grammar import (
+    ONIGURUMA,
+    PYTHON,
+    AnyChar,
+    First,
+    NotFollowed,
+    NotPreceded,
+    Rule,
+    Same,
+    alt,
+    character_classes,
+    chars,
+    compile_rules,
+    opt,
+    plus,
+    render_pattern,
+    seq,
+    star,
+    times,
+)
+from ._grammar import oniguruma_class as oniguruma_class  # for the hf export
+
+if TYPE_CHECKING:
+    from ._lattice import Rules
 
 TokenKind = Literal["learn", "num", "atom", "space", "other"]
 
@@ -49,9 +74,10 @@ NUM: Final = "\ufdd0"
 #: How :data:`NUM` is written in files meant for people (model files, word lists).
 NUM_DISPLAY: Final = "<num>"
 
-# Ranges of learnable characters (inclusive). Kept as data so that the same set drives the
-# tokenizer regex and the fast counting path, which must agree exactly.
-LEARNABLE_RANGES: Final[tuple[tuple[int, int], ...]] = (
+Ranges = tuple[tuple[int, int], ...]
+
+# Ranges of learnable characters (inclusive).
+LEARNABLE_RANGES: Final[Ranges] = (
     (0x3005, 0x3005),  # 々 ideographic iteration mark
     (0x3007, 0x3007),  # 〇 ideographic number zero
     (0x25CB, 0x25CB),  # ○ white circle: the usual stand-in for 〇 in Chinese dates (二○○一年)
@@ -66,16 +92,16 @@ LEARNABLE_RANGES: Final[tuple[tuple[int, int], ...]] = (
     (0xFF66, 0xFF9F),  # half-width katakana
     (0x20000, 0x323AF),  # CJK extensions B-H and compatibility supplement
 )
-
-
-# Further ranges that the regular expressions and the compiled rule layer share.
-DIGIT_RANGES: Final = ((0x30, 0x39), (0xFF10, 0xFF19))  # ASCII and full-width digits
+DIGIT_RANGES: Final[Ranges] = ((0x30, 0x39), (0xFF10, 0xFF19))  # ASCII and full-width digits
+POINT_RANGES: Final[Ranges] = ((0x2E, 0x2E), (0xFF0E, 0xFF0E))  # decimal points . and ．
+PERCENT_RANGES: Final[Ranges] = ((0x25, 0x25), (0xFF05, 0xFF05), (0x2030, 0x2030))  # % ％ ‰
+# a number's sign: hyphen-minus, minus sign, small and full-width hyphen-minus
+MINUS_RANGES: Final[Ranges] = ((0x2D, 0x2D), (0x2212, 0x2212), (0xFE63, 0xFE63), (0xFF0D, 0xFF0D))
 # glued to a preceding symbol besides combining marks: emoji skin-tone modifiers and tag
 # characters (subdivision flags)
-EXTEND_SYMBOL_RANGES: Final = ((0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F))
-REGIONAL_RANGES: Final = ((0x1F1E6, 0x1F1FF),)  # regional indicators: two make a flag
-# a number's sign: hyphen-minus, minus sign, small and full-width hyphen-minus
-MINUS_RANGES: Final = ((0x2D, 0x2D), (0x2212, 0x2212), (0xFE63, 0xFE63), (0xFF0D, 0xFF0D))
+EXTEND_SYMBOL_RANGES: Final[Ranges] = ((0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F))
+REGIONAL_RANGES: Final[Ranges] = ((0x1F1E6, 0x1F1FF),)  # regional indicators: two make a flag
+ZWJ_RANGES: Final[Ranges] = ((0x200D, 0x200D),)  # zero-width joiner: glues the next character
 
 
 def is_learnable(ch: str) -> bool:
@@ -84,130 +110,147 @@ def is_learnable(ch: str) -> bool:
     return any(lo <= cp <= hi for lo, hi in LEARNABLE_RANGES)
 
 
-def _ranges_to_class(ranges: list[tuple[int, int]]) -> str:
-    """Render inclusive code point ranges as the body of a regex character class."""
-    parts = []
-    for lo, hi in ranges:
-        if lo == hi:
-            parts.append(re.escape(chr(lo)))
-        else:
-            parts.append(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
-    return "".join(parts)
+@functools.cache
+def unicode_tables() -> tuple[Ranges, Ranges]:
+    """The letters and digits (``str.isalnum``) and the combining marks of this Python's
+    Unicode version, as inclusive code point ranges.
 
-
-def _collect_ranges(pred: object) -> list[tuple[int, int]]:
-    """Code point ranges (inclusive) of all characters for which ``pred(ch)`` is true."""
-    assert callable(pred)
-    ranges: list[tuple[int, int]] = []
-    start = -1
-    for cp in range(sys.maxunicode + 1):
-        ok = not 0xD800 <= cp <= 0xDFFF and bool(pred(chr(cp)))  # skip surrogates
-        if ok and start < 0:
-            start = cp
-        elif not ok and start >= 0:
-            ranges.append((start, cp - 1))
-            start = -1
-    if start >= 0:
-        ranges.append((start, sys.maxunicode))
-    return ranges
-
-
-def atom_ranges() -> list[tuple[int, int]]:
-    """Letters and digits that are not learnable: the characters of ``atom`` tokens."""
-    return _collect_ranges(lambda ch: ch.isalnum() and not is_learnable(ch))
-
-
-def mark_ranges() -> list[tuple[int, int]]:
-    """Combining marks (categories Mn, Mc, Me)."""
-    return _collect_ranges(lambda ch: unicodedata.category(ch) in ("Mn", "Mc", "Me"))
-
-
-def _character_tables() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """The atom and mark ranges: precomputed for this Unicode version, else computed.
-
-    Computing them walks all 1.1 M code points (about 1.5 s), so ``_unicode_tables.py``
-    keeps them for the Unicode version it was generated with; ``tests/test_text.py``
-    checks that it matches, and ``python -m ciyu._gen_tables`` regenerates it.
+    They are shipped in ``_unicode_tables.py`` for the Unicode versions of the supported
+    Pythons (regenerate with ``python src/ciyu/_gen_tables.py``, see there); for another
+    version they are computed here, which takes about half a second.
     """
-    from . import _unicode_tables as tables
+    from ._unicode_tables import TABLES
 
-    if unicodedata.unidata_version == tables.UNIDATA_VERSION:
-        return list(tables.ATOM), list(tables.MARKS)
-    return atom_ranges(), mark_ranges()
+    shipped = TABLES.get(unicodedata.unidata_version)
+    if shipped is not None:
+        return shipped
+    return _gen_tables.alnum_ranges(), _gen_tables.mark_ranges()
 
 
-def _space_ranges() -> list[tuple[int, int]]:
+def _subtract(ranges: Ranges, minus: Ranges) -> Ranges:
+    """The code points of ``ranges`` (sorted, maximal) outside ``minus``, as maximal ranges."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        for mlo, mhi in sorted(minus):
+            if mhi < lo or mlo > hi:
+                continue
+            if mlo > lo:
+                out.append((lo, mlo - 1))
+            lo = mhi + 1
+            if lo > hi:
+                break
+        if lo <= hi:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+def atom_ranges() -> Ranges:
+    """Letters and digits that are not learnable: the characters of ``atom`` tokens."""
+    return _subtract(unicode_tables()[0], LEARNABLE_RANGES)
+
+
+def mark_ranges() -> Ranges:
+    """Combining marks (categories Mn, Mc, Me)."""
+    return unicode_tables()[1]
+
+
+def _space_ranges() -> Ranges:
     """Whitespace (``str.isspace``, what Python's ``\\s`` matches): all below U+3001."""
-    return [(cp, cp) for cp in range(0x3001) if chr(cp).isspace()]
+    return tuple((cp, cp) for cp in range(0x3001) if chr(cp).isspace())
 
 
-def oniguruma_class(ranges: list[tuple[int, int]]) -> str:
-    """Inclusive code point ranges as the body of an Oniguruma character class."""
-    return "".join(
-        f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges
-    )
+@functools.cache
+def character_sets() -> dict[str, Ranges]:
+    """The named character sets the rules are written with."""
+    return {
+        "learn": LEARNABLE_RANGES,
+        "atom": atom_ranges(),
+        "mark": mark_ranges(),
+        "space": _space_ranges(),
+        "digit": DIGIT_RANGES,
+        "point": POINT_RANGES,
+        "percent": PERCENT_RANGES,
+        "minus": MINUS_RANGES,
+        "regional": REGIONAL_RANGES,
+        "zwj": ZWJ_RANGES,
+        "extend_symbol": EXTEND_SYMBOL_RANGES,
+    }
+
+
+# -- the rules: the one description of the rule layer ------------------------------------
+# Tried in order at each position; the first that matches takes its (greedy) match. The
+# regular expressions and the compiled automaton are both made from this list, so a
+# change here (a rule, a token kind, a character set, what the learners see of a kind)
+# reaches every engine. See ciyu._grammar for the language.
+_ATOM_OR_MARK = chars("atom", "mark")
+_DECIMALS = star(seq(chars("point"), plus(chars("digit"))))
+RULES: Final[tuple[Rule, ...]] = (
+    Rule("learn", "learn", plus(chars("learn")), view=""),
+    Rule(
+        "num",
+        "num",
+        seq(
+            # a sign, unless a letter, digit or mark comes before it (1998－2000 is a range)
+            opt(seq(NotPreceded(_ATOM_OR_MARK), chars("minus"))),
+            plus(chars("digit")),
+            _DECIMALS,
+            opt(chars("percent")),
+            NotFollowed(_ATOM_OR_MARK),  # not glued to a letter: ddr5 is an atom
+        ),
+        view=NUM,
+    ),
+    Rule(
+        "atom",
+        "atom",
+        seq(
+            plus(chars("atom")),
+            star(seq(plus(chars("mark")), star(chars("atom")))),
+            _DECIMALS,
+            opt(plus(chars("mark"))),
+        ),
+        view=None,
+    ),
+    Rule("space", "space", plus(chars("space")), view=None),
+    Rule("flag", "other", times(chars("regional"), 2), view=None),
+    # one character repeated (—— ……), with marks, skin tones, tags and zero-width-joiner
+    # sequences glued to it
+    Rule(
+        "other",
+        "other",
+        seq(
+            First("ch"),
+            star(Same("ch")),
+            star(alt(chars("mark", "extend_symbol"), seq(chars("zwj"), AnyChar()))),
+        ),
+        view=None,
+    ),
+)
+
+#: What the learners see of each token kind that takes part in learning: ``""`` for the
+#: token's own characters, else the one symbol of its class (:data:`NUM`). Tokens of the
+#: other kinds are fragment boundaries.
+LEARNED_KINDS: Final[dict[str, str]] = {r.kind: r.view for r in RULES if r.view is not None}
 
 
 def rule_pattern(syntax: Literal["python", "oniguruma"] = "python") -> str:
-    """The regular expression of the rule layer, one named group per token kind.
+    """The regular expression of the rule layer, one named group per rule (the names of
+    :data:`RULES`, with ``ch`` inside ``other``).
 
-    ``"python"`` is what :func:`tokenize` compiles (with ``re.DOTALL``); ``"oniguruma"``
-    is the same expression for the Oniguruma engine of Hugging Face ``tokenizers`` (used
-    by the ``hf`` export as a pre-tokenizer). Both come from the same character tables.
+    ``"python"`` is what :func:`tokenize_reference` compiles (with ``re.DOTALL``);
+    ``"oniguruma"`` is the same expression for the Oniguruma engine of Hugging Face
+    ``tokenizers`` (used by the ``hf`` export as a pre-tokenizer). Both come from
+    :data:`RULES`.
     """
-    if syntax == "python":
-        cls, name, backref, anything = _ranges_to_class, "?P<{}>", "(?P=ch)", "."
-    else:
-        cls, name, backref, anything = oniguruma_class, "?<{}>", "\\k<ch>", "(?m:.)"
-    atom_table, mark_table = _character_tables()
-    learn = cls(list(LEARNABLE_RANGES))
-    atom = cls(atom_table)
-    marks = cls(mark_table)
-    space = cls(_space_ranges())
-    digits = cls(list(DIGIT_RANGES))
-    point = cls([(0x2E, 0x2E), (0xFF0E, 0xFF0E)])
-    percent = cls([(0x25, 0x25), (0xFF05, 0xFF05), (0x2030, 0x2030)])
-    minus = cls(list(MINUS_RANGES))
-    regional = cls(list(REGIONAL_RANGES))
-    zwj = cls([(0x200D, 0x200D)])
-    # What stays glued to a symbol: combining marks, emoji skin-tone modifiers and tag
-    # characters (subdivision flags); a zero-width joiner glues the next character too.
-    extend = marks + cls(list(EXTEND_SYMBOL_RANGES))
-
-    def group(kind: str, body: str) -> str:
-        return f"({name.format(kind)}{body})"
-
-    return "|".join(
-        (
-            group("learn", f"[{learn}]+"),
-            group(
-                "num",
-                f"(?:(?<![{atom}{marks}])[{minus}])?"
-                f"[{digits}]+(?:[{point}][{digits}]+)*[{percent}]?(?![{atom}{marks}])",
-            ),
-            group(
-                "atom",
-                f"[{atom}]+(?:[{marks}]+[{atom}]*)*(?:[{point}][{digits}]+)*(?:[{marks}]+)?",
-            ),
-            group("space", f"[{space}]+"),
-            group("flag", f"[{regional}]{{2}}"),
-            group("other", f"{group('ch', anything)}{backref}*(?:[{extend}]|[{zwj}]{anything})*"),
-        )
-    )
+    return render_pattern(RULES, character_sets(), PYTHON if syntax == "python" else ONIGURUMA)
 
 
 class _Rules:
-    """Compiled regular expressions of the rule layer (built once per process, read-only)."""
+    """Compiled regular expression of the rule layer (built once per process, read-only)."""
 
     def __init__(self) -> None:
         self.token = re.compile(rule_pattern("python"), re.DOTALL)
-
-
-def _view_of(m: re.Match[str]) -> str:
-    kind = m.lastgroup
-    if kind == "learn":
-        return m.group()
-    return NUM if kind == "num" else "\0"
+        self.kind_of: dict[str, TokenKind] = {r.name: r.kind for r in RULES}  # type: ignore[misc]
+        self.view_of: dict[str, str] = {r.name: ("\0" if r.view is None else r.view) for r in RULES}
 
 
 @functools.cache
@@ -215,36 +258,95 @@ def _rules() -> _Rules:
     return _Rules()
 
 
+@functools.cache
+def compiled_rules() -> Rules:
+    """The rule layer as the compiled extension runs it: the automaton of :data:`RULES`
+    over :func:`character_sets` (built once per process, read-only, thread-safe).
+
+    Raises:
+        ImportError: if the compiled extension is not installed.
+    """
+    return compile_rule_layer(RULES, character_sets())
+
+
+def compile_rule_layer(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> Rules:
+    """Any list of rules over any named character sets, for the compiled extension: the
+    automaton (see :mod:`ciyu._grammar`) and the class of every code point.
+
+    Raises:
+        ImportError: if the compiled extension is not installed.
+        ValueError: if the rules are outside the language of :mod:`ciyu._grammar`.
+    """
+    if _lattice is None:
+        raise ImportError("the compiled rule layer (ciyu._lattice) is not installed")
+    classes, membership = character_classes(sets, 0x110000)
+    t = compile_rules(rules, membership)
+    compiled: Rules = _lattice.Rules(
+        classes.tobytes(),
+        t.n_classes,
+        t.starts.tobytes(),
+        t.trans.tobytes(),
+        t.eos_accept.tobytes(),
+        t.views.tobytes(),
+    )
+    return compiled
+
+
 def tokenize(line: str) -> Iterator[tuple[TokenKind, str]]:
     """Split ``line`` into rule tokens ``(kind, text)``; their texts join back to ``line``.
+
+    Runs the compiled rule layer when it is installed, so that :meth:`ciyu.Model.cut` and
+    the bulk :meth:`ciyu.Model.segment` share one engine; :func:`tokenize_reference` is
+    the regular expression the tests compare it with.
 
     >>> list(tokenize("共 3.5 斤"))
     [('learn', '共'), ('space', ' '), ('num', '3.5'), ('space', ' '), ('learn', '斤')]
     """
-    for m in _rules().token.finditer(line):
-        kind = m.lastgroup
-        if kind in ("ch", "flag"):  # sub-kinds of "other"
-            kind = "other"
-        yield kind, m.group()  # type: ignore[misc]
+    if _lattice is None:
+        yield from tokenize_reference(line)
+        return
+    kinds = [r.kind for r in RULES]
+    start = 0
+    for rule, end in compiled_rules().scan(line):
+        yield kinds[rule], line[start:end]  # type: ignore[misc]
+        start = end
+
+
+def tokenize_reference(line: str) -> Iterator[tuple[TokenKind, str]]:
+    """The pure-Python :func:`tokenize`: the regular expression of :func:`rule_pattern`."""
+    rules = _rules()
+    for m in rules.token.finditer(line):
+        name = m.lastgroup
+        assert name is not None
+        yield rules.kind_of.get(name, "other"), m.group()  # "ch" is inside "other"
 
 
 def learnable_view(text: str) -> str:
     """The text the learners see: learnable runs as they are, each number as :data:`NUM`,
-    and every other token as ``"\\0"`` (a fragment boundary).
+    and every other token as ``"\\0"`` (a fragment boundary); see :data:`LEARNED_KINDS`.
 
     Runs the compiled rule layer when it is installed (twenty times faster: every pass of
     a learner over the corpus goes through here); :func:`learnable_view_reference` is the
     reference the tests compare it with.
     """
     if _lattice is not None:
-        view: str = _lattice.learnable_view(text, class_table())
-        return view
+        return compiled_rules().learnable_view(text)
+    note_slow_path(len(text))
     return learnable_view_reference(text)
 
 
 def learnable_view_reference(text: str) -> str:
-    """The pure-Python :func:`learnable_view`, from the regular expressions of :func:`tokenize`."""
-    return _rules().token.sub(_view_of, text)
+    """The pure-Python :func:`learnable_view`, from the regular expression of
+    :func:`tokenize_reference`."""
+    rules = _rules()
+
+    def view_of(m: re.Match[str]) -> str:
+        name = m.lastgroup
+        assert name is not None
+        view = rules.view_of.get(name, "\0")
+        return view or m.group()
+
+    return rules.token.sub(view_of, text)
 
 
 def fragments(text: str) -> list[str]:
@@ -260,34 +362,3 @@ def display(word: str) -> str:
 def undisplay(word: str) -> str:
     """Inverse of :func:`display`."""
     return word.replace(NUM_DISPLAY, NUM)
-
-
-# Bits of the class table the compiled rule layer reads (see src/ciyu/_lattice.c).
-CLASS_LEARN, CLASS_ATOM, CLASS_DIGIT, CLASS_MARK = 1, 2, 4, 8
-CLASS_SPACE, CLASS_EXTEND, CLASS_REGIONAL = 16, 32, 64
-
-
-@functools.cache
-def class_table() -> bytes:
-    """One byte of class bits per code point, for the compiled rule layer.
-
-    Built from the same ranges as the regular expressions of :func:`tokenize`, so the two
-    agree; the tests check it on hostile text.
-    """
-    table = bytearray(sys.maxunicode + 1)
-
-    def mark(ranges: Iterable[tuple[int, int]], bit: int) -> None:
-        for lo, hi in ranges:
-            for cp in range(lo, hi + 1):
-                table[cp] |= bit
-
-    atoms, marks = _character_tables()
-    mark(LEARNABLE_RANGES, CLASS_LEARN)
-    mark(atoms, CLASS_ATOM)
-    mark(DIGIT_RANGES, CLASS_DIGIT)
-    mark(marks, CLASS_MARK)
-    mark(marks, CLASS_EXTEND)
-    mark(EXTEND_SYMBOL_RANGES, CLASS_EXTEND)
-    mark(REGIONAL_RANGES, CLASS_REGIONAL)
-    mark(_space_ranges(), CLASS_SPACE)
-    return bytes(table)
