@@ -7,19 +7,23 @@ DEMO_OUT ?= demo-out
 
 .PHONY: demo test lint typecheck pytest bench clean
 
+# pip compiles the extension (src/ciyu/_lattice.c) at install time: reinstall whenever its
+# source or the build configuration changes, so that no test runs a stale extension
+BUILD_INPUTS := pyproject.toml setup.py src/ciyu/_lattice.c
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+$(VENV)/.installed: $(BIN)/python $(BUILD_INPUTS)
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+$(VENV)/.installed-test: $(BIN)/python $(BUILD_INPUTS)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-$(VENV)/.installed-bench: $(BIN)/python pyproject.toml
+$(VENV)/.installed-bench: $(BIN)/python $(BUILD_INPUTS)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	# bytepiece needs pyahocorasick built with byte keys; the tokenizer benchmark reports
 	# bytepiece as missing if this fails

@@ -95,3 +95,199 @@ def test_decoder_from_numpy_tables(lexicon: dict[str, float], text: str) -> None
     ]
     expected = Decoder(lexicon, -9.0, compiled=False).boundaries(text)
     assert boundaries_from_tables(tables, -9.0)(text) == expected
+
+
+# -- the compiled extension under hostile use --------------------------------------------
+# Each crash candidate runs in a child process: a segfault there fails the test instead of
+# killing pytest.
+
+needs_compiled = pytest.mark.skipif(not HAVE_COMPILED, reason="the compiled decoder is not built")
+
+
+def run_isolated(code: str) -> str:
+    """Run ``code`` in a fresh interpreter; return its standard output (it must not crash)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, f"exit status {proc.returncode}: {proc.stderr[-2000:]}"
+    return proc.stdout
+
+
+@needs_compiled
+def test_a_lattice_cannot_be_used_unbuilt() -> None:
+    out = run_isolated(
+        """
+        from ciyu._lattice import Lattice, Rules
+        for make in (lambda: Lattice.__new__(Lattice), lambda: Rules.__new__(Rules)):
+            try:
+                make()
+            except TypeError:
+                print("refused")
+        """
+    )
+    assert out.split() == ["refused", "refused"]
+
+
+@needs_compiled
+def test_a_built_lattice_is_not_rebuilt_by_init() -> None:
+    from ciyu._lattice import Lattice
+
+    lattice = Lattice(["ab"], [-1.0], -5.0)
+    lattice.__init__(["abc"], [-0.5], -5.0)  # type: ignore[misc]  # changes nothing
+    assert lattice.boundaries("abc") == [2, 3]
+
+
+@needs_compiled
+def test_a_score_whose_float_frees_the_lists() -> None:
+    out = run_isolated(
+        """
+        import gc
+        import numpy as np
+        from ciyu._lattice import Lattice, tag_viterbi
+
+        words = ["ab" + str(i) for i in range(200)]
+        class Evil:
+            def __init__(self, victims):
+                self.victims = victims
+            def __float__(self):
+                for v in self.victims:
+                    v.clear()
+                gc.collect()
+                return -1.0
+        logps = [-2.0] * 200
+        logps[0] = Evil([words, logps])
+        lattice = Lattice(words, logps, -5.0)
+        print(lattice.boundaries("ab0ab199"))
+
+        em = np.arange(12.0).reshape(3, 4)
+        join = [0.5] * 3
+        join[0] = Evil([join])
+        print(tag_viterbi(em, 3, [4], join) == tag_viterbi(em, 3, [4], [-1.0, 0.5, 0.5]))
+        """
+    )
+    assert out.split("\n")[:2] == ["[3, 8]", "True"]
+
+
+@needs_compiled
+def test_sizes_that_overflow_are_refused() -> None:
+    out = run_isolated(
+        """
+        import numpy as np
+        from ciyu._lattice import Lattice, tag_viterbi
+
+        lattice = Lattice([], [], -5.0, True)
+        for k in (2**62, 2**61, 2**60 + 1):
+            try:  # n * k * 4 wraps around to the size of the empty buffer
+                lattice.extend_codes(b"", k, b"\\0" * 8)
+            except ValueError as e:
+                print("refused" if "expected n*k" in str(e) else e)
+        try:
+            tag_viterbi(np.zeros((2, 3)), 2, [2**62], [0.0, 0.0])
+        except ValueError:
+            print("refused")
+        """
+    )
+    assert out.split() == ["refused"] * 4
+
+
+@needs_compiled
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_scores_must_be_finite(bad: float) -> None:
+    from ciyu._lattice import Lattice
+
+    with pytest.raises(ValueError, match="finite"):
+        Lattice(["ab"], [bad], -5.0)
+    with pytest.raises(ValueError, match="finite"):
+        Lattice(["ab"], [-1.0], bad)
+    lattice = Lattice([], [], -5.0)
+    with pytest.raises(ValueError, match="finite"):
+        lattice.extend_codes(np.array(["ab"]), 2, np.array([bad]))
+    for compiled in (True, False):
+        with pytest.raises(ValueError, match="finite"):
+            Decoder({"ab": bad}, -5.0, compiled=compiled)
+        with pytest.raises(ValueError, match="finite"):
+            Decoder({"ab": -1.0}, bad, compiled=compiled)
+
+
+@needs_compiled
+def test_a_prefix_is_not_a_word() -> None:
+    # "abc" makes "ab" a node of the trie; only the flag says whether a node is a word
+    d = Decoder({"abc": -1.0, "a": -3.0}, -5.0, compiled=True)
+    assert d.boundaries("ab") == [1, 2]
+    assert d.boundaries("abc") == [3]
+
+
+@needs_compiled
+def test_a_lattice_in_use_no_longer_changes() -> None:
+    from ciyu._lattice import Lattice
+
+    lattice = Lattice([], [], -5.0, True)
+    lattice.extend_codes(np.array(["ab"]), 2, np.array([-1.0]))  # before use: fine
+    assert lattice.boundaries("ab") == [2]
+    with pytest.raises(RuntimeError, match="in use"):
+        lattice.extend_codes(np.array(["bc"]), 2, np.array([-1.0]))
+    assert lattice.boundaries("abc") == [2, 3]
+
+
+@needs_compiled
+def test_damaged_rule_tables_never_crash() -> None:
+    out = run_isolated(
+        """
+        import random
+        import numpy as np
+        from ciyu._grammar import character_classes, compile_rules
+        from ciyu._lattice import Rules
+        from ciyu.text import RULES, character_sets
+
+        classes, membership = character_classes(character_sets(), 0x110000)
+        t = compile_rules(RULES, membership)
+        good = [classes.tobytes(), t.n_classes, t.starts.tobytes(), t.trans.tobytes(),
+                t.eos_accept.tobytes(), t.views.tobytes()]
+        rng = random.Random(11)
+        text = "中文1.5% a\\u0301-3 👍🏽\\u200d🇨🇳——\\n" * 3
+        refused = 0
+        for trial in range(400):
+            args = list(good)
+            which = rng.choice([0, 2, 3, 4, 5])
+            data = bytearray(args[which])
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            if rng.random() < 0.2:
+                data = data[: rng.randrange(len(data) + 1)]
+            args[which] = bytes(data)
+            if rng.random() < 0.1:
+                args[1] = rng.randint(-2, 300)
+            try:
+                rules = Rules(*args)
+            except ValueError:
+                refused += 1
+                continue
+            tokens = rules.scan(text)
+            assert tokens[-1][1] == len(text), "scan must cover the text"
+            rules.learnable_view(text)
+        print(refused)
+        """
+    )
+    assert int(out) > 0
+
+
+@needs_compiled
+def test_threads_share_one_model(sample_model: ciyu.Model, law_lines: list[str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ciyu.text import learnable_view
+
+    text = "\n".join(law_lines)
+    expected = sample_model.segment(text)
+    expected_view = learnable_view(text)
+    blocks = [text] * 8
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(sample_model.segment, blocks)) == [expected] * 8
+        assert list(pool.map(learnable_view, blocks)) == [expected_view] * 8
+        lines = law_lines[:300]
+        cuts = list(pool.map(lambda line: " ".join(sample_model.cut(line)), lines))
+    assert cuts == expected.split("\n")[:300]

@@ -24,6 +24,7 @@ from typing import IO, TypeVar
 
 from . import __version__, api
 from ._atomic import atomic_write
+from ._compiled import HAVE_COMPILED
 from ._progress import Progress
 from .config import add_arguments, from_namespace
 from .counts import DEFAULT_ORDER, NgramCounts
@@ -127,7 +128,10 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
         description="Learn the words of a language written without spaces from raw text, "
         "then segment text with them.",
     )
-    parser.add_argument("--version", action="version", version=f"ciyu {__version__}")
+    compiled = "yes" if HAVE_COMPILED else "no (pure Python, slower: reinstall with a C compiler)"
+    parser.add_argument(
+        "--version", action="version", version=f"ciyu {__version__} (compiled decoder: {compiled})"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress, warnings only")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
