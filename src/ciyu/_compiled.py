@@ -46,8 +46,8 @@ class _SlowPathNotice:
             self._warned = True
         log.warning(
             "the compiled extension ciyu._lattice is not installed: running the pure-Python "
-            "path, many times slower (reinstall ciyu with a C compiler available, e.g. "
-            "`apt-get install gcc python3-dev` then `pip install --force-reinstall ciyu`)"
+            "path, many times slower; reinstall ciyu where a C compiler and the Python headers "
+            "are available (`ciyu --version` tells whether the extension is in use)"
         )
 
 

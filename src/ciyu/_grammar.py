@@ -9,16 +9,23 @@ built from the nodes below over *named character sets*. From that one descriptio
   layer (``src/ciyu/_lattice.c``) runs: C knows no character and no rule of its own, so
   a rule or a character set changed in Python reaches the compiled path by itself.
 
-Matching semantics, shared by all three: at each position the first rule that matches
-wins, and it takes its longest match. A backtracking engine (Python's ``re``,
-Oniguruma) returns the first match in backtracking order instead; the two agree for
-rules whose quantifiers are greedy and whose longer matches come first in that order,
-which the rules of :mod:`ciyu.text` are written to be (the tests compare the engines on
-long hostile text). Lookarounds look at one character: a negative lookbehind only at the
-start of a rule (it sees the character before the token, or nothing at the start of the
-text), a negative lookahead anywhere (it sees the next character, or nothing at the end).
-``First``/``Same`` express a run of one repeated character (a backreference): ``First``
-must open its rule.
+Matching semantics are those of a backtracking engine (Python's ``re``, Oniguruma): at
+each position the first rule that matches wins, with the match that backtracking finds
+first (greedy loops try one more time first, alternatives left to right). This is not
+always the longest match (``(.)\\1*(?:\\u200d.)*`` takes three of ``"\\u200d\\u200d\\u200d "``,
+not four), so the automaton is built as RE2 builds its leftmost-first automata: its
+states are NFA threads in priority order, and a match drops the threads of lower
+priority; it then finds the tokens the regex engines find (the tests compare them on
+random rule lists and on long hostile text). Scanning stops when no thread is left; the
+token is the last match seen.
+
+The language: character sets, any character, sequences, alternatives, greedy repeats;
+a negative lookbehind of one character only where it opens a rule (it sees the character
+before the token, or nothing at the start of the text), a negative lookahead of one
+character anywhere (it sees the next character, or nothing at the end); ``First``/``Same``
+for a run of one repeated character (a backreference), ``First`` opening its rule. No rule
+may match the empty string, and some rule must take any single character, so that
+scanning always moves on: :func:`compile_rules` checks both.
 """
 
 from __future__ import annotations
@@ -198,11 +205,10 @@ def render_pattern(rules: Sequence[Rule], sets: Mapping[str, Ranges], syntax: Sy
         return "[" + "".join(syntax.char_class(sets[name]) for name in node.sets) + "]"
 
     def atom(node: Node) -> str:  # a node that a quantifier can follow as it is
+        if isinstance(node, Seq) and len(node.items) == 1:
+            return atom(node.items[0])
         text = render(node)
-        single = isinstance(node, Seq) and len(node.items) == 1
-        if isinstance(node, Seq | Alt | Repeat) and not single:
-            return f"(?:{text})"
-        return text
+        return f"(?:{text})" if isinstance(node, Seq | Alt | Repeat) else text
 
     def render(node: Node) -> str:
         if isinstance(node, Chars):

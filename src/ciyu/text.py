@@ -35,7 +35,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, cast, get_args
 
 from . import _gen_tables
 from ._compiled import lattice as _lattice
@@ -226,6 +226,21 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
 )
 
+
+def _kinds_of(rules: Sequence[Rule]) -> tuple[TokenKind, ...]:
+    """The token kind of each rule, checked: a kind of :data:`TokenKind`, and one view per
+    kind (the learners must see every token of a kind alike)."""
+    views: dict[str, str | None] = {}
+    for r in rules:
+        if r.kind not in get_args(TokenKind):
+            raise ValueError(f"rule {r.name}: kind {r.kind!r} is not a TokenKind")
+        if views.setdefault(r.kind, r.view) != r.view:
+            raise ValueError(f"rule {r.name}: the rules of kind {r.kind!r} differ in view")
+    return tuple(cast(TokenKind, r.kind) for r in rules)
+
+
+_KINDS: Final = _kinds_of(RULES)  # the kind of each rule, by index
+
 #: What the learners see of each token kind that takes part in learning: ``""`` for the
 #: token's own characters, else the one symbol of its class (:data:`NUM`). Tokens of the
 #: other kinds are fragment boundaries.
@@ -249,7 +264,8 @@ class _Rules:
 
     def __init__(self) -> None:
         self.token = re.compile(rule_pattern("python"), re.DOTALL)
-        self.kind_of: dict[str, TokenKind] = {r.name: r.kind for r in RULES}  # type: ignore[misc]
+        # a match's lastgroup is its rule's group: a First group inside closes earlier
+        self.kind_of = {r.name: kind for r, kind in zip(RULES, _KINDS, strict=True)}
         self.view_of: dict[str, str] = {r.name: ("\0" if r.view is None else r.view) for r in RULES}
 
 
@@ -305,10 +321,9 @@ def tokenize(line: str) -> Iterator[tuple[TokenKind, str]]:
     if _lattice is None:
         yield from tokenize_reference(line)
         return
-    kinds = [r.kind for r in RULES]
     start = 0
     for rule, end in compiled_rules().scan(line):
-        yield kinds[rule], line[start:end]  # type: ignore[misc]
+        yield _KINDS[rule], line[start:end]
         start = end
 
 
@@ -316,9 +331,7 @@ def tokenize_reference(line: str) -> Iterator[tuple[TokenKind, str]]:
     """The pure-Python :func:`tokenize`: the regular expression of :func:`rule_pattern`."""
     rules = _rules()
     for m in rules.token.finditer(line):
-        name = m.lastgroup
-        assert name is not None
-        yield rules.kind_of.get(name, "other"), m.group()  # "ch" is inside "other"
+        yield rules.kind_of[m.lastgroup or ""], m.group()
 
 
 def learnable_view(text: str) -> str:
@@ -341,10 +354,7 @@ def learnable_view_reference(text: str) -> str:
     rules = _rules()
 
     def view_of(m: re.Match[str]) -> str:
-        name = m.lastgroup
-        assert name is not None
-        view = rules.view_of.get(name, "\0")
-        return view or m.group()
+        return rules.view_of[m.lastgroup or ""] or m.group()
 
     return rules.token.sub(view_of, text)
 
