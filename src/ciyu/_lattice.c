@@ -26,8 +26,18 @@
 #include <string.h>
 
 #define N_CODE_POINTS 0x110000
-/* boundaries() on shorter strings keeps the GIL: releasing it costs more than it saves */
+/* shorter strings keep the GIL: releasing it costs more than it saves (the learners call
+ * learnable_view once per line) */
 #define NOGIL_MIN_CHARS 256
+#define MAYBE_WITHOUT_GIL(n, statement)       \
+    do {                                       \
+        if ((n) >= NOGIL_MIN_CHARS) {          \
+            Py_BEGIN_ALLOW_THREADS statement;  \
+            Py_END_ALLOW_THREADS               \
+        } else {                               \
+            statement;                         \
+        }                                      \
+    } while (0)
 
 /* malloc(count * size), or NULL when the product overflows (or memory is short). */
 static void *alloc_array(Py_ssize_t count, size_t size) {
@@ -384,13 +394,7 @@ static PyObject *Lattice_boundaries(Lattice *self, PyObject *arg) {
         goto done;
     }
     Py_ssize_t count;
-    if (n >= NOGIL_MIN_CHARS) {
-        Py_BEGIN_ALLOW_THREADS
-        count = dp_ends(t, self->unk, s, n, best, back, ends);
-        Py_END_ALLOW_THREADS
-    } else {
-        count = dp_ends(t, self->unk, s, n, best, back, ends);
-    }
+    MAYBE_WITHOUT_GIL(n, count = dp_ends(t, self->unk, s, n, best, back, ends));
     result = PyList_New(count);
     for (Py_ssize_t k = 0; result && k < count; k++) {
         PyObject *v = PyLong_FromSsize_t(ends[k]);
@@ -647,6 +651,23 @@ static PyObject *Rules_scan(Rules *self, PyObject *arg) {
     return result;
 }
 
+/* The view of s[0..n) into out (room for n); returns its length. */
+static Py_ssize_t view_text(const Rules *r, const Py_UCS4 *s, Py_ssize_t n, Py_UCS4 *out) {
+    Py_ssize_t len = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t end;
+        int32_t view = r->views[next_token(r, s, 0, i, n, &end)];
+        if (view < 0) {
+            memcpy(out + len, s + i, sizeof(Py_UCS4) * (size_t)(end - i));
+            len += end - i;
+        } else {
+            out[len++] = (Py_UCS4)view;
+        }
+        i = end;
+    }
+    return len;
+}
+
 /* learnable_view(text: str) -> str: the text the learners see (ciyu.text.learnable_view):
  * each token as its view says (its characters, its class symbol, or one "\0"). */
 static PyObject *Rules_learnable_view(Rules *self, PyObject *arg) {
@@ -662,20 +683,8 @@ static PyObject *Rules_learnable_view(Rules *self, PyObject *arg) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t len = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n;) {
-        Py_ssize_t end;
-        int32_t view = self->views[next_token(self, s, 0, i, n, &end)];
-        if (view < 0) {
-            memcpy(out + len, s + i, sizeof(Py_UCS4) * (size_t)(end - i));
-            len += end - i;
-        } else {
-            out[len++] = (Py_UCS4)view;
-        }
-        i = end;
-    }
-    Py_END_ALLOW_THREADS
+    Py_ssize_t len;
+    MAYBE_WITHOUT_GIL(n, len = view_text(self, s, n, out));
     result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, len);
 done:
     PyMem_Free(s);
@@ -811,9 +820,7 @@ static PyObject *Lattice_segment(Lattice *self, PyObject *args) {
     w.sep = sep;
     w.sep_len = PyUnicode_GET_LENGTH(sep_obj);
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = segment_text(self, rules, s, n, &w);
-    Py_END_ALLOW_THREADS
+    MAYBE_WITHOUT_GIL(n, rc = segment_text(self, rules, s, n, &w));
     if (rc < 0) {
         PyErr_NoMemory();
         goto done;
