@@ -16,10 +16,12 @@ from tokenizers.pre_tokenizers import Split
 
 from ciyu import Model
 from ciyu.cli import main
+from ciyu.errors import ConfigError
 from ciyu.export import FORMATS, export
 from ciyu.export.jieba import default_jieba_dictionary, read_jieba_dictionary
+from ciyu.export.spm import LONGEST_RUN, character_pieces, symbol_chars
 from ciyu.lexicon import Lexicon
-from ciyu.text import NUM, rule_pattern, tokenize
+from ciyu.text import NUM, is_learnable, rule_pattern, tokenize
 
 with warnings.catch_warnings():  # jieba 0.42's sources have invalid escape sequences
     warnings.simplefilter("ignore")
@@ -73,7 +75,7 @@ def sp() -> spm.SentencePieceProcessor:
 
 def test_formats_registered() -> None:
     assert set(FORMATS) == {"jieba-user", "jieba-main", "hf", "sentencepiece", "sentencepiece-seed"}
-    with pytest.raises(ValueError, match="unknown export format 'xml'; choose from hf"):
+    with pytest.raises(ConfigError, match="unknown export format 'xml'; choose from hf"):
         export(LEX, "xml")
 
 
@@ -142,14 +144,142 @@ def test_sentencepiece_gives_ciyus_pieces_and_ids(text: str) -> None:
 
 
 def test_sentencepiece_vocabulary() -> None:
-    # <unk>, every word but <num>年, then ラ ー メ ン (only inside ラーメン)
-    assert sp().get_piece_size() == 1 + len(LEX.vocabulary()) == len(LEX) + 4
+    # <unk>, every word but <num>年, then ラ ー メ ン (only inside ラーメン): Model's ids
+    model = Model(LEX)
+    assert model.vocab_size == 1 + len(LEX.vocabulary()) == len(LEX) + 4
+    assert [sp().id_to_piece(i) for i in range(model.vocab_size)] == [
+        model.id_to_piece(i) for i in range(model.vocab_size)
+    ]
     assert [sp().id_to_piece(i) for i in range(19, 23)] == ["メ", "ラ", "ン", "ー"]  # code points
     assert sp().id_to_piece(0) == "<unk>" and sp().is_unknown(0)
     assert sp().id_to_piece(1) == "和"  # the most frequent word
     assert sp().bos_id() == sp().eos_id() == sp().pad_id() == -1
-    # spaces are kept, not escaped; unknown characters become <unk>, merged when adjacent
-    assert sp().encode("人民 OK", out_type=str) == ["人民", " OK"]
+    # then the character pieces: the other learnable characters at ciyu's unknown score,
+    # the symbols, and the symbols doubled
+    extra = character_pieces(LEX, LEX.vocabulary())
+    assert sp().get_piece_size() == model.vocab_size + len(extra)
+    assert sp().id_to_piece(model.vocab_size) == "々"  # the first learnable code point
+    assert sp().get_score(model.vocab_size) == pytest.approx(LEX.unk_logp(), rel=1e-6)
+    pieces = set(dict(extra))
+    assert {"，", "“", " ", "\u3000", "——", "……", "###", "\t", "\u200d", "-"} <= pieces
+    assert not {"a", "0", "．", "%", "\u0301", "\U0001f3fd", "\U0001f1e8", "\x00"} & pieces
+    assert "々" not in symbol_chars() and "，" in symbol_chars()
+
+
+def test_sentencepiece_hand_checked() -> None:
+    # the PKU example of issue 11: two punctuation marks, each its own piece as in ciyu
+    for text, pieces in [
+        ("人民：“法律”", ["人民", "：", "“", "法律", "”"]),
+        ("人民 OK，", ["人民", " ", "OK", "，"]),
+        ("中华——人民……", ["中华", "——", "人民", "……"]),
+        ("１２．５％和12.5%和２０２４", ["１２．５％", "和", "12.5%", "和", "２０２４"]),
+        ("龘龘人民𠀀", ["龘", "龘", "人民", "𠀀"]),  # unknown learnable characters
+        ("🇨🇳人民😀！", ["🇨🇳", "人民", "😀", "！"]),
+    ]:
+        assert Model(LEX).cut(text) == pieces
+        assert sp().encode(text, out_type=str) == pieces, text
+        assert sp().decode(pieces) == text
+    # the documented differences (see ciyu.export.spm)
+    assert Model(LEX).cut("2024年法律") == ["2024年", "法律"]
+    assert sp().encode("2024年法律", out_type=str) == ["2024", "年", "法律"]  # as Model.encode
+    assert Model(LEX).cut("OK.人民") == ["OK", ".", "人民"]
+    assert sp().encode("OK.人民", out_type=str) == ["OK.", "人民"]
+    assert sp().encode("👍🏽", out_type=str) == ["👍", "🏽"]
+    assert sp().encode("人………", out_type=str) == ["人", "………"]  # runs of up to 4
+    assert [len(p) for p in sp().encode("人。。。。。。", out_type=str)] == [1, 2, 4]
+    assert sp().encode("-5", out_type=str) == ["-", "5"]
+
+
+SYMBOLS = frozenset(symbol_chars())
+
+
+def sentencepiece_expected(text: str) -> list[str] | None:
+    """What the sentencepiece export gives for ``text``: ciyu's pieces with the documented
+    differences of :mod:`ciyu.export.spm` applied (None where difference 5 applies).
+
+    ``Model.encode`` already splits number-pattern words into the number and the rest
+    (difference 1; LEX has no word beginning with 年 but 年, so the rest is segmented
+    alone as it is with the number). Outside learnable text, sentencepiece cuts by
+    character: the characters that are no pieces merged, a run of one piece character
+    whole (differences 2 to 4). A run longer than :data:`LONGEST_RUN` is left whole here:
+    :func:`join_long_runs` joins the pieces sentencepiece cuts it into.
+    """
+    out: list[str] = []
+    pieces = Model(LEX).encode(text)
+    if any(any(is_learnable(c) for c in p) and not is_learnable(p[0]) for p in pieces):
+        return None  # a learnable character inside a symbol token: difference 5
+    rest = ""
+    for piece in [*pieces, "人"]:  # a learnable piece at the end flushes the rest
+        if not is_learnable(piece[0]):
+            rest += piece
+            continue
+        i = 0
+        while i < len(rest):
+            j = i + 1
+            if rest[i] in SYMBOLS:
+                while j < len(rest) and rest[j] == rest[i]:
+                    j += 1
+            else:
+                while j < len(rest) and rest[j] not in SYMBOLS:
+                    j += 1
+            out.append(rest[i:j])
+            i = j
+        out.append(piece)
+        rest = ""
+    return out[:-1]
+
+
+def join_long_runs(pieces: list[str]) -> list[str]:
+    """``pieces`` with each run of one symbol longer than :data:`LONGEST_RUN` joined, after
+    checking that it was cut into the fewest pieces (of at most LONGEST_RUN characters)."""
+    out: list[str] = []
+    parts = 1
+    for piece in pieces:
+        if out and piece[0] in SYMBOLS and set(out[-1] + piece) == {piece[0]}:
+            out[-1] += piece
+            parts += 1
+            assert len(out[-1]) > LONGEST_RUN
+        else:
+            if out and parts > 1:
+                assert parts == -(-len(out[-1]) // LONGEST_RUN)
+            out.append(piece)
+            parts = 1
+    if out and parts > 1:
+        assert parts == -(-len(out[-1]) // LONGEST_RUN)
+    return out
+
+
+@settings(max_examples=500)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(codec="utf-8"),
+            st.sampled_from(list(LEARNABLE + OTHER + "：“”…（）《》、。\u3000\r\n龘𠀀々〇")),
+        ),
+        max_size=60,
+    )
+)
+def test_sentencepiece_gives_ciyus_pieces_on_hostile_text(text: str) -> None:
+    expected = sentencepiece_expected(text)
+    if expected is None:
+        return
+    assert join_long_runs(sp().encode(text, out_type=str)) == expected
+
+
+def test_sentencepiece_agrees_on_real_text(
+    sample_model: Model, law_lines: list[str], tmp_path: Path
+) -> None:
+    """The law sample (punctuation, quotes, brackets), lines without digits: identical."""
+    proto = spm.SentencePieceProcessor(model_proto=export(sample_model, "sentencepiece").data)
+    lines = [line for line in law_lines[:2000] if not any(c.isdigit() for c in line)]
+    assert len(lines) > 1000
+    for line in lines:
+        pieces = proto.encode(line, out_type=str)
+        assert pieces == sample_model.cut(line), line
+        ids = proto.encode(line)
+        assert [i if i < len(sample_model) else 0 for i in ids] == sample_model.encode(
+            line, out_type=int
+        )
 
 
 def test_sentencepiece_seed_file_trains(tmp_path: Path) -> None:
