@@ -16,7 +16,7 @@ from tokenizers.pre_tokenizers import Split
 
 from ciyu import Model
 from ciyu.cli import main
-from ciyu.errors import ConfigError
+from ciyu.errors import ConfigError, ModelFormatError
 from ciyu.export import FORMATS, export
 from ciyu.export.jieba import default_jieba_dictionary, read_jieba_dictionary
 from ciyu.export.spm import LONGEST_RUN, character_pieces, symbol_chars
@@ -77,6 +77,47 @@ def test_formats_registered() -> None:
     assert set(FORMATS) == {"jieba-user", "jieba-main", "hf", "sentencepiece", "sentencepiece-seed"}
     with pytest.raises(ConfigError, match="unknown export format 'xml'; choose from hf"):
         export(LEX, "xml")
+
+
+def test_export_takes_a_model_and_checks_its_arguments() -> None:
+    model = Model(LEX)
+    for fmt in FORMATS:
+        assert export(model, fmt).data == export(LEX, fmt).data
+    with pytest.raises(ConfigError, match="format 'hf' has no option jieba_dict; it takes no"):
+        export(model, "hf", jieba_dict="x")
+    with pytest.raises(ConfigError, match="format 'jieba-user' has no option dict; its options: "):
+        export(model, "jieba-user", dict="x")
+    with pytest.raises(ConfigError, match="export.. takes a ciyu.Model or a ciyu.Lexicon, got str"):
+        export("m.model", "hf")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_exports_of_extreme_counts(fmt: str) -> None:
+    # a count near the float maximum: jieba frequencies are exact integers
+    huge = export(Lexicon({"中文": 1e308, "文": 1.0}), fmt)
+    assert huge.entries == (3 if fmt in ("hf", "sentencepiece") else 2)  # and 中, inside 中文
+    if fmt == "jieba-main":
+        assert huge.data.decode().splitlines() == [f"中文 {2 * int(1e308)}", "文 2"]
+    # counts so small that the unknown-character score overflows: refused, not Infinity
+    tiny = Lexicon({"中文": 1e-320, "文": 1e-320})
+    if fmt.startswith("jieba"):
+        assert export(tiny, fmt).entries == 2
+    else:
+        with pytest.raises(ModelFormatError, match="is not finite: its counts are too large"):
+            export(tiny, fmt)
+
+
+def test_words_ciyu_never_produces_are_left_out() -> None:
+    lex = Lexicon({"OK吧": 5, "中文": 3, "中": 1, "文": 1})
+    assert Model(lex).cut("OK吧中文") == ["OK", "吧", "中文"]
+    assert [w for w, _ in lex.vocabulary()] == ["中文", "中", "文"]
+    for fmt in ("hf", "sentencepiece", "sentencepiece-seed"):
+        result = export(lex, fmt)
+        assert result.skipped == {
+            "a character that is not learnable text: ciyu never produces it": ["OK吧"]
+        }
+    proto = spm.SentencePieceProcessor(model_proto=export(lex, "sentencepiece").data)
+    assert proto.encode("OK吧中文", out_type=str) == ["OK", "吧", "中文"]
 
 
 # -- Hugging Face -------------------------------------------------------------------

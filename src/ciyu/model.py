@@ -72,6 +72,9 @@ class _FrozenLexicon(Lexicon):
 
     __hash__ = None  # type: ignore[assignment]  # like Lexicon (a mutable dataclass)
 
+    def __repr__(self) -> str:
+        return f"Lexicon(counts={dict(self.counts)!r}, meta={dict(self.meta)!r})"
+
 
 class Model:
     """Segments text with a learned lexicon.

@@ -106,16 +106,22 @@ def read_jieba_dictionary(path: str | os.PathLike[str]) -> dict[str, int]:
         CiyuError: naming the file and line of a malformed entry.
     """
     freqs: dict[str, int] = {}
-    for piece in Corpus([path]).pieces():  # UTF-8 errors name the file and line
-        fields = piece.text.split()
-        if not fields:
-            continue
-        try:
-            freqs[fields[0]] = int(fields[1])
-        except (IndexError, ValueError):
-            raise CiyuError(
-                f"{path}:{piece.lineno}: expected 'word freq [tag]' (a jieba dictionary)"
-            ) from None
+    # read in blocks of whole lines (UTF-8 errors name the file and line): a Piece per
+    # line takes seconds for jieba's 350,000 lines
+    carry = ""  # the start of a line longer than a block
+    for block in Corpus([path]).blocks():
+        lines = (carry + block.text).split("\n")
+        carry = "" if block.complete else lines.pop()  # a block is part of a line or whole lines
+        for lineno, line in enumerate(lines, block.lineno):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                freqs[fields[0]] = int(fields[1])
+            except (IndexError, ValueError):
+                raise CiyuError(
+                    f"{path}:{lineno}: expected 'word freq [tag]' (a jieba dictionary)"
+                ) from None
     return freqs
 
 

@@ -75,9 +75,12 @@ _TRAINER_BYTE_FALLBACK = 35
 _UNIGRAM = 1
 _NORM_NAME, _NORM_CHARSMAP, _NORM_DUMMY_PREFIX = 1, 2, 3
 _NORM_REMOVE_SPACES, _NORM_ESCAPE_SPACES = 4, 5
+_BYTES = [bytes([i]) for i in range(0x80)]
 
 
 def _varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _BYTES[value]
     value &= (1 << 64) - 1  # negative int32 values are written as 64-bit two's complement
     out = bytearray()
     while True:
@@ -112,6 +115,20 @@ def _piece(text: str, score: float, kind: int) -> bytes:
         + _float(_PIECE_SCORE, score)
         + _int(_PIECE_TYPE, kind)
     )
+
+
+def _normal_pieces(pieces: list[tuple[str, float]]) -> bytes:
+    """``pieces`` as NORMAL ``pieces`` fields of the model, each :func:`_bytes` of
+    :func:`_piece`: the same bytes, written inline (there are over 100,000)."""
+    text_key, score_key = _key(_PIECE_TEXT, 2), _key(_PIECE_SCORE, 5)
+    field_key, kind = _key(_MODEL_PIECES, 2), _int(_PIECE_TYPE, _TYPE_NORMAL)
+    pack, varint = struct.Struct("<f").pack, _varint
+    out = []
+    for text, score in pieces:
+        raw = text.encode("utf-8")
+        body = b"".join((text_key, varint(len(raw)), raw, score_key, pack(score), kind))
+        out += (field_key, varint(len(body)), body)
+    return b"".join(out)
 
 
 #: Characters a number (or a letter/digit run) can hold besides digits: ``12.5%``,
@@ -169,10 +186,7 @@ def model_proto(lexicon: Lexicon) -> Export:
     vocab = pieces(lexicon, out)
     extra = character_pieces(lexicon, vocab)
     body = bytearray(_bytes(_MODEL_PIECES, _piece(UNK_PIECE, 0.0, _TYPE_UNKNOWN)))
-    for word, logp in vocab:
-        body += _bytes(_MODEL_PIECES, _piece(word, logp, _TYPE_NORMAL))
-    for char, score in extra:
-        body += _bytes(_MODEL_PIECES, _piece(char, score, _TYPE_NORMAL))
+    body += _normal_pieces(vocab) + _normal_pieces(extra)
     trainer = (
         _int(_TRAINER_MODEL_TYPE, _UNIGRAM)
         + _int(_TRAINER_VOCAB_SIZE, 1 + len(vocab) + len(extra))
