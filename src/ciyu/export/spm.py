@@ -123,7 +123,7 @@ def _normal_pieces(pieces: list[tuple[str, float]]) -> bytes:
     text_key, score_key = _key(_PIECE_TEXT, 2), _key(_PIECE_SCORE, 5)
     field_key, kind = _key(_MODEL_PIECES, 2), _int(_PIECE_TYPE, _TYPE_NORMAL)
     pack, varint = struct.Struct("<f").pack, _varint
-    out = []
+    out: list[bytes] = []
     for text, score in pieces:
         raw = text.encode("utf-8")
         body = b"".join((text_key, varint(len(raw)), raw, score_key, pack(score), kind))
