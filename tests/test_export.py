@@ -19,7 +19,7 @@ from ciyu.cli import main
 from ciyu.errors import ConfigError, ModelFormatError
 from ciyu.export import FORMATS, export
 from ciyu.export.jieba import default_jieba_dictionary, read_jieba_dictionary
-from ciyu.export.spm import LONGEST_RUN, character_pieces, symbol_chars
+from ciyu.export.spm import INSIDE_NUMBERS, LONGEST_RUN, character_pieces, symbol_chars
 from ciyu.lexicon import Lexicon
 from ciyu.text import NUM, is_learnable, rule_pattern, tokenize
 
@@ -216,6 +216,8 @@ def test_sentencepiece_hand_checked() -> None:
         ("１２．５％和12.5%和２０２４", ["１２．５％", "和", "12.5%", "和", "２０２４"]),
         ("龘龘人民𠀀", ["龘", "龘", "人民", "𠀀"]),  # unknown learnable characters
         ("🇨🇳人民😀！", ["🇨🇳", "人民", "😀", "！"]),
+        ("人民－9℃／－2℃", ["人民", "－9", "℃", "／", "－2", "℃"]),  # PKU's temperatures
+        ("e-mail和1998-2000", ["e", "-", "mail", "和", "1998", "-", "2000"]),
     ]:
         assert Model(LEX).cut(text) == pieces
         assert sp().encode(text, out_type=str) == pieces, text
@@ -229,6 +231,21 @@ def test_sentencepiece_hand_checked() -> None:
     assert sp().encode("人………", out_type=str) == ["人", "………"]  # runs of up to 4
     assert [len(p) for p in sp().encode("人。。。。。。", out_type=str)] == [1, 2, 4]
     assert sp().encode("-5", out_type=str) == ["-", "5"]
+    assert sp().encode("和1998－2000", out_type=str) == ["和", "1998－2000"]
+
+
+def test_sentencepiece_leaves_out_what_numbers_hold() -> None:
+    """INSIDE_NUMBERS is what the rule layer lets into a number or a letter/digit run,
+    besides letters, digits and marks; every other symbol stands alone next to digits."""
+    for char in symbol_chars():
+        if char != "-":
+            for text in ("1" + char + "2", char + "5", "12" + char, "a" + char + "1"):
+                assert char in [t for _, t in tokenize(text)], text
+        assert char not in INSIDE_NUMBERS
+    for char in INSIDE_NUMBERS:
+        texts = (char + "5", "1" + char + "2", "12" + char)
+        assert any(len(list(tokenize(text))) == 1 for text in texts), char
+    assert "-" in symbol_chars()  # a number's sign too, but mostly a hyphen
 
 
 SYMBOLS = frozenset(symbol_chars())
