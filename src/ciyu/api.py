@@ -15,6 +15,14 @@ What to read is said in one of three ways, and never guessed:
 A list of strings as the first argument could be either (``["a.txt", "b.txt"]`` or two
 sentences), so it is an error whose message says what to write instead; so is a ``str``
 that names no existing file.
+
+>>> count(texts=["中文分词", "分词"]).n_chars
+6
+>>> count(["a.txt", "b.txt"])
+Traceback (most recent call last):
+ciyu.errors.ConfigError: ciyu.count() got a list of strings: file names or text? Write \
+ciyu.count(texts=[...]) to use the strings as text, or ciyu.count(paths=[...]) to read the \
+files they name
 """
 
 from __future__ import annotations
