@@ -162,3 +162,37 @@ def test_from_texts_replace_removes_every_surrogate(text: str) -> None:
     assert "".join(corpus) == "".join(
         "\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text
     ).replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ciyu.count(texts=[TEXT], order="6"), "order must be an int, got '6'"),
+        (lambda: ciyu.count(texts=[TEXT], threads=-1), "threads must be a number of processes"),
+        (lambda: ciyu.count(texts=[TEXT], threads="2"), "threads must be a number of processes"),
+        (lambda: ciyu.count(texts=[TEXT], max_memory=-1), "max_memory must be a positive"),
+        (lambda: ciyu.count(texts=[TEXT], max_memory="1G"), "max_memory must be a positive"),
+        (lambda: ciyu.count(texts=[TEXT], progress=1), "progress must be a function or None"),
+        (lambda: ciyu.train(texts=[TEXT], counts="c.npz"), "counts must be NgramCounts"),
+        (lambda: ciyu.train(texts=[TEXT], method=["lm"]), r"unknown method \['lm'\]"),
+        (
+            lambda: ciyu.train(texts=[TEXT], method="cohesion", order="4"),
+            "option order of CohesionConfig must be int, got '4'",
+        ),
+        (
+            lambda: ciyu.discover(texts=[TEXT], thresholds=["2", "4"]),
+            r"option thresholds of CohesionConfig must be a tuple of float, got \['2', '4'\]",
+        ),
+        (lambda: ciyu.discover(texts=[TEXT], list_numbers=1), "must be bool, got 1"),
+        (lambda: ciyu.Corpus.from_texts(None), "texts must be strings, got NoneType"),
+    ],
+)
+def test_misuse_raises_ciyu_errors(call: Callable[[], object], message: str) -> None:
+    with pytest.raises(CiyuError, match=message):
+        call()
+
+
+def test_options_are_converted_to_their_types() -> None:
+    # lists become tuples and ints floats, as the config declares
+    disc = ciyu.discover(texts=[TEXT], thresholds=[2, 4, 6])
+    assert disc.config.thresholds == (2.0, 4.0, 6.0)

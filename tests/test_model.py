@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -39,6 +40,7 @@ def test_encode_decode() -> None:
     # ids lose the text of unknown pieces, as in sentencepiece; they never raise
     assert m.decode(ids) == "中文分词 \u2047 " == "中文分词" + UNK_SURFACE
     assert m.decode(np.array(ids)) == m.decode(ids)  # numpy ids too
+    assert m.decode(1) == "中文" and m.decode(0) == UNK_SURFACE and m.decode("分词") == "分词"
     for bad in (-1, m.vocab_size, 10**20):
         with pytest.raises(
             ConfigError, match=r"is outside the vocabulary \(ids 0 \.\. 7, 0 = <unk>\)"
@@ -210,3 +212,22 @@ def test_bulk_segment_equals_cut(text: str, sep: str) -> None:
     reference = Model(LEX)
     reference.decoder = Decoder(LEX.log_probs(), LEX.unk_logp(), compiled=False)
     assert reference.segment(text, sep) == expected
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m: m.decode(None), "decode takes a list of pieces .str. or of ids .int., got None"),
+        (lambda m: m.decode(1.5), "decode takes a list of pieces"),
+        (lambda m: m.id_to_piece("a"), "a piece is a str and an id an int, got 'a'"),
+        (lambda m: m.id_to_piece(None), "a piece is a str and an id an int, got None"),
+        (lambda m: m.piece_to_id(5), "piece_to_id takes a piece .str. or a list of pieces, got 5"),
+        (lambda m: m.piece_to_id([1]), "piece_to_id takes a piece"),
+        (lambda m: list(m.cut_lines(None)), "cut_lines takes an iterable of lines, got NoneType"),
+        (lambda m: list(m.cut_lines("中文")), "cut_lines takes an iterable of lines, got str"),
+        (lambda m: Model.load(None), "Model.load takes a path .str or os.PathLike., got None"),
+    ],
+)
+def test_misuse_raises_config_errors(call: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        call(Model(LEX))

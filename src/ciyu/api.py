@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._strings import check_errors
 from .config import make
@@ -132,6 +132,42 @@ def _corpus(
     )
 
 
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_run(
+    *,
+    order: object = 1,
+    max_memory: object = None,
+    threads: object = None,
+    progress: object = None,
+    counts: object = None,
+) -> None:
+    """Check the options every API function shares, before any work starts.
+
+    Raises:
+        ConfigError: naming the option, what it must be, and what it was.
+    """
+    if not _is_int(order):
+        raise ConfigError(f"order must be an int, got {order!r}")
+    if max_memory is not None and not (_is_int(max_memory) and max_memory > 0):
+        raise ConfigError(
+            f"max_memory must be a positive number of bytes or None, got {max_memory!r}"
+        )
+    if threads is not None and not (_is_int(threads) and threads >= 0):
+        raise ConfigError(
+            f"threads must be a number of processes (0 or None: one per core), got {threads!r}"
+        )
+    if progress is not None and not callable(progress):
+        raise ConfigError(f"progress must be a function or None, got {progress!r}")
+    if counts is not None and not isinstance(counts, NgramCounts):
+        raise ConfigError(
+            f"counts must be NgramCounts (from ciyu.count or NgramCounts.load), got "
+            f"{type(counts).__name__}"
+        )
+
+
 def count(
     inputs: Inputs | None = None,
     order: int = DEFAULT_ORDER,
@@ -163,6 +199,7 @@ def count(
             write), or an option is invalid.
         InputError: if the input cannot be read.
     """
+    _check_run(order=order, max_memory=max_memory, threads=threads, progress=progress)
     with _reading("count", inputs, texts, paths, errors) as corpus:
         return count_ngrams(
             corpus, order, max_memory=max_memory, progress=progress, threads=threads
@@ -239,6 +276,7 @@ def discover(
             :class:`CohesionConfig`, or an unknown option.
         InputError: if the input cannot be read.
     """
+    _check_run(max_memory=max_memory, threads=threads, progress=progress, counts=counts)
     cfg = _config("ciyu.discover()", CohesionConfig, config, options)
     with _reading("discover", inputs, texts, paths, errors) as corpus:
         ctx = make_context(
@@ -286,8 +324,9 @@ def train(
             of another method.
         InputError: if the input cannot be read.
     """
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _check_run(max_memory=max_memory, threads=threads, progress=progress, counts=counts)
     spec = METHODS[method]
     cfg = _config(f"method {method!r}", spec.config, config, options)
     with _reading("train", inputs, texts, paths, errors) as corpus:

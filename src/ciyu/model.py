@@ -237,6 +237,11 @@ class Model:
             InputError: as for :meth:`cut`, naming the line (``lines[i]``).
         """
         check_errors(errors)
+        if isinstance(lines, str) or not isinstance(lines, Iterable):
+            raise ConfigError(
+                f"cut_lines takes an iterable of lines, got {type(lines).__name__} "
+                "(for one text, use cut or segment)"
+            )
         for i, line in enumerate(lines):
             words: list[str] = []
             self._cut_into(valid_text(line, errors, f"lines[{i}]"), words, split_patterns=False)
@@ -274,8 +279,8 @@ class Model:
         Raises:
             ConfigError: on an id outside ``0 .. vocab_size - 1``.
         """
-        if isinstance(id, Sequence):
-            return [self.id_to_piece(i) for i in id]
+        if isinstance(id, Sequence) and not isinstance(id, str | bytes):
+            return [self._vocab()[1][self._check_id(i)] for i in id]
         return self._vocab()[1][self._check_id(id)]
 
     @overload
@@ -285,9 +290,12 @@ class Model:
     def piece_to_id(self, piece: str | list[str]) -> int | list[int]:
         """The id of a piece, :data:`UNK_ID` if it is not in the vocabulary (as in
         sentencepiece); or the id of each piece of a list."""
+        ids = self._vocab()[0]
         if isinstance(piece, str):
-            return self._vocab()[0].get(piece, UNK_ID)
-        return [self.piece_to_id(p) for p in piece]
+            return ids.get(piece, UNK_ID)
+        if not isinstance(piece, Sequence) or not all(isinstance(p, str) for p in piece):
+            raise ConfigError(f"piece_to_id takes a piece (str) or a list of pieces, got {piece!r}")
+        return [ids.get(p, UNK_ID) for p in piece]
 
     def _check_id(self, value: object) -> int:
         size = self.vocab_size
@@ -336,16 +344,25 @@ class Model:
         ids, _ = self._vocab()
         return [ids.get(p, UNK_ID) for p in pieces]
 
-    def decode(self, pieces: Sequence[str] | Sequence[int]) -> str:
+    def decode(self, pieces: Sequence[str] | Sequence[int] | str | int) -> str:
         """Inverse of :meth:`encode`: pieces are joined; ids are looked up.
 
         ``decode(encode(text)) == text`` always. Ids lose the text of unknown pieces:
-        :data:`UNK_ID` decodes to :data:`UNK_SURFACE` (`` ⁇ ``), as in sentencepiece.
+        :data:`UNK_ID` decodes to :data:`UNK_SURFACE` (`` ⁇ ``), as in sentencepiece. A
+        single piece or id is decoded as a list of one, as in sentencepiece.
 
         Raises:
             ConfigError: on an id outside the vocabulary, or an item that is neither a
                 piece (``str``) nor an id (``int``).
         """
+        if isinstance(pieces, str):
+            return pieces
+        if isinstance(pieces, SupportsIndex) and not isinstance(pieces, Iterable):
+            pieces = [operator.index(pieces)]  # one id (numpy arrays have __index__ too)
+        if not isinstance(pieces, Iterable):
+            raise ConfigError(
+                f"decode takes a list of pieces (str) or of ids (int), got {pieces!r}"
+            )
         out = []
         vocab: list[str] | None = None
         for p in pieces:
@@ -366,7 +383,15 @@ class Model:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
-        """Load and validate a model file; no code is executed."""
+        """Load and validate a model file; no code is executed.
+
+        Raises:
+            ModelFormatError: if the file cannot be read or is not a valid model (see
+                :meth:`Lexicon.load`).
+            ConfigError: if ``path`` is not a path.
+        """
+        if not isinstance(path, str | os.PathLike):
+            raise ConfigError(f"Model.load takes a path (str or os.PathLike), got {path!r}")
         return cls._from_checked(Lexicon.load(path))
 
     def __repr__(self) -> str:

@@ -262,6 +262,8 @@ class Corpus:
         corpus = cls(errors=errors)
         if isinstance(texts, str):
             texts = [texts]
+        elif not isinstance(texts, Iterable):
+            raise InputError(f"texts must be strings, got {type(texts).__name__}")
         corpus._texts = [valid_text(t, errors, f"texts[{i}]") for i, t in enumerate(texts)]
         return corpus
 

@@ -77,7 +77,7 @@ def export(model: Model | Lexicon, fmt: str, **options: Any) -> Export:
         raise ConfigError(
             f"export() takes a ciyu.Model or a ciyu.Lexicon, got {type(model).__name__}"
         )
-    if fmt not in FORMATS:
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise ConfigError(
             f"unknown export format {fmt!r}; choose from {', '.join(sorted(FORMATS))}"
         )
