@@ -150,12 +150,12 @@ def test_hf_hand_checked() -> None:
 @settings(max_examples=300)
 @given(st.text(alphabet=st.sampled_from(list(LEARNABLE + OTHER)), max_size=50))
 def test_hf_gives_ciyus_pieces(text: str) -> None:
-    # numbers aside: ciyu joins a number to a following 年 (<num>年), the library cannot
+    # ciyu joins a number to a following 年 (<num>年), the library cannot: it gives the
+    # number and 年, as Model.encode does (LEX has no other word beginning with 年, so the
+    # text after the number is segmented alone as it is with the number)
     model = Model(LEX)
     assert NUM + "年" in LEX
-    expected = model.cut(text)
-    if any(w[:1].isdigit() and len(w) > 1 and w[-1] == "年" for w in expected):
-        return
+    expected = model.encode(text)
     # a zero-width joiner glues the next character to a symbol, even a known one: ciyu
     # keeps that one token, the library splits the known piece off (documented)
     if any(len(w) > 1 and "\u200d" in w and any(c in LEARNABLE for c in w) for w in expected):
