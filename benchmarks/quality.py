@@ -75,7 +75,7 @@ def worker(system: str, train: Path, out: Path) -> None:
     else:
         model = ciyu.train(ciyu.Corpus([train]), method=system)
         model.save(out / f"{system}.model")
-        words = len(model)
+        words = len(model.lexicon)
     seconds = time.perf_counter() - start
     print(
         json.dumps(

@@ -74,7 +74,7 @@ def worker(system: str, train: Path, out: Path) -> None:
     if system == "ciyu":
         model = ciyu.train(ciyu.Corpus([train]), threads=1)
         model.save(out / f"{train.stem}.ciyu")
-        size = len(model)
+        size = len(model.lexicon)
     else:
         train_sentencepiece(train, out / f"{train.stem}.spm", 32000)
         size = 32000
@@ -213,7 +213,7 @@ def part_budget(data: Path, out: Path) -> None:
     )
     train = (
         peak + "m = ciyu.train(sys.argv[1], max_memory=int(sys.argv[2]), threads=1); "
-        "print(peak_rss_mb(), len(m))"
+        "print(peak_rss_mb(), len(m.lexicon))"
     )
     tables = (
         "import sys, ciyu; from ciyu.counts import count_ngrams; "

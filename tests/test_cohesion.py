@@ -15,7 +15,7 @@ from conftest import toy_vocabulary
 
 @pytest.fixture(scope="module")
 def toy_discovery(toy: tuple[list[str], list[list[str]]]) -> ciyu.Discovery:
-    return ciyu.discover(toy[0])
+    return ciyu.discover(texts=toy[0])
 
 
 def test_toy_words_are_recovered_without_false_words(toy_discovery: ciyu.Discovery) -> None:
@@ -42,7 +42,7 @@ def test_backtracking_rejects_chained_words() -> None:
     # 各项 and 项目 are both solid, so the covering cut glues 各项目; the 3-gram is not solid
     lines = ["各项工作", "各项制度", "各项任务", "项目管理", "项目建设", "新项目"] * 40
     lines += [f"{a}{b}" for a in "甲乙丙丁戊己庚辛壬癸" for b in "子丑寅卯辰巳午未申酉"] * 4
-    disc = ciyu.discover(lines, min_count=3)
+    disc = ciyu.discover(texts=lines, min_count=3)
     assert disc.pieces["各项目"] == 0 or disc.backtrack_failure("各项目") is not None
     assert "各项目" not in {w.word for w in disc.words}
 
@@ -75,8 +75,8 @@ def test_sample_statistics_are_consistent(sample_discovery: ciyu.Discovery) -> N
 
 
 def test_determinism(toy: tuple[list[str], list[list[str]]]) -> None:
-    a = ciyu.discover(toy[0][:3000])
-    b = ciyu.discover(toy[0][:3000])
+    a = ciyu.discover(texts=toy[0][:3000])
+    b = ciyu.discover(texts=toy[0][:3000])
     assert [(w.word, w.count, w.score) for w in a.words] == [
         (w.word, w.count, w.score) for w in b.words
     ]
@@ -95,8 +95,8 @@ def test_config_validation() -> None:
     with pytest.raises(ConfigError, match="--order must be at least 2"):
         CohesionConfig(order=1)
     with pytest.raises(ConfigError, match="unknown option"):
-        ciyu.discover(["中文"], min_cout=3)
+        ciyu.discover(texts=["中文"], min_cout=3)
     assert CohesionConfig(thresholds=(2.0, 4.0, 6.0)).threshold(6, 9.9) == 10.0
     assert math.isclose(CohesionConfig().threshold(4, 6.0), 0.3 * 6.0 * 3)
     with pytest.raises(ConfigError, match="no learnable text"):
-        ciyu.discover(["hello world!", "", "¿qué? 🙂"])
+        ciyu.discover(texts=["hello world!", "", "¿qué? 🙂"])

@@ -16,10 +16,12 @@ from tokenizers.pre_tokenizers import Split
 
 from ciyu import Model
 from ciyu.cli import main
+from ciyu.errors import ConfigError, ModelFormatError
 from ciyu.export import FORMATS, export
 from ciyu.export.jieba import default_jieba_dictionary, read_jieba_dictionary
+from ciyu.export.spm import INSIDE_NUMBERS, LONGEST_RUN, character_pieces, symbol_chars
 from ciyu.lexicon import Lexicon
-from ciyu.text import NUM, rule_pattern, tokenize
+from ciyu.text import NUM, is_learnable, rule_pattern, tokenize
 
 with warnings.catch_warnings():  # jieba 0.42's sources have invalid escape sequences
     warnings.simplefilter("ignore")
@@ -73,8 +75,49 @@ def sp() -> spm.SentencePieceProcessor:
 
 def test_formats_registered() -> None:
     assert set(FORMATS) == {"jieba-user", "jieba-main", "hf", "sentencepiece", "sentencepiece-seed"}
-    with pytest.raises(ValueError, match="unknown export format 'xml'; choose from hf"):
+    with pytest.raises(ConfigError, match="unknown export format 'xml'; choose from hf"):
         export(LEX, "xml")
+
+
+def test_export_takes_a_model_and_checks_its_arguments() -> None:
+    model = Model(LEX)
+    for fmt in FORMATS:
+        assert export(model, fmt).data == export(LEX, fmt).data
+    with pytest.raises(ConfigError, match="format 'hf' has no option jieba_dict; it takes no"):
+        export(model, "hf", jieba_dict="x")
+    with pytest.raises(ConfigError, match="format 'jieba-user' has no option dict; its options: "):
+        export(model, "jieba-user", dict="x")
+    with pytest.raises(ConfigError, match="export.. takes a ciyu.Model or a ciyu.Lexicon, got str"):
+        export("m.model", "hf")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_exports_of_extreme_counts(fmt: str) -> None:
+    # a count near the float maximum: jieba frequencies are exact integers
+    huge = export(Lexicon({"中文": 1e308, "文": 1.0}), fmt)
+    assert huge.entries == (3 if fmt in ("hf", "sentencepiece") else 2)  # and 中, inside 中文
+    if fmt == "jieba-main":
+        assert huge.data.decode().splitlines() == [f"中文 {2 * int(1e308)}", "文 2"]
+    # counts so small that the unknown-character score overflows: refused, not Infinity
+    tiny = Lexicon({"中文": 1e-320, "文": 1e-320})
+    if fmt.startswith("jieba"):
+        assert export(tiny, fmt).entries == 2
+    else:
+        with pytest.raises(ModelFormatError, match="is not finite: its counts are too large"):
+            export(tiny, fmt)
+
+
+def test_words_ciyu_never_produces_are_left_out() -> None:
+    lex = Lexicon({"OK吧": 5, "中文": 3, "中": 1, "文": 1})
+    assert Model(lex).cut("OK吧中文") == ["OK", "吧", "中文"]
+    assert [w for w, _ in lex.vocabulary()] == ["中文", "中", "文"]
+    for fmt in ("hf", "sentencepiece", "sentencepiece-seed"):
+        result = export(lex, fmt)
+        assert result.skipped == {
+            "a character that is not learnable text: ciyu never produces it": ["OK吧"]
+        }
+    proto = spm.SentencePieceProcessor(model_proto=export(lex, "sentencepiece").data)
+    assert proto.encode("OK吧中文", out_type=str) == ["OK", "吧", "中文"]
 
 
 # -- Hugging Face -------------------------------------------------------------------
@@ -107,12 +150,12 @@ def test_hf_hand_checked() -> None:
 @settings(max_examples=300)
 @given(st.text(alphabet=st.sampled_from(list(LEARNABLE + OTHER)), max_size=50))
 def test_hf_gives_ciyus_pieces(text: str) -> None:
-    # numbers aside: ciyu joins a number to a following 年 (<num>年), the library cannot
+    # ciyu joins a number to a following 年 (<num>年), the library cannot: it gives the
+    # number and 年, as Model.encode does (LEX has no other word beginning with 年, so the
+    # text after the number is segmented alone as it is with the number)
     model = Model(LEX)
     assert NUM + "年" in LEX
-    expected = model.cut(text)
-    if any(w[:1].isdigit() and len(w) > 1 and w[-1] == "年" for w in expected):
-        return
+    expected = model.encode(text)
     # a zero-width joiner glues the next character to a symbol, even a known one: ciyu
     # keeps that one token, the library splits the known piece off (documented)
     if any(len(w) > 1 and "\u200d" in w and any(c in LEARNABLE for c in w) for w in expected):
@@ -142,14 +185,159 @@ def test_sentencepiece_gives_ciyus_pieces_and_ids(text: str) -> None:
 
 
 def test_sentencepiece_vocabulary() -> None:
-    # <unk>, every word but <num>年, then ラ ー メ ン (only inside ラーメン)
-    assert sp().get_piece_size() == 1 + len(LEX.vocabulary()) == len(LEX) + 4
+    # <unk>, every word but <num>年, then ラ ー メ ン (only inside ラーメン): Model's ids
+    model = Model(LEX)
+    assert model.vocab_size == 1 + len(LEX.vocabulary()) == len(LEX) + 4
+    assert [sp().id_to_piece(i) for i in range(model.vocab_size)] == [
+        model.id_to_piece(i) for i in range(model.vocab_size)
+    ]
     assert [sp().id_to_piece(i) for i in range(19, 23)] == ["メ", "ラ", "ン", "ー"]  # code points
     assert sp().id_to_piece(0) == "<unk>" and sp().is_unknown(0)
     assert sp().id_to_piece(1) == "和"  # the most frequent word
     assert sp().bos_id() == sp().eos_id() == sp().pad_id() == -1
-    # spaces are kept, not escaped; unknown characters become <unk>, merged when adjacent
-    assert sp().encode("人民 OK", out_type=str) == ["人民", " OK"]
+    # then the character pieces: the other learnable characters at ciyu's unknown score,
+    # the symbols, and the symbols doubled
+    extra = character_pieces(LEX, LEX.vocabulary())
+    assert sp().get_piece_size() == model.vocab_size + len(extra)
+    assert sp().id_to_piece(model.vocab_size) == "々"  # the first learnable code point
+    assert sp().get_score(model.vocab_size) == pytest.approx(LEX.unk_logp(), rel=1e-6)
+    pieces = set(dict(extra))
+    assert {"，", "“", " ", "\u3000", "——", "……", "###", "\t", "\u200d", "-"} <= pieces
+    assert not {"a", "0", "．", "%", "\u0301", "\U0001f3fd", "\U0001f1e8", "\x00"} & pieces
+    assert "々" not in symbol_chars() and "，" in symbol_chars()
+
+
+def test_sentencepiece_hand_checked() -> None:
+    # the PKU example of issue 11: two punctuation marks, each its own piece as in ciyu
+    for text, pieces in [
+        ("人民：“法律”", ["人民", "：", "“", "法律", "”"]),
+        ("人民 OK，", ["人民", " ", "OK", "，"]),
+        ("中华——人民……", ["中华", "——", "人民", "……"]),
+        ("１２．５％和12.5%和２０２４", ["１２．５％", "和", "12.5%", "和", "２０２４"]),
+        ("龘龘人民𠀀", ["龘", "龘", "人民", "𠀀"]),  # unknown learnable characters
+        ("🇨🇳人民😀！", ["🇨🇳", "人民", "😀", "！"]),
+        ("人民－9℃／－2℃", ["人民", "－9", "℃", "／", "－2", "℃"]),  # PKU's temperatures
+        ("e-mail和1998-2000", ["e", "-", "mail", "和", "1998", "-", "2000"]),
+    ]:
+        assert Model(LEX).cut(text) == pieces
+        assert sp().encode(text, out_type=str) == pieces, text
+        assert sp().decode(pieces) == text
+    # the documented differences (see ciyu.export.spm)
+    assert Model(LEX).cut("2024年法律") == ["2024年", "法律"]
+    assert sp().encode("2024年法律", out_type=str) == ["2024", "年", "法律"]  # as Model.encode
+    assert Model(LEX).cut("OK.人民") == ["OK", ".", "人民"]
+    assert sp().encode("OK.人民", out_type=str) == ["OK.", "人民"]
+    assert sp().encode("👍🏽", out_type=str) == ["👍", "🏽"]
+    assert sp().encode("人………", out_type=str) == ["人", "………"]  # runs of up to 4
+    assert [len(p) for p in sp().encode("人。。。。。。", out_type=str)] == [1, 2, 4]
+    assert sp().encode("-5", out_type=str) == ["-", "5"]
+    assert sp().encode("和1998－2000", out_type=str) == ["和", "1998－2000"]
+
+
+def test_sentencepiece_leaves_out_what_numbers_hold() -> None:
+    """INSIDE_NUMBERS is what the rule layer lets into a number or a letter/digit run,
+    besides letters, digits and marks; every other symbol stands alone next to digits."""
+    for char in symbol_chars():
+        if char != "-":
+            for text in ("1" + char + "2", char + "5", "12" + char, "a" + char + "1"):
+                assert char in [t for _, t in tokenize(text)], text
+        assert char not in INSIDE_NUMBERS
+    for char in INSIDE_NUMBERS:
+        texts = (char + "5", "1" + char + "2", "12" + char)
+        assert any(len(list(tokenize(text))) == 1 for text in texts), char
+    assert "-" in symbol_chars()  # a number's sign too, but mostly a hyphen
+
+
+SYMBOLS = frozenset(symbol_chars())
+
+
+def sentencepiece_expected(text: str) -> list[str] | None:
+    """What the sentencepiece export gives for ``text``: ciyu's pieces with the documented
+    differences of :mod:`ciyu.export.spm` applied (None where difference 5 applies).
+
+    ``Model.encode`` already splits number-pattern words into the number and the rest
+    (difference 1; LEX has no word beginning with 年 but 年, so the rest is segmented
+    alone as it is with the number). Outside learnable text, sentencepiece cuts by
+    character: the characters that are no pieces merged, a run of one piece character
+    whole (differences 2 to 4). A run longer than :data:`LONGEST_RUN` is left whole here:
+    :func:`join_long_runs` joins the pieces sentencepiece cuts it into.
+    """
+    out: list[str] = []
+    pieces = Model(LEX).encode(text)
+    if any(any(is_learnable(c) for c in p) and not is_learnable(p[0]) for p in pieces):
+        return None  # a learnable character inside a symbol token: difference 5
+    rest = ""
+    for piece in [*pieces, "人"]:  # a learnable piece at the end flushes the rest
+        if not is_learnable(piece[0]):
+            rest += piece
+            continue
+        i = 0
+        while i < len(rest):
+            j = i + 1
+            if rest[i] in SYMBOLS:
+                while j < len(rest) and rest[j] == rest[i]:
+                    j += 1
+            else:
+                while j < len(rest) and rest[j] not in SYMBOLS:
+                    j += 1
+            out.append(rest[i:j])
+            i = j
+        out.append(piece)
+        rest = ""
+    return out[:-1]
+
+
+def join_long_runs(pieces: list[str]) -> list[str]:
+    """``pieces`` with each run of one symbol longer than :data:`LONGEST_RUN` joined, after
+    checking that it was cut into the fewest pieces (of at most LONGEST_RUN characters)."""
+    out: list[str] = []
+    parts = 1
+    for piece in pieces:
+        if out and piece[0] in SYMBOLS and set(out[-1] + piece) == {piece[0]}:
+            out[-1] += piece
+            parts += 1
+            assert len(out[-1]) > LONGEST_RUN
+        else:
+            if out and parts > 1:
+                assert parts == -(-len(out[-1]) // LONGEST_RUN)
+            out.append(piece)
+            parts = 1
+    if out and parts > 1:
+        assert parts == -(-len(out[-1]) // LONGEST_RUN)
+    return out
+
+
+@settings(max_examples=500)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(codec="utf-8"),
+            st.sampled_from(list(LEARNABLE + OTHER + "：“”…（）《》、。\u3000\r\n龘𠀀々〇")),
+        ),
+        max_size=60,
+    )
+)
+def test_sentencepiece_gives_ciyus_pieces_on_hostile_text(text: str) -> None:
+    expected = sentencepiece_expected(text)
+    if expected is None:
+        return
+    assert join_long_runs(sp().encode(text, out_type=str)) == expected
+
+
+def test_sentencepiece_agrees_on_real_text(
+    sample_model: Model, law_lines: list[str], tmp_path: Path
+) -> None:
+    """The law sample (punctuation, quotes, brackets), lines without digits: identical."""
+    proto = spm.SentencePieceProcessor(model_proto=export(sample_model, "sentencepiece").data)
+    lines = [line for line in law_lines[:2000] if not any(c.isdigit() for c in line)]
+    assert len(lines) > 1000
+    for line in lines:
+        pieces = proto.encode(line, out_type=str)
+        assert pieces == sample_model.cut(line), line
+        ids = proto.encode(line)
+        assert [i if i < len(sample_model) else 0 for i in ids] == sample_model.encode(
+            line, out_type=int
+        )
 
 
 def test_sentencepiece_seed_file_trains(tmp_path: Path) -> None:

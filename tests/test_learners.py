@@ -31,7 +31,7 @@ from conftest import toy_vocabulary
 
 def toy_f1(method: str, toy: tuple[list[str], list[list[str]]]) -> float:
     lines, gold = toy
-    model = ciyu.train(lines, method=method)
+    model = ciyu.train(texts=lines, method=method)
     scores = score_words(
         enumerate(" ".join(g) for g in gold), enumerate(" ".join(model.cut(x)) for x in lines)
     )
@@ -143,8 +143,8 @@ def test_orphan_pairs_counts_pairs_with_an_orphan() -> None:
 
 def test_a_number_starts_a_word_in_the_ensemble() -> None:
     lines = [f"达{n}万，约{n}个，共{n}年" for n in range(1, 200)] * 3
-    on = ciyu.train(lines, method="ensemble")
-    off = ciyu.train(lines, method="ensemble", number_starts_word=False)
+    on = ciyu.train(texts=lines, method="ensemble")
+    off = ciyu.train(texts=lines, method="ensemble", number_starts_word=False)
     # every learned word with a number begins with it
     assert all(w.index(NUM) == 0 for w in on.lexicon.counts if NUM in w)
     assert any(w.index(NUM) > 0 for w in off.lexicon.counts if NUM in w)
@@ -152,7 +152,7 @@ def test_a_number_starts_a_word_in_the_ensemble() -> None:
 
 
 def test_ensemble_rounds_stop_at_the_fixed_point(law_lines: list[str]) -> None:
-    model = ciyu.train(law_lines[:300], method="ensemble", merge_rounds=50)
+    model = ciyu.train(texts=law_lines[:300], method="ensemble", merge_rounds=50)
     merged = model.meta["merged_pairs"]
     assert 0 < len(merged) < 50 and all(n > 0 for n in merged)
     assert len(model.meta["merge_discount_used"]) == len(merged)
@@ -173,8 +173,8 @@ def test_traditional_chinese_works_as_well_as_simplified(law_lines: list[str]) -
     to_trad = opencc.OpenCC("s2t").convert
     trad_lines = [to_trad(line) for line in law_lines]
     assert sum(a != b for a, b in zip(law_lines, trad_lines, strict=True)) > len(law_lines) // 3
-    simp = ciyu.train(law_lines)
-    trad = ciyu.train(trad_lines)
+    simp = ciyu.train(texts=law_lines)
+    trad = ciyu.train(texts=trad_lines)
     ref, got = [], []
     for line in law_lines[::7]:
         # the simplified model's word boundaries, laid on the converted line, are the
@@ -268,11 +268,11 @@ def test_japanese_kana_words() -> None:
     # thresholds scale with the character entropy. Branching entropy finds every word; the
     # default learner finds most of them.
     text = "せんせいはニュースをしらべます。おかあさんとレストランでラーメンをたべました"
-    nvbe = ciyu.train(lines, method="nvbe").cut(text)
+    nvbe = ciyu.train(texts=lines, method="nvbe").cut(text)
     assert "".join(nvbe) == text
     for word in ("せんせい", "ニュース", "しらべます", "おかあさん", "レストラン", "ラーメン"):
         assert word in nvbe, nvbe
-    default = ciyu.train(lines).cut(text)
+    default = ciyu.train(texts=lines).cut(text)
     assert "".join(default) == text
     for word in ("せんせい", "ニュース", "おかあさん", "レストラン", "ラーメン"):
         assert word in default, default
@@ -281,20 +281,20 @@ def test_japanese_kana_words() -> None:
 def test_every_learner_is_deterministic() -> None:
     lines = toy_vocabulary()
     for method in METHODS:
-        a = ciyu.train(lines * 3, method=method).lexicon.counts
-        b = ciyu.train(lines * 3, method=method).lexicon.counts
+        a = ciyu.train(texts=lines * 3, method=method).lexicon.counts
+        b = ciyu.train(texts=lines * 3, method=method).lexicon.counts
         assert a == b, method
 
 
 def test_unigram_meets_the_vocabulary_size(law_lines: list[str]) -> None:
-    model = ciyu.train(law_lines, method="unigram", vocab_size=3000)
+    model = ciyu.train(texts=law_lines, method="unigram", vocab_size=3000)
     assert 2500 <= len(model) <= 3000
     assert sum(len(w) > 1 for w in model.lexicon) > 500
     text = "当事人应当按照约定全面履行自己的义务，2024年起施行。"
     assert "".join(model.cut(text)) == text
     assert 0 not in model.encode("当事人应当履行义务", out_type=int)
     with pytest.raises(ciyu.ConfigError, match="smaller than the .* characters needed"):
-        ciyu.train(law_lines, method="unigram", vocab_size=100)
+        ciyu.train(texts=law_lines, method="unigram", vocab_size=100)
 
 
 @pytest.mark.skipif(_lattice is None, reason="the compiled extension is not built")

@@ -3,47 +3,177 @@
 ``ciyu.discover(path)`` ranks the words of a corpus, ``ciyu.train(path)`` returns a
 :class:`~ciyu.model.Model` whose ``cut`` segments text, ``ciyu.count(path)`` returns
 mergeable n-gram counts. The README shows each with real output.
+
+What to read is said in one of three ways, and never guessed:
+
+- the first argument: one path (a ``str`` or :class:`os.PathLike` naming an existing file
+  or directory; ``"-"`` is standard input), a list of :class:`pathlib.Path` objects, or a
+  :class:`~ciyu.reader.Corpus`;
+- ``paths=[...]``: file and directory names, as ``str`` or path objects;
+- ``texts=[...]``: the text itself, as strings (a single ``str`` is one text).
+
+A list of strings as the first argument could be either (``["a.txt", "b.txt"]`` or two
+sentences), so it is an error whose message says what to write instead; so is a ``str``
+that names no existing file.
+
+>>> count(texts=["中文分词", "分词"]).n_chars
+6
+>>> count(["a.txt", "b.txt"])
+Traceback (most recent call last):
+ciyu.errors.ConfigError: ciyu.count() got a list of strings: file names or text? Write \
+ciyu.count(texts=[...]) to use the strings as text, or ciyu.count(paths=[...]) to read the \
+files they name
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeGuard
 
+from ._strings import check_errors
 from .config import make
 from .counts import DEFAULT_ORDER, NgramCounts, count_ngrams
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .learners import DEFAULT_METHOD, METHODS, cohesion
 from .learners.base import make_context
 from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
 from .reader import Corpus, Errors
 
-Inputs = Corpus | str | os.PathLike[str] | Iterable[str]
+#: What the first argument of :func:`count`, :func:`discover` and :func:`train` can be.
+Inputs = Corpus | str | os.PathLike[str] | Iterable[os.PathLike[str]]
+Paths = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+Texts = str | Iterable[str]
 
 
-def _corpus(inputs: Inputs, errors: Errors) -> Corpus:
-    """Paths (``str``/``PathLike``) are files or directories; a list of other strings is text.
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
-    A list of strings is taken as text unless it is given as :class:`pathlib.Path` objects
-    or wrapped in a :class:`Corpus`: ``ciyu.train(["文本一", "文本二"])`` learns from the
-    two strings, ``ciyu.train(Corpus(["a.txt"]))`` or ``ciyu.train("a.txt")`` from the file.
+
+def _corpus(
+    fn: str, inputs: Inputs | None, texts: Texts | None, paths: Paths | None, errors: Errors
+) -> Corpus:
+    """The :class:`Corpus` that ``inputs``, ``texts=`` or ``paths=`` (exactly one) name.
+
+    Raises:
+        ConfigError: if not exactly one is given, on a list of strings as ``inputs``
+            (ambiguous), on an invalid ``errors``, or on an argument of the wrong kind.
+        InputError: on a path that does not exist, or a text that is not valid (see
+            :meth:`Corpus.from_texts`).
     """
+    check_errors(errors)
+    given = [
+        name
+        for name, v in (("inputs", inputs), ("texts", texts), ("paths", paths))
+        if v is not None
+    ]
+    if len(given) != 1:
+        raise ConfigError(
+            f"ciyu.{fn}() reads one of: a path or a Corpus as first argument, "
+            f"texts=[...] (strings to learn from) or paths=[...] (files); "
+            + ("none was given" if not given else f"got {' and '.join(given)}")
+        )
+    if texts is not None:
+        if isinstance(texts, Corpus | os.PathLike | bytes):
+            raise ConfigError(
+                f"texts= takes strings of text, got {type(texts).__name__}; "
+                f"for files write ciyu.{fn}(paths=[...]) or ciyu.{fn}(Corpus(...))"
+            )
+        return Corpus.from_texts(texts, errors=errors)
+    if paths is not None:
+        items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        for i, item in enumerate(items):
+            if not isinstance(item, str | os.PathLike):
+                raise ConfigError(
+                    f"paths[{i}] is {type(item).__name__}, not a path (str or os.PathLike)"
+                )
+        if not items:
+            raise ConfigError(f"ciyu.{fn}(paths=[]): no file to read")
+        return Corpus(items, errors=errors)
+    assert inputs is not None
     if isinstance(inputs, Corpus):
+        if errors != "strict" and errors != inputs.errors:
+            raise ConfigError(
+                f"errors={errors!r} does not apply to a Corpus, which reads with "
+                f"errors={inputs.errors!r}: give it to the Corpus, Corpus(..., errors={errors!r})"
+            )
         return inputs
     if isinstance(inputs, str | os.PathLike):
+        path = os.fspath(inputs)
+        if not isinstance(path, str):
+            raise ConfigError(f"a path is a str or os.PathLike of str, got {path!r}")
+        if path != "-" and not os.path.exists(path):
+            raise InputError(
+                f"{_short(path)}: no such file or directory. ciyu.{fn}() reads a str as a "
+                f"path; to use the string itself as text, write ciyu.{fn}(texts=[...])"
+            )
         return Corpus([inputs], errors=errors)
-    items = list(inputs)
+    given_object: object = inputs  # callers may pass anything
+    if isinstance(given_object, bytes) or not isinstance(given_object, Iterable):
+        raise ConfigError(
+            f"ciyu.{fn}() cannot read a {type(inputs).__name__}: give a path, a Corpus, "
+            f"texts=[...] or paths=[...]"
+        )
+    items = list(given_object)
     if items and all(isinstance(i, os.PathLike) for i in items):
         return Corpus(items, errors=errors)
-    return Corpus.from_texts(str(i) for i in items)
+    if any(isinstance(i, str) for i in items):
+        raise ConfigError(
+            f"ciyu.{fn}() got a list of strings: file names or text? Write "
+            f"ciyu.{fn}(texts=[...]) to use the strings as text, or "
+            f"ciyu.{fn}(paths=[...]) to read the files they name"
+        )
+    kinds = ", ".join(sorted({type(i).__name__ for i in items})) or "nothing"
+    raise ConfigError(
+        f"ciyu.{fn}() reads a path, a list of pathlib.Path, a Corpus, texts=[...] or "
+        f"paths=[...]; got a list of {kinds}"
+    )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_run(
+    *,
+    order: object = 1,
+    max_memory: object = None,
+    threads: object = None,
+    progress: object = None,
+    counts: object = None,
+) -> None:
+    """Check the options every API function shares, before any work starts.
+
+    Raises:
+        ConfigError: naming the option, what it must be, and what it was.
+    """
+    if not _is_int(order):
+        raise ConfigError(f"order must be an int, got {order!r}")
+    if max_memory is not None and not (_is_int(max_memory) and max_memory > 0):
+        raise ConfigError(
+            f"max_memory must be a positive number of bytes or None, got {max_memory!r}"
+        )
+    if threads is not None and not (_is_int(threads) and threads >= 0):
+        raise ConfigError(
+            f"threads must be a number of processes (0 or None: one per core), got {threads!r}"
+        )
+    if progress is not None and not callable(progress):
+        raise ConfigError(f"progress must be a function or None, got {progress!r}")
+    if counts is not None and not isinstance(counts, NgramCounts):
+        raise ConfigError(
+            f"counts must be NgramCounts (from ciyu.count or NgramCounts.load), got "
+            f"{type(counts).__name__}"
+        )
 
 
 def count(
-    inputs: Inputs,
+    inputs: Inputs | None = None,
     order: int = DEFAULT_ORDER,
     *,
+    texts: Texts | None = None,
+    paths: Paths | None = None,
     max_memory: int | None = None,
     errors: Errors = "strict",
     progress: Callable[[int], None] | None = None,
@@ -52,22 +182,67 @@ def count(
     """Count the character n-grams (orders ``1..order``) of a corpus, as a stream.
 
     Args:
-        inputs: a path, a :class:`Corpus`, or an iterable of text strings.
+        inputs: a path (of an existing file or directory), a list of
+            :class:`pathlib.Path`, or a :class:`Corpus` (see the module documentation).
         order: highest n-gram order.
+        texts: instead of ``inputs``: the text itself, as strings.
+        paths: instead of ``inputs``: file and directory names (``str`` or path objects).
         max_memory: budget for the count tables in bytes (rare n-grams are pruned).
-        errors: ``"strict"`` stops at invalid UTF-8, ``"replace"`` substitutes U+FFFD.
+        errors: ``"strict"`` stops at invalid UTF-8 in files and lone surrogates in
+            ``texts``; ``"replace"`` substitutes U+FFFD for them.
         progress: called with the number of characters counted so far.
         threads: counting processes (``None`` or 0: one per core); the counts are the
             same for any value.
+
+    Raises:
+        ConfigError: if the input is ambiguous or missing (the message says what to
+            write), or an option is invalid.
+        InputError: if the input cannot be read.
     """
-    corpus = _corpus(inputs, errors)
-    return count_ngrams(corpus, order, max_memory=max_memory, progress=progress, threads=threads)
+    _check_run(order=order, max_memory=max_memory, threads=threads, progress=progress)
+    with _reading("count", inputs, texts, paths, errors) as corpus:
+        return count_ngrams(
+            corpus, order, max_memory=max_memory, progress=progress, threads=threads
+        )
+
+
+def _config(who: str, cls: type[Any], config: Any, options: dict[str, Any]) -> Any:
+    """The learner's config: ``config`` (which must be of class ``cls``) with ``options``.
+
+    Raises:
+        ConfigError: on a config of another learner (or not a config), or an unknown
+            option.
+    """
+    if config is not None and not isinstance(config, cls):
+        owner = [m.name for m in METHODS.values() if isinstance(config, m.config)]
+        fix = f", or train with method={owner[0]!r}" if owner else ""
+        raise ConfigError(
+            f"{who} takes a {cls.__name__}, got a {type(config).__name__}: "
+            f"pass ciyu.learners.{cls.__name__}(...) or keyword options{fix}"
+        )
+    return make(cls, config, options)
+
+
+@contextlib.contextmanager
+def _reading(
+    fn: str, inputs: Inputs | None, texts: Texts | None, paths: Paths | None, errors: Errors
+) -> Iterator[Corpus]:
+    """:func:`_corpus`, closed afterwards if it was made here (a Corpus given by the
+    caller stays theirs: closing it would delete its copy of standard input)."""
+    corpus = _corpus(fn, inputs, texts, paths, errors)
+    if corpus is inputs:
+        yield corpus
+        return
+    with corpus:
+        yield corpus
 
 
 def discover(
-    inputs: Inputs,
+    inputs: Inputs | None = None,
     config: CohesionConfig | None = None,
     *,
+    texts: Texts | None = None,
+    paths: Paths | None = None,
     counts: NgramCounts | None = None,
     max_memory: int | None = None,
     errors: Errors = "strict",
@@ -78,12 +253,15 @@ def discover(
     """Discover the words of a corpus with the cohesion learner.
 
     Args:
-        inputs: a path, a :class:`Corpus`, or an iterable of text strings.
+        inputs: a path, a list of :class:`pathlib.Path`, or a :class:`Corpus`.
         config: a :class:`CohesionConfig`; keyword ``options`` override its fields
             (e.g. ``min_count=5``).
+        texts: instead of ``inputs``: the text itself, as strings.
+        paths: instead of ``inputs``: file and directory names.
         counts: n-gram counts of the same corpus made earlier (skips counting).
         max_memory: memory budget for counting, in bytes.
-        errors: how to treat invalid UTF-8 (``"strict"`` or ``"replace"``).
+        errors: how to treat invalid UTF-8 and lone surrogates (``"strict"`` or
+            ``"replace"``).
         progress: called as ``progress(stage, characters_done)``.
         threads: processes for counting (``None`` or 0: one per core); results are the
             same for any value.
@@ -92,9 +270,15 @@ def discover(
         A :class:`Discovery`: ``.words`` is the ranked list of :class:`WordStats`,
         ``.explain(word)`` tells why a word was kept or rejected, ``.lexicon()`` is the
         lexicon a :class:`Model` segments with.
+
+    Raises:
+        ConfigError: as for :func:`count`, or on a config that is not a
+            :class:`CohesionConfig`, or an unknown option.
+        InputError: if the input cannot be read.
     """
-    cfg = make(CohesionConfig, config, options)
-    with _corpus(inputs, errors) as corpus:
+    _check_run(max_memory=max_memory, threads=threads, progress=progress, counts=counts)
+    cfg = _config("ciyu.discover()", CohesionConfig, config, options)
+    with _reading("discover", inputs, texts, paths, errors) as corpus:
         ctx = make_context(
             lambda: corpus,
             cfg.count_order(),
@@ -108,10 +292,12 @@ def discover(
 
 
 def train(
-    inputs: Inputs,
+    inputs: Inputs | None = None,
     method: str = DEFAULT_METHOD,
     config: Any = None,
     *,
+    texts: Texts | None = None,
+    paths: Paths | None = None,
     counts: NgramCounts | None = None,
     max_memory: int | None = None,
     errors: Errors = "strict",
@@ -122,20 +308,28 @@ def train(
     """Learn a segmentation model from raw text.
 
     Args:
-        inputs: a path, a :class:`Corpus`, or an iterable of text strings.
+        inputs: a path, a list of :class:`pathlib.Path`, or a :class:`Corpus`.
         method: the learner, one of :data:`ciyu.learners.METHODS` (default: the best on
             the quality benchmark, :data:`ciyu.learners.DEFAULT_METHOD`).
-        config: that learner's config object; keyword ``options`` override its fields.
-        counts, max_memory, errors, progress, threads: as for :func:`discover`.
+        config: that learner's config object (e.g. :class:`ciyu.learners.NvbeConfig` for
+            ``"nvbe"``); keyword ``options`` override its fields.
+        texts, paths, counts, max_memory, errors, progress, threads: as for
+            :func:`discover`.
 
     Returns:
         A :class:`Model`; its metadata records the method and every option.
+
+    Raises:
+        ConfigError: as for :func:`discover`; on an unknown method, or a config object
+            of another method.
+        InputError: if the input cannot be read.
     """
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _check_run(max_memory=max_memory, threads=threads, progress=progress, counts=counts)
     spec = METHODS[method]
-    cfg = make(spec.config, config, options)
-    with _corpus(inputs, errors) as corpus:
+    cfg = _config(f"method {method!r}", spec.config, config, options)
+    with _reading("train", inputs, texts, paths, errors) as corpus:
         ctx = make_context(
             lambda: corpus,
             cfg.count_order(),
@@ -145,4 +339,4 @@ def train(
             threads=threads,
             drop_singletons=cfg.singletons_unused(),
         )
-        return Model(spec.learn(ctx, cfg))
+        return Model._from_checked(spec.learn(ctx, cfg))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import numbers
+import typing
 from typing import Any, TypeVar
 
 from .errors import ConfigError
@@ -78,8 +80,43 @@ def make(cls: type[T], config: T | None, overrides: dict[str, Any]) -> T:
             f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; "
             f"valid options: {', '.join(sorted(names))}"
         )
+    hints = typing.get_type_hints(cls)
+    checked = {name: _checked(cls, name, hints[name], value) for name, value in overrides.items()}
     base = config if config is not None else cls()
-    return dataclasses.replace(base, **overrides)  # type: ignore[type-var]
+    return dataclasses.replace(base, **checked)  # type: ignore[type-var]
+
+
+def _checked(cls: type[Any], name: str, kind: Any, value: Any) -> Any:
+    """``value`` as the type ``kind`` of option ``name`` (ints are floats too, lists are
+    tuples), so that a wrong type is refused here rather than deep inside a learner.
+
+    Raises:
+        ConfigError: if ``value`` is not of that type.
+    """
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        value = int(value) if ok else value
+    elif kind is float:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        try:
+            ok = isinstance(value, tuple | list)
+            value = tuple(_checked(cls, name, item, x) for x in value) if ok else value
+        except ConfigError:
+            ok = False
+        kind = f"a tuple of {item.__name__}"
+    elif kind is str:
+        ok = isinstance(value, str)
+    else:  # a type this check does not know: left to the config's own validation
+        ok = True
+    if not ok:
+        shown = getattr(kind, "__name__", str(kind))
+        raise ConfigError(f"option {name} of {cls.__name__} must be {shown}, got {value!r}")
+    return value
 
 
 def to_dict(config: Any) -> dict[str, Any]:

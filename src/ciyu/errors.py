@@ -24,5 +24,9 @@ class EvaluationError(CiyuError):
     """Gold and predicted segmentations cannot be compared (their characters differ)."""
 
 
-class ConfigError(CiyuError):
-    """A configuration value is out of range or inconsistent with the data."""
+class ConfigError(CiyuError, ValueError):
+    """A configuration value or an argument is invalid: unknown, out of range, of the wrong
+    kind, or inconsistent with the data or with another argument.
+
+    It is also a :class:`ValueError`, which is what Python code expects of a bad argument.
+    """

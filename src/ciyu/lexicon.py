@@ -22,17 +22,20 @@ reported, not half-loaded.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._atomic import atomic_write
+from ._grammar import python_class
 from .decoder import Decoder
 from .errors import ModelFormatError
-from .text import NUM, display, undisplay
+from .text import LEARNABLE_RANGES, display, undisplay
 
 FORMAT = "ciyu-model"
 VERSION = 1
@@ -45,6 +48,12 @@ def _check_word(word: str) -> str | None:
     if any(c in word for c in _FORBIDDEN):
         return f"word {word!r} contains a tab or line break"
     return None
+
+
+@functools.cache
+def _learnable_word() -> re.Pattern[str]:
+    """A run of learnable characters (what :meth:`Lexicon.vocabulary` keeps)."""
+    return re.compile(f"[{python_class(LEARNABLE_RANGES)}]+")
 
 
 def _format_count(value: float) -> str:
@@ -108,14 +117,17 @@ class Lexicon:
     def vocabulary(self) -> list[tuple[str, float]]:
         """The pieces a tokenizer uses, with their log-probabilities, in id order (from 1).
 
-        First the words by rank, without number-class patterns (``<num>年`` matches many
-        texts, so it is no piece); then every character that occurs inside words but is
-        not a word itself, by code point, at :meth:`unk_logp` (what the decoder gives it).
-        So every character of a word is a piece, as in sentencepiece and Hugging Face
-        vocabularies, and the tokenizer exports reproduce the decoder exactly.
+        First the words by rank that the decoder can produce as pieces of learnable text:
+        without number-class patterns (``<num>年`` matches many texts, so it is no piece)
+        and without words holding any other character that is not learnable (a
+        hand-made ``OK吧`` is never produced); then every character that occurs inside
+        those words but is not a word itself, by code point, at :meth:`unk_logp` (what the
+        decoder gives it). So every character of a word is a piece, as in sentencepiece
+        and Hugging Face vocabularies, and the tokenizer exports reproduce the decoder.
         """
         log_probs = self.log_probs()
-        words = [(w, log_probs[w]) for w, _ in self.sorted_items() if NUM not in w]
+        learnable = _learnable_word()
+        words = [(w, log_probs[w]) for w, _ in self.sorted_items() if learnable.fullmatch(w)]
         inner = {c for w, _ in words for c in w} - self.counts.keys()
         unk = self.unk_logp()
         return words + [(c, unk) for c in sorted(inner)]

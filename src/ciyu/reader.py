@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from ._strings import check_errors, valid_text
 from .errors import InputError
 
 Errors = Literal["strict", "replace"]
@@ -227,6 +228,7 @@ class Corpus:
         stdin: BinaryIO | None = None,
         spool_stdin: bool = True,
     ) -> None:
+        check_errors(errors)  # e.g. "ignore" would drop text silently
         self.errors: Errors = errors
         self.max_piece_bytes = max_piece_bytes
         self._paths: list[Path | None] = []  # None marks stdin
@@ -243,10 +245,26 @@ class Corpus:
                 self._paths.extend(_expand(src))
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> Corpus:
-        """A corpus over in-memory strings (each may hold several lines)."""
-        corpus = cls()
-        corpus._texts = list(texts)
+    def from_texts(cls, texts: Iterable[str] | str, *, errors: Errors = "strict") -> Corpus:
+        """A corpus over in-memory strings (each may hold several lines; a single ``str``
+        is one text).
+
+        Args:
+            texts: the strings.
+            errors: what to do with a lone surrogate (U+D800–U+DFFF), which no UTF-8 text
+                can hold: ``"strict"`` raises, ``"replace"`` reads it as U+FFFD.
+
+        Raises:
+            InputError: on an item that is not a ``str``, or, with ``errors="strict"``, a
+                lone surrogate, naming the item (``texts[i]``) and the index.
+            ConfigError: on an invalid ``errors``.
+        """
+        corpus = cls(errors=errors)
+        if isinstance(texts, str):
+            texts = [texts]
+        elif not isinstance(texts, Iterable):
+            raise InputError(f"texts must be strings, got {type(texts).__name__}")
+        corpus._texts = [valid_text(t, errors, f"texts[{i}]") for i, t in enumerate(texts)]
         return corpus
 
     @property

@@ -22,10 +22,13 @@ matcher never produces) is left out and reported in :attr:`Export.skipped`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import ConfigError
 from ..lexicon import Lexicon
+from ..model import Model
 from .base import Export
 from .hf import tokenizer_json
 from .jieba import main_dictionary, user_dictionary
@@ -43,19 +46,44 @@ FORMATS: dict[str, Callable[..., Export]] = {
 }
 
 
-def export(lexicon: Lexicon, fmt: str, **options: Any) -> Export:
-    """Export ``lexicon`` in format ``fmt`` (a key of :data:`FORMATS`).
+def options_of(fmt: str) -> list[str]:
+    """The names of the options format ``fmt`` takes (keyword arguments of
+    :func:`export`)."""
+    return list(inspect.signature(FORMATS[fmt]).parameters)[1:]
 
-    Options: ``jieba_dict`` (``jieba-user`` only: the path of the jieba dictionary the
-    frequencies are tuned to; default: the installed jieba's own).
+
+def export(model: Model | Lexicon, fmt: str, **options: Any) -> Export:
+    """Export a model (or a lexicon) in format ``fmt`` (a key of :data:`FORMATS`).
+
+    Args:
+        model: a :class:`~ciyu.model.Model`, or the :class:`~ciyu.lexicon.Lexicon` of one.
+        fmt: the format.
+        options: ``jieba_dict`` (``jieba-user`` only: the path of the jieba dictionary
+            the frequencies are tuned to; default: the installed jieba's own).
+
+    Returns:
+        An :class:`Export`: the file's bytes, and what was left out.
 
     Raises:
-        ValueError: on an unknown format or an option the format does not take.
+        ConfigError: on an unknown format, an option the format does not take, or a
+            ``model`` that is neither a Model nor a Lexicon.
+        CiyuError: if the export cannot be made (e.g. an unreadable ``jieba_dict``).
     """
-    try:
-        exporter = FORMATS[fmt]
-    except KeyError:
-        raise ValueError(
+    if isinstance(model, Model):
+        lexicon = model.lexicon
+    elif isinstance(model, Lexicon):
+        lexicon = model
+    else:
+        raise ConfigError(
+            f"export() takes a ciyu.Model or a ciyu.Lexicon, got {type(model).__name__}"
+        )
+    if not isinstance(fmt, str) or fmt not in FORMATS:
+        raise ConfigError(
             f"unknown export format {fmt!r}; choose from {', '.join(sorted(FORMATS))}"
-        ) from None
-    return exporter(lexicon, **options)
+        )
+    allowed = options_of(fmt)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        takes = f"its options: {', '.join(allowed)}" if allowed else "it takes no options"
+        raise ConfigError(f"format {fmt!r} has no option {', '.join(unknown)}; {takes}")
+    return FORMATS[fmt](lexicon, **options)

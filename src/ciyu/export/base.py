@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+from ..errors import ModelFormatError
 from ..lexicon import Lexicon
 from ..text import NUM, display
 
@@ -40,13 +42,31 @@ class Export:
 
 
 def pieces(lexicon: Lexicon, out: Export) -> list[tuple[str, float]]:
-    """:meth:`Lexicon.vocabulary`, with the number-class patterns it leaves out recorded
-    in ``out`` as skipped.
+    """:meth:`Lexicon.vocabulary`, with the words it leaves out recorded in ``out`` as
+    skipped: the number-class patterns, and words with a character that is not learnable
+    (ciyu's decoder never produces them: ``OK吧`` is two tokens by rule).
 
     Log-probabilities are the model's own (normalised over all its words), so the library's
     Viterbi picks the same pieces as ciyu's decoder.
+
+    Raises:
+        ModelFormatError: if a log-probability is not finite (counts so large or so small
+            that their total overflows): no library could use it.
     """
+    vocab = lexicon.vocabulary()
+    kept = {piece for piece, _ in vocab}
     for word, _ in lexicon.sorted_items():
+        if word in kept:
+            continue
         if NUM in word:
             out.skip("the number class <num> has no equivalent in the library", word)
-    return lexicon.vocabulary()
+        else:
+            out.skip("a character that is not learnable text: ciyu never produces it", word)
+    bad = [piece for piece, score in vocab if not math.isfinite(score)]
+    if bad or not math.isfinite(lexicon.unk_logp()):
+        what = f"log-probability of {display(bad[0])!r}" if bad else "unknown-character score"
+        raise ModelFormatError(
+            f"the model's {what} is not finite: its counts are too large or too small; "
+            "rescale them (e.g. to a total near the size of the corpus)"
+        )
+    return vocab
