@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from ciyu.cli import main
 from ciyu.decoder import Decoder
-from ciyu.errors import ModelFormatError
+from ciyu.errors import ConfigError, ModelFormatError
 from ciyu.export import export
+from ciyu.learners import MinentConfig
+from ciyu.learners.base import count_segmentation, make_context
 from ciyu.lexicon import MAX_WORD_LEN, Lexicon
 from ciyu.model import Model
 from ciyu.text import NUM
@@ -356,3 +358,16 @@ def test_segmentation_is_linear_with_the_longest_words() -> None:
     start = time.perf_counter()
     assert "".join(reference.cut(short)) == short
     assert time.perf_counter() - start < 5
+
+
+def test_learners_never_make_words_a_model_cannot_hold() -> None:
+    """A segmenter that leaves a 1,000-character fragment whole gives words of at most
+    MAX_WORD_LEN characters, and minent's --max-length stops there."""
+    text = "甲乙丙丁" * 250 + "，中文"
+    ctx = make_context(lambda: [text], 2)
+    words = count_segmentation(ctx, lambda frags: [[len(f)] for f in frags])
+    assert max(map(len, words)) == MAX_WORD_LEN
+    assert sum(len(w) * n for w, n in words.items()) == len(text) - 1
+    assert Lexicon(dict(words)).counts
+    with pytest.raises(ConfigError, match="--max-length must be between 1 and 256"):
+        MinentConfig(max_length=MAX_WORD_LEN + 1)
