@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import json
 import logging
 import os
@@ -357,7 +356,7 @@ _ZIP_ERRORS = (
     OverflowError,
     struct.error,
     zlib.error,
-    io.UnsupportedOperation,
+    OSError,  # e.g. a seek to a negative offset read from a damaged header
 )
 
 
