@@ -439,8 +439,9 @@ def test_hostile_counts_file_fails_cli_in_one_line(
 ) -> None:
     from ciyu.cli import main
 
+    _, path = _saved(tmp_path)
     bad = tmp_path / "bad.npz"
-    bad.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    bad.write_bytes(path.read_bytes()[:-100])  # zipfile.BadZipFile before the fix
     corpus = tmp_path / "c.txt"
     corpus.write_text("中文分词\n", encoding="utf-8")
     assert main(["train", str(corpus), "--counts", str(bad), "-o", str(tmp_path / "m")]) == 2
