@@ -58,6 +58,7 @@ json_texts = st.one_of(
     st.integers(min_value=1, max_value=300).map(lambda n: "[" * n + "]" * n),
     st.integers(min_value=1, max_value=300).map(lambda n: '{"a":' * n + "1" + "}" * n),
     st.integers(min_value=1, max_value=5000).map(lambda n: "9" * n),
+    st.integers(min_value=1, max_value=20000).map(lambda n: '"' + '\\"' * n),
     st.sampled_from(["", "{", "}", '{"a": NaN}', '{"a": 1e999}', '"\\ud800"', '{"\\udfff": 1}']),
     st.text(max_size=30),
 )
@@ -252,7 +253,7 @@ def check_counts(counts: NgramCounts) -> None:
     assert int(counts.table(1)[1].sum()) == counts.n_chars
     for key in counts.table(counts.order)[0].tolist()[:3]:
         assert all(
-            counts.count(key[i:j]) > 0 for i in range(len(key)) for j in range(i + 1, len(key))
+            counts.count(key[i:j]) > 0 for i in range(len(key)) for j in range(i + 1, len(key) + 1)
         )
 
 

@@ -25,8 +25,7 @@ MAX_JSON_DEPTH = 32
 #: The longest ``.npy`` header accepted (numpy writes about 128 bytes).
 MAX_NPY_HEADER = 4096
 _READ_CHUNK = 1 << 22
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_JSON_TOKENS = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
 
 
 def escape(text: str) -> str:
@@ -38,15 +37,31 @@ def escape(text: str) -> str:
     return repr(text)[1:-1]
 
 
-def json_depth(text: str) -> int:
+def json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
     """The deepest nesting of ``[`` and ``{`` in the JSON ``text``, in linear time and
-    without recursion (brackets inside strings do not count)."""
-    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
-    if not brackets:
-        return 0
-    codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
-    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
-    return int(np.cumsum(steps).max())
+    without recursion (brackets inside strings do not count); the scan stops once the
+    depth is beyond ``limit``.
+
+    One scan for the only characters that matter (an escape, a quote, a bracket); a
+    regular expression matching whole strings would backtrack quadratically on texts
+    like ``"\\"\\"\\"...``.
+    """
+    depth = deepest = 0
+    in_string = False
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token == '"':
+            in_string = not in_string
+        elif in_string or len(token) == 2:
+            continue
+        elif token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        else:
+            depth -= 1
+    return deepest
 
 
 def load_json_object(text: str, max_chars: int) -> dict[str, Any]:
@@ -59,9 +74,8 @@ def load_json_object(text: str, max_chars: int) -> dict[str, Any]:
     """
     if len(text) > max_chars:
         raise ValueError(f"metadata is {len(text):,} characters long (at most {max_chars:,})")
-    depth = json_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"metadata is nested {depth} levels deep (at most {MAX_JSON_DEPTH})")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ValueError(f"metadata is nested more than {MAX_JSON_DEPTH} levels deep")
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -243,9 +243,8 @@ class Lexicon:
             raise ModelFormatError(f"cannot save the metadata in a model file: {exc}") from None
         if len(meta_text) > MAX_META_CHARS or json_depth(meta_text) > MAX_JSON_DEPTH:
             raise ModelFormatError(
-                f"cannot save metadata of {len(meta_text):,} characters nested "
-                f"{json_depth(meta_text)} levels deep in a model file (at most "
-                f"{MAX_META_CHARS:,} characters and {MAX_JSON_DEPTH} levels)"
+                f"cannot save metadata of more than {MAX_META_CHARS:,} characters or "
+                f"{MAX_JSON_DEPTH} levels of nesting in a model file"
             )
         digest = hashlib.sha256()
         with atomic_write(path, "wb") as fh:
