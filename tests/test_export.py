@@ -20,7 +20,7 @@ from ciyu.errors import ConfigError, ModelFormatError
 from ciyu.export import FORMATS, export
 from ciyu.export.jieba import default_jieba_dictionary, read_jieba_dictionary
 from ciyu.export.spm import INSIDE_NUMBERS, LONGEST_RUN, character_pieces, symbol_chars
-from ciyu.lexicon import Lexicon
+from ciyu.lexicon import MAX_COUNT, MIN_COUNT, Lexicon
 from ciyu.text import NUM, is_learnable, rule_pattern, tokenize
 
 with warnings.catch_warnings():  # jieba 0.42's sources have invalid escape sequences
@@ -93,18 +93,18 @@ def test_export_takes_a_model_and_checks_its_arguments() -> None:
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_exports_of_extreme_counts(fmt: str) -> None:
-    # a count near the float maximum: jieba frequencies are exact integers
-    huge = export(Lexicon({"中文": 1e308, "文": 1.0}), fmt)
+    # the largest and smallest counts a lexicon accepts (ciyu.lexicon.MAX_COUNT, MIN_COUNT):
+    # every export stays finite; jieba frequencies are exact integers
+    huge = export(Lexicon({"中文": MAX_COUNT, "文": 1.0}), fmt)
     assert huge.entries == (3 if fmt in ("hf", "sentencepiece") else 2)  # and 中, inside 中文
+    assert b"Infinity" not in huge.data and b"NaN" not in huge.data
     if fmt == "jieba-main":
-        assert huge.data.decode().splitlines() == [f"中文 {2 * int(1e308)}", "文 2"]
-    # counts so small that the unknown-character score overflows: refused, not Infinity
-    tiny = Lexicon({"中文": 1e-320, "文": 1e-320})
-    if fmt.startswith("jieba"):
-        assert export(tiny, fmt).entries == 2
-    else:
-        with pytest.raises(ModelFormatError, match="is not finite: its counts are too large"):
-            export(tiny, fmt)
+        assert huge.data.decode().splitlines() == [f"中文 {2 * int(MAX_COUNT)}", "文 2"]
+    tiny = export(Lexicon({"中文": 1.0, "文": MIN_COUNT}), fmt)
+    assert b"Infinity" not in tiny.data and b"NaN" not in tiny.data
+    # beyond them, the lexicon itself refuses the counts
+    with pytest.raises(ModelFormatError, match="must be between"):
+        Lexicon({"中文": 1e308, "文": 1.0})
 
 
 def test_words_ciyu_never_produces_are_left_out() -> None:

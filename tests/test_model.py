@@ -125,7 +125,7 @@ def test_model_checks_what_it_is_given() -> None:
         Model({"中文": 1})  # type: ignore[arg-type]
     lex = Lexicon({"中文": 1})
     lex.counts["分词"] = -1.0  # changed after the Lexicon checked it
-    with pytest.raises(ModelFormatError, match="count of '分词' must be positive"):
+    with pytest.raises(ModelFormatError, match="count of 分词 must be between"):
         Model(lex)
 
 

@@ -13,11 +13,25 @@ of the whole corpus, as long as no memory-budget pruning happened. When the tabl
 floor read off the histogram of counts so that half the allowance stays in use; the floor
 never goes down) and the result is marked ``approximate``.
 
-File format (``.npz``, version 1): a zip archive of ``.npy`` arrays, loadable without
-pickle: ``meta`` is UTF-8 JSON as a ``uint8`` array (``format``, ``version``, ``order``,
-``n_chars``, ``n_fragments``, ``min_count``, ``approximate``, ``prune_floor``), and for
-every order ``k`` the arrays ``keys_k`` (``<Uk``, strictly increasing) and ``counts_k``
-(``int64``, positive).
+File format (``.npz``, version 1): a zip archive of ``.npy`` arrays (format 1.0 or 2.0),
+stored uncompressed, loadable without pickle, and nothing else:
+
+- ``meta``: a UTF-8 JSON object (at most :data:`MAX_META_BYTES` bytes, as a ``uint8``
+  array) with ``format`` (``"ciyu-counts"``), ``version`` (1), ``order`` (1 to
+  :data:`MAX_ORDER`), ``n_chars`` (0 to :data:`MAX_CHARS`), ``n_fragments`` (at most
+  ``n_chars``, and 0 only if ``n_chars`` is), ``min_count`` (at least 1), ``approximate``
+  (true or false) and ``prune_floor`` (at least 0), all whole numbers but ``approximate``;
+- for every order ``k`` from 1 to ``order``, ``keys_k`` (1-D ``<Uk``: strings of exactly
+  ``k`` code points, none 0 or a surrogate, strictly increasing) and ``counts_k`` (1-D
+  ``<i8``, as long as ``keys_k``).
+
+:meth:`NgramCounts.load` checks all of this, reads each array's header and compares the
+declared size with the member's before allocating memory for it (so a file can never make
+ciyu allocate more than its own size), relies on the zip's CRC-32 to detect damaged
+bytes, and checks that the counts are consistent: the counts of order 1 add up to
+``n_chars``; those of order ``k >= 2`` lie between ``min_count`` and ``n_chars`` and add up
+to at most ``n_chars - n_fragments`` (the number of bigram windows); and the prefix and
+the suffix of every n-gram are counted at least as often as the n-gram itself.
 """
 
 from __future__ import annotations
@@ -27,7 +41,10 @@ import functools
 import json
 import logging
 import os
+import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -35,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._atomic import atomic_write
+from ._untrusted import NpzReader, escape, load_json_object
 from .errors import ConfigError, ModelFormatError
 from .parallel import ordered_map
 from .text import learnable_view
@@ -46,6 +64,12 @@ VERSION = 1
 DEFAULT_ORDER = 6
 DEFAULT_CHUNK_CHARS = 1 << 19
 MAX_ORDER = 16
+#: Largest ``n_chars`` a counts file may declare (2^53, the largest integer a float holds
+#: exactly): counts are at most ``n_chars``, so the sums of the counts of up to 1024 files
+#: fit in int64.
+MAX_CHARS = 1 << 53
+#: Largest metadata member of a counts file, in bytes.
+MAX_META_BYTES = 1 << 16
 
 Keys = npt.NDArray[np.str_]
 Counts = npt.NDArray[np.int64]
@@ -271,54 +295,209 @@ class NgramCounts:
     def load(cls, path: str | os.PathLike[str]) -> NgramCounts:
         """Read and validate counts written by :meth:`save`.
 
+        Every declared size is checked before memory is allocated for it, and every value
+        is checked (see the module doc), so a damaged or hostile file is reported, never
+        half-loaded.
+
         Raises:
-            ModelFormatError: if the file is not a ciyu counts file, is of another
-                version, or is inconsistent.
+            ModelFormatError: naming the file and the first problem, if the file cannot be
+                read, is not a ciyu counts file, is of another version, or is damaged.
         """
         name = os.fspath(path)
+        shown = escape(name)
         try:
-            with np.load(name, allow_pickle=False) as z:
-                files = {key: z[key] for key in z.files}
+            # a pipe or device would block or fail to seek: refuse it before opening
+            if not stat.S_ISREG(os.stat(name).st_mode) and not os.path.isdir(name):
+                raise ModelFormatError(
+                    f"{shown}: not a regular file (a pipe or device); save the counts to a "
+                    "file and give its name"
+                )
+            with open(name, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size == 0:
+                    raise ModelFormatError(
+                        f"{shown}: the file is empty, not a ciyu counts file; "
+                        "create one with `ciyu count`"
+                    )
+                try:
+                    with zipfile.ZipFile(fh) as archive:
+                        return _read_counts(NpzReader(archive, size), shown)
+                except _ZIP_ERRORS as exc:
+                    raise ModelFormatError(
+                        f"{shown}: not a ciyu counts file, or a damaged one "
+                        f"({escape(str(exc)) or type(exc).__name__}); create it again with "
+                        "`ciyu count`"
+                    ) from None
         except FileNotFoundError:
-            raise ModelFormatError(f"{name}: no such counts file") from None
-        except (OSError, ValueError) as exc:
+            raise ModelFormatError(f"{shown}: no such counts file") from None
+        except IsADirectoryError:
+            raise ModelFormatError(f"{shown}: is a directory, not a counts file") from None
+        except PermissionError:
             raise ModelFormatError(
-                f"{name}: not a ciyu counts file ({exc}); create one with `ciyu count`"
+                f"{shown}: permission denied; check the file's permissions"
             ) from None
-        try:
-            meta = json.loads(bytes(files["meta"]).decode("utf-8"))
-        except (KeyError, ValueError):
-            raise ModelFormatError(f"{name}: counts file has no readable metadata") from None
-        if meta.get("format") != FORMAT:
-            raise ModelFormatError(f"{name}: not a ciyu counts file (format={meta.get('format')})")
-        if meta.get("version") != VERSION:
+        except OSError as exc:
             raise ModelFormatError(
-                f"{name}: counts format version {meta.get('version')} is not supported by this "
-                f"ciyu (version {VERSION}); recount with this version"
-            )
-        order = int(meta["order"])
-        tables = []
-        for k in range(1, order + 1):
-            try:
-                keys, counts = files[f"keys_{k}"], files[f"counts_{k}"]
-            except KeyError:
-                raise ModelFormatError(f"{name}: order {k} is missing") from None
-            if keys.dtype != np.dtype(f"<U{k}") or counts.dtype != np.int64:
-                raise ModelFormatError(f"{name}: order {k} has wrong array types")
-            if len(keys) != len(counts) or (len(keys) > 1 and not np.all(keys[1:] > keys[:-1])):
-                raise ModelFormatError(f"{name}: order {k} keys are not sorted and unique")
-            if len(counts) and counts.min() <= 0:
-                raise ModelFormatError(f"{name}: order {k} has non-positive counts")
-            tables.append((keys, counts))
-        return cls(
-            order=order,
-            tables=tables,
-            n_chars=int(meta["n_chars"]),
-            n_fragments=int(meta["n_fragments"]),
-            min_count=int(meta["min_count"]),
-            approximate=bool(meta["approximate"]),
-            prune_floor=int(meta["prune_floor"]),
+                f"{shown}: cannot read the counts file ({escape(exc.strerror or str(exc))}); "
+                "it must be a regular file"
+            ) from None
+
+
+# What reading a damaged zip archive can raise besides ValueError and ModelFormatError
+# (zipfile parses headers with struct and trusts their fields).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    struct.error,
+    zlib.error,
+    OSError,  # e.g. a seek to a negative offset read from a damaged header
+)
+
+
+def _meta_int(meta: dict[str, object], key: str, low: int, high: int) -> int:
+    value = meta.get(key)
+    if type(value) is not int or not low <= value <= high:
+        raise ModelFormatError(
+            f"metadata field {key!r} must be a whole number from {low} to {high}, "
+            f"got {escape(json.dumps(value))[:80]}"
         )
+    return value
+
+
+def _codepoints_valid(keys: Keys) -> bool:
+    """No NUL (numpy drops trailing NULs, which would shorten a key), no surrogate, no
+    value beyond U+10FFFF."""
+    codes = keys.view(np.uint32)
+    if len(codes) == 0:
+        return True
+    return not bool(
+        np.any((codes == 0) | ((codes >= 0xD800) & (codes <= 0xDFFF)) | (codes > 0x10FFFF))
+    )
+
+
+def _sum(counts: Counts) -> int:
+    """The exact sum of positive counts, or ``MAX_CHARS + 1`` if it is larger than
+    :data:`MAX_CHARS` (so that nothing overflows int64)."""
+    if float(counts.sum(dtype=np.float64)) > 2 * MAX_CHARS:
+        return MAX_CHARS + 1
+    return min(int(counts.sum()), MAX_CHARS + 1)
+
+
+def _substrings_counted(keys: Keys, counts: Counts, shorter: tuple[Keys, Counts], k: int) -> bool:
+    """True if the prefix and the suffix of every order-``k`` key are keys of order
+    ``k - 1`` counted at least as often (so, by induction, every substring is)."""
+    if len(keys) == 0:
+        return True
+    s_keys, s_counts = shorter
+    if len(s_keys) == 0:
+        return False
+    codes = keys.view(np.uint32).reshape(len(keys), k)
+    for part in (codes[:, : k - 1], codes[:, 1:]):
+        sub = np.ascontiguousarray(part).view(f"<U{k - 1}").ravel()
+        idx = np.minimum(np.searchsorted(s_keys, sub), len(s_keys) - 1)
+        if not (np.all(s_keys[idx] == sub) and np.all(s_counts[idx] >= counts)):
+            return False
+    return True
+
+
+def _read_counts(npz: NpzReader, shown: str) -> NgramCounts:
+    """Read and validate the arrays of a counts archive (see the module doc)."""
+    try:
+        raw = npz.array("meta.npy", "|u1", max_items=MAX_META_BYTES)
+        text = bytes(raw).decode("utf-8")
+        meta = load_json_object(text, MAX_META_BYTES)
+    except KeyError:
+        raise ModelFormatError(
+            f"{shown}: not a ciyu counts file (no metadata); create one with `ciyu count`"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{shown}: counts file has no readable metadata ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise ModelFormatError(
+            f"{shown}: not a ciyu counts file "
+            f"(format={escape(json.dumps(meta.get('format')))[:80]})"
+        )
+    if meta.get("version") != VERSION or type(meta.get("version")) is not int:
+        raise ModelFormatError(
+            f"{shown}: counts format version {escape(json.dumps(meta.get('version')))[:80]} "
+            f"is not supported by this ciyu (version {VERSION}); recount with this version"
+        )
+    try:
+        order = _meta_int(meta, "order", 1, MAX_ORDER)
+        n_chars = _meta_int(meta, "n_chars", 0, MAX_CHARS)
+        n_fragments = _meta_int(meta, "n_fragments", 0, n_chars)
+        min_count = _meta_int(meta, "min_count", 1, MAX_CHARS + 1)
+        prune_floor = _meta_int(meta, "prune_floor", 0, MAX_CHARS + 1)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{shown}: {exc}; create the file again with `ciyu count`") from None
+    approximate = meta.get("approximate")
+    if not isinstance(approximate, bool):
+        raise ModelFormatError(f"{shown}: metadata field 'approximate' must be true or false")
+    if (n_chars == 0) != (n_fragments == 0):
+        raise ModelFormatError(
+            f"{shown}: metadata counts {n_chars} characters in {n_fragments} fragments"
+        )
+    expected = {"meta.npy"}
+    expected |= {f"{a}_{k}.npy" for k in range(1, order + 1) for a in ("keys", "counts")}
+    unexpected = sorted(set(npz.archive.namelist()) - expected)
+    if unexpected:
+        raise ModelFormatError(
+            f"{shown}: unexpected member {escape(unexpected[0])[:80]} in a counts file of "
+            f"order {order}"
+        )
+    tables: list[tuple[Keys, Counts]] = []
+    for k in range(1, order + 1):
+        problem = f"{shown}: order {k}"
+        try:
+            keys = npz.array(f"keys_{k}.npy", f"<U{k}")
+            counts = npz.array(f"counts_{k}.npy", "<i8", max_items=len(keys))
+        except KeyError:
+            raise ModelFormatError(f"{problem} is missing") from None
+        except ValueError as exc:
+            raise ModelFormatError(f"{problem}: {exc}") from None
+        if len(keys) != len(counts):
+            raise ModelFormatError(f"{problem} has {len(keys)} keys but {len(counts)} counts")
+        if not _codepoints_valid(keys):
+            raise ModelFormatError(f"{problem} has keys with invalid characters (NUL, surrogates)")
+        if len(keys) > 1 and not np.all(keys[1:] > keys[:-1]):
+            raise ModelFormatError(f"{problem} keys are not sorted and unique")
+        floor = 1 if k == 1 else min_count
+        if len(counts) and (counts.min() < floor or counts.max() > n_chars):
+            raise ModelFormatError(
+                f"{problem} has counts outside {floor}..{n_chars} (the number of characters)"
+            )
+        total = _sum(counts)
+        if k == 1 and total != n_chars:
+            raise ModelFormatError(
+                f"{problem}: the characters are counted {total} times, but the metadata says "
+                f"{n_chars}"
+            )
+        if k > 1 and total > n_chars - n_fragments:
+            raise ModelFormatError(
+                f"{problem} counts more n-grams ({total}) than the text has "
+                f"({n_chars} characters in {n_fragments} fragments)"
+            )
+        if k > 1 and not _substrings_counted(keys, counts, tables[-1], k):
+            raise ModelFormatError(
+                f"{problem} has an n-gram whose prefix or suffix is missing from order {k - 1} "
+                "or counted fewer times"
+            )
+        tables.append((keys, counts))
+    return NgramCounts(
+        order=order,
+        tables=tables,
+        n_chars=n_chars,
+        n_fragments=n_fragments,
+        min_count=min_count,
+        approximate=approximate,
+        prune_floor=prune_floor,
+    )
 
 
 def count_chunk(texts: Iterable[str], order: int = DEFAULT_ORDER) -> NgramCounts:

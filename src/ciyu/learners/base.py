@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..counts import DEFAULT_CHUNK_CHARS, NgramCounts, chunked, count_ngrams
 from ..errors import ConfigError
+from ..lexicon import MAX_WORD_LEN
 from ..text import fragments as fragments_of
 
 TextSource = Callable[[], Iterable[str]]
@@ -112,10 +113,18 @@ def make_context(
 
 
 def segmentation(ctx: Context, segmenter: Segmenter) -> Iterator[list[str]]:
-    """Segment every fragment of the corpus; yields the words of each fragment."""
+    """Segment every fragment of the corpus; yields the words of each fragment, none
+    longer than :data:`~ciyu.lexicon.MAX_WORD_LEN` characters."""
     for frags in ctx.fragments():
         for frag, ends in zip(frags, segmenter(frags), strict=True):
-            yield [frag[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+            words = [frag[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+            if len(frag) > MAX_WORD_LEN and max(map(len, words)) > MAX_WORD_LEN:
+                # a model holds no longer word (it keeps the decoder linear): cut the
+                # strings a segmenter leaves whole into pieces of that length
+                words = [
+                    w[i : i + MAX_WORD_LEN] for w in words for i in range(0, len(w), MAX_WORD_LEN)
+                ]
+            yield words
 
 
 def count_segmentation(ctx: Context, segmenter: Segmenter) -> Counter[str]:

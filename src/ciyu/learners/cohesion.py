@@ -41,7 +41,7 @@ from ..config import option, to_dict
 from ..counts import DEFAULT_ORDER, Keys, NgramCounts, chunked, windows
 from ..decoder import Decoder
 from ..errors import ConfigError
-from ..lexicon import Lexicon
+from ..lexicon import MAX_WORD_LEN, Lexicon
 from ..text import NUM, learnable_view
 from .base import Context, Segmenter, per_fragment
 
@@ -372,7 +372,11 @@ def discover(ctx: Context, config: CohesionConfig | None = None) -> Discovery:
     kept: dict[str, float] = {}
     rejected: list[tuple[str, int]] = []
     for piece, c in pieces.items():
-        if len(piece) == 1 or (c >= min_count and disc.backtrack_failure(piece) is None):
+        if len(piece) == 1 or (
+            c >= min_count
+            and len(piece) <= MAX_WORD_LEN  # longer ones are split like rejected pieces
+            and disc.backtrack_failure(piece) is None
+        ):
             kept[piece] = float(c)
         else:
             rejected.append((piece, c))

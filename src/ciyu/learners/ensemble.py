@@ -81,7 +81,7 @@ import numpy.typing as npt
 
 from ..config import option, to_dict
 from ..errors import ConfigError
-from ..lexicon import Lexicon
+from ..lexicon import MAX_WORD_LEN, Lexicon
 from ..text import NUM
 from .base import (
     Context,
@@ -338,6 +338,7 @@ def _chosen(tp: TokenPairs, config: EnsembleConfig, discount: float) -> npt.NDAr
         & (pmi > config.complete_pmi)
     )
     chosen = ok & ((both & (pmi > config.merge_pmi)) | complete)
+    chosen &= length[tp.left] + length[tp.right] <= MAX_WORD_LEN  # what a model can hold
     if config.number_starts_word:
         chosen &= ~np.array([t[:1] == NUM for t in names])[tp.right]
     return chosen  # type: ignore[no-any-return]

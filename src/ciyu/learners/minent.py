@@ -31,7 +31,7 @@ from ..config import option, to_dict
 from ..counts import chunked
 from ..decoder import best_split
 from ..errors import ConfigError
-from ..lexicon import Lexicon
+from ..lexicon import MAX_WORD_LEN, Lexicon
 from ..stats import as_keys, codes_of
 from .base import Context, Segmenter, per_fragment
 from .cohesion import covering_cut
@@ -51,8 +51,11 @@ class MinentConfig:
     def __post_init__(self) -> None:
         if not 0 < self.min_proba < 1:
             raise ConfigError(f"--min-proba must be between 0 and 1, got {self.min_proba}")
-        if self.max_length < 1:
-            raise ConfigError(f"--max-length must be at least 1, got {self.max_length}")
+        if not 1 <= self.max_length <= MAX_WORD_LEN:
+            raise ConfigError(
+                f"--max-length must be between 1 and {MAX_WORD_LEN} (the longest word a model "
+                f"holds), got {self.max_length}"
+            )
 
     def count_order(self) -> int:
         """Only characters and pairs are needed."""
