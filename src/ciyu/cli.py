@@ -546,16 +546,30 @@ class _Terminated(BaseException):
         self.signum = signum
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # a second signal must not interrupt the cleanup the first one started
-    for other in _CLEANUP_SIGNALS:
-        signal.signal(other, signal.SIG_IGN)
-    raise _Terminated(signum)
-
-
 _CLEANUP_SIGNALS = [
     s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s
 ]
+
+
+def _forward_to_main_thread(read_fd: int, signals: set[int]) -> None:
+    """Send the signals written to the wakeup descriptor on to the main thread.
+
+    The kernel may deliver a process's signal to any thread not blocking it: numpy's
+    BLAS threads, say. The main thread then goes on waiting in ``read()`` (a pipe that
+    stays silent) and never runs the handler. Signalling it directly interrupts the wait.
+    """
+    main = threading.main_thread().ident
+    while True:
+        try:
+            data = os.read(read_fd, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in set(data) & signals:
+            assert main is not None
+            with contextlib.suppress(OSError):
+                signal.pthread_kill(main, signum)
 
 
 @contextlib.contextmanager
@@ -563,14 +577,43 @@ def _cleanup_on_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into :class:`_Terminated` while a command runs; the
     previous handlers come back afterwards. A signal the caller ignores (``nohup``
     ignores SIGHUP) stays ignored. Signal handlers can only be set in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []  # the signal that started the cleanup; 0: the command is over
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        if fired:  # the signal once more (forwarded), or the command has ended
+            return
+        fired.append(signum)
+        raise _Terminated(signum)
+
     previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in _CLEANUP_SIGNALS:
-            if signal.getsignal(signum) == signal.SIG_DFL:
-                previous[signum] = signal.signal(signum, _terminate)
+    for signum in _CLEANUP_SIGNALS:
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, terminate)
+    forwarder = None
+    old_wakeup = -1
+    if previous and hasattr(signal, "pthread_kill"):
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        old_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        forwarder = threading.Thread(
+            target=_forward_to_main_thread,
+            args=(read_fd, set(previous)),
+            name="ciyu-signals",
+            daemon=True,
+        )
+        forwarder.start()
     try:
         yield
     finally:
+        fired.append(0)
+        if forwarder is not None:
+            signal.set_wakeup_fd(old_wakeup)
+            os.close(write_fd)  # the forwarder reads the end of the pipe and returns
+            forwarder.join()
+            os.close(read_fd)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -609,30 +652,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _logging_to_stderr(args.verbose, args.quiet), _cleanup_on_signals():
         progress = Progress(not args.quiet, sys.stderr)
         try:
-            output = getattr(args, "output", None)
-            if output is not None and not _is_stdout(output):
-                check_output(output)  # before any long work
-            code = run(args, progress)
-            progress.end(args.command)
-            return code
-        except CiyuError as exc:
-            progress.done()
-            sys.stderr.write(f"ciyu: error: {exc}\n")
-            return 2
-        except BrokenPipeError:  # e.g. `ciyu segment ... | head`
-            with contextlib.suppress(Exception):
-                sys.stderr.close()
-            return 1
-        except OSError as exc:  # anything no check anticipated: still one line
-            progress.done()
-            sys.stderr.write(f"ciyu: error: {_os_error(exc)}\n")
-            return 2
-        except KeyboardInterrupt:
-            progress.done()
-            sys.stderr.write("ciyu: interrupted\n")
-            return 130
-        except _Terminated as exc:
+            return _run(args, run, progress)
+        except _Terminated as exc:  # also when raised while handling another error
             progress.done()
             name = signal.Signals(exc.signum).name
             sys.stderr.write(f"ciyu: terminated by {name}; temporary files removed\n")
             return 128 + exc.signum
+
+
+def _run(
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace, Progress], int],
+    progress: Progress,
+) -> int:
+    """Run a command; its errors become one line on standard error and exit status 2."""
+    try:
+        output = getattr(args, "output", None)
+        if output is not None and not _is_stdout(output):
+            check_output(output)  # before any long work
+        code = run(args, progress)
+        progress.end(args.command)
+        return code
+    except CiyuError as exc:
+        progress.done()
+        sys.stderr.write(f"ciyu: error: {exc}\n")
+        return 2
+    except BrokenPipeError:  # e.g. `ciyu segment ... | head`
+        with contextlib.suppress(Exception):
+            sys.stderr.close()
+        return 1
+    except OSError as exc:  # anything no check anticipated: still one line
+        progress.done()
+        sys.stderr.write(f"ciyu: error: {_os_error(exc)}\n")
+        return 2
+    except KeyboardInterrupt:
+        progress.done()
+        sys.stderr.write("ciyu: interrupted\n")
+        return 130

@@ -73,7 +73,20 @@ def _parse_ints(text: str) -> tuple[int, ...]:
         ) from None
 
 
-_SCALARS: dict[Any, Callable[[str], Any]] = {int: _parse_int, float: _parse_float, str: str}
+def _parse_bool(text: str) -> bool:
+    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    try:
+        return value[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}") from None
+
+
+_SCALARS: dict[Any, Callable[[str], Any]] = {
+    int: _parse_int,
+    float: _parse_float,
+    str: str,
+    bool: _parse_bool,
+}
 _TUPLES: dict[Any, Callable[[str], Any]] = {
     int: _parse_ints,
     float: _parse_floats,
@@ -84,6 +97,14 @@ _TUPLES: dict[Any, Callable[[str], Any]] = {
 def field_parser(cls: type[Any], field: dataclasses.Field[Any]) -> Callable[[str], Any]:
     """The command-line parser of a config field, from its type annotation (not from its
     default: an empty tuple says nothing about the type of its items).
+
+    Args:
+        cls: the config class.
+        field: one of its fields.
+
+    Returns:
+        A function from the flag's text to the value (``"2,4,6"`` → ``(2.0, 4.0, 6.0)``
+        for ``tuple[float, ...]``), raising :class:`argparse.ArgumentTypeError`.
 
     Raises:
         TypeError: for an annotation the command line cannot express (a config bug).
