@@ -286,3 +286,21 @@ def test_concurrent_writer_of_the_same_output_is_left_alone(tmp_path: Path) -> N
         assert len(temporaries(tmp_path)) == 1
     assert out.read_text(encoding="utf-8") == "first"
     assert temporaries(tmp_path) == []
+
+
+def test_descriptor_alias_keeps_the_shells_append_mode(tmp_path: Path) -> None:
+    # `ciyu ... -o /dev/stdout >> log`: the descriptor is used as the shell opened it
+    log = tmp_path / "log.txt"
+    log.write_text("earlier\n", encoding="utf-8")
+    with (
+        open(log, "a", encoding="utf-8") as appending,
+        atomic_write(f"/dev/fd/{appending.fileno()}") as fh,
+    ):
+        fh.write("appended\n")
+    assert log.read_text(encoding="utf-8") == "earlier\nappended\n"
+    assert temporaries(tmp_path) == []
+    with (
+        pytest.raises(OutputError, match="no such file or descriptor"),
+        atomic_write("/dev/fd/999") as fh,
+    ):
+        fh.write("x")

@@ -102,23 +102,30 @@ def _not_a_directory(directory: str) -> str:
     return directory
 
 
-def _is_descriptor_alias(path: str) -> bool:
-    """True if ``path`` is, or links through, ``/dev/fd/N`` or ``/proc/PID/fd/N``:
-    ``/dev/stdout`` and the paths of process substitution name an open descriptor, not
-    a file to replace."""
-    seen = 0
+def _link_chain(path: str) -> Iterator[str]:
+    """``path`` and every path its symbolic links lead to, in order (at most 40: the
+    kernel's limit on links in a path)."""
     current = os.path.abspath(path)
-    while seen < 40:  # the kernel's limit on symbolic links in a path
-        parent = os.path.realpath(os.path.dirname(current))
-        if _FD_DIRS.fullmatch(parent):
-            return True
+    for _ in range(40):
+        yield current
         try:
             link = os.readlink(current)
         except OSError:  # not a link (or gone): the end of the chain
-            return False
+            return
         current = os.path.join(os.path.dirname(current), link)
-        seen += 1
-    return False
+
+
+def _descriptor_alias(path: str) -> tuple[bool, int | None]:
+    """Whether ``path`` is, or links through, ``/dev/fd/N`` or ``/proc/PID/fd/N`` (as
+    ``/dev/stdout`` and a shell's ``>(...)`` do): an open descriptor, not a file to
+    replace. The number ``N`` is returned too when the descriptor is this process's own."""
+    for current in _link_chain(path):
+        parent = os.path.realpath(os.path.dirname(current))
+        if _FD_DIRS.fullmatch(parent):
+            own = parent in (f"/proc/{os.getpid()}/fd", "/proc/self/fd", "/dev/fd")
+            name = os.path.basename(current)
+            return True, int(name) if own and name.isdigit() else None
+    return False, None
 
 
 def _plan(path: str | os.PathLike[str]) -> _Plan:
@@ -140,7 +147,7 @@ def _plan(path: str | os.PathLike[str]) -> _Plan:
         raise _fail(shown, exc) from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{shown}: is a directory; give the output a file name")
-    if (st is not None and not stat.S_ISREG(st.st_mode)) or _is_descriptor_alias(shown):
+    if (st is not None and not stat.S_ISREG(st.st_mode)) or _descriptor_alias(shown)[0]:
         return _Plan(shown, shown, True, st)
     # a regular file or a new one: replace the file a chain of links ends at
     target = os.path.realpath(shown)
@@ -297,17 +304,27 @@ def _closing_on_error(fh: IO[Any], plan: _Plan) -> Iterator[None]:
         raise
 
 
+def _open_direct(target: str) -> int:
+    """A descriptor writing into ``target``: a duplicate of this process's own descriptor
+    for ``/dev/stdout`` or ``/dev/fd/N`` (so that ``>> log`` keeps appending, as the
+    shell set it up), else ``target`` opened for writing."""
+    _, own = _descriptor_alias(target)
+    if own is not None:
+        return os.dup(own)
+    return os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+
+
 @contextlib.contextmanager
 def _write_direct(plan: _Plan, mode: str) -> Iterator[IO[Any]]:
     try:
-        fh = _open(os.open(plan.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), mode)
-    except FileNotFoundError:  # e.g. /dev/fd/N of a descriptor that is not open
-        raise OutputError(f"{plan.shown}: cannot write: no such file or descriptor") from None
-    except PermissionError:
-        raise OutputError(
-            f"{plan.shown}: cannot write: permission denied; check its permissions"
-        ) from None
+        fh = _open(_open_direct(plan.target), mode)
     except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.EBADF):  # /dev/fd/N of a closed descriptor
+            raise OutputError(f"{plan.shown}: cannot write: no such file or descriptor") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise OutputError(
+                f"{plan.shown}: cannot write: permission denied; check its permissions"
+            ) from None
         raise _fail(plan.shown, exc) from None
     with _closing_on_error(fh, plan):
         yield fh
