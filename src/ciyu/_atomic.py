@@ -58,7 +58,16 @@ class _Plan:
 
     @property
     def directory(self) -> str:
+        """The directory of the target (symbolic links resolved)."""
         return os.path.dirname(self.target) or "."
+
+    @property
+    def shown_directory(self) -> str:
+        """The target's directory for messages: as the user named it, unless a link
+        leads elsewhere."""
+        given = os.path.dirname(self.shown) or "."
+        same = os.path.realpath(given) == os.path.realpath(self.directory)
+        return given if same else self.directory
 
 
 def _fail(shown: str, exc: OSError, directory: str | None = None) -> OutputError:
@@ -175,7 +184,7 @@ def _create_temp(plan: _Plan) -> tuple[int, str]:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise _fail(plan.shown, exc, plan.directory) from None
+            raise _fail(plan.shown, exc, plan.shown_directory) from None
     raise OutputError(f"{plan.shown}: cannot write: no free temporary file name")
 
 
@@ -283,7 +292,7 @@ def _write_error(plan: _Plan, exc: OSError) -> BaseException:
     """What a failed write of the output becomes: an :class:`OutputError` when the
     output's device refused the data, else ``exc`` itself (from the caller's code)."""
     if exc.errno in _WRITE_ERRNOS and exc.filename is None:
-        return _fail(plan.shown, exc, plan.directory)
+        return _fail(plan.shown, exc, plan.shown_directory)
     return exc
 
 
@@ -366,11 +375,11 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
             fh.close()
         except OSError as exc:
             _close_quietly(fh)
-            raise _fail(plan.shown, exc, plan.directory) from None
+            raise _fail(plan.shown, exc, plan.shown_directory) from None
         try:
             os.replace(tmp, plan.target)
         except OSError as exc:
-            raise _fail(plan.shown, exc, plan.directory) from None
+            raise _fail(plan.shown, exc, plan.shown_directory) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

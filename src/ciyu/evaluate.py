@@ -193,7 +193,7 @@ def score_words(
 
 
 def _numbered(path: str | os.PathLike[str]) -> Iterable[tuple[int, str]]:
-    for piece in Corpus([path]).pieces():
+    for piece in Corpus([path], spool_stdin=False).pieces():  # one pass: no copy
         yield piece.lineno, piece.text
 
 
@@ -216,7 +216,7 @@ def read_word_list(path: str | os.PathLike[str]) -> set[str]:
     Reads plain lists (one word per line) and jieba dictionaries (``word freq tag``).
     """
     words = set()
-    for piece in Corpus([path]).pieces():
+    for piece in Corpus([path], spool_stdin=False).pieces():  # one pass: no copy
         fields = _ASCII_SPACE.split(piece.text.strip())
         if fields and fields[0]:
             words.add(fields[0])

@@ -14,9 +14,9 @@ there only when a reference lexicon was given.
 >>> out = io.StringIO()
 >>> write_discovery_tsv(out, [WordRow("中文", 12, 5.25, 2.0, 1.5, 33.0)])
 1
->>> print(out.getvalue(), end="")
-word	count	cohesion	left_entropy	right_entropy	score
-中文	12	5.2500	2.0000	1.5000	33.00
+>>> print(out.getvalue().replace("\\t", " | "), end="")
+word | count | cohesion | left_entropy | right_entropy | score
+中文 | 12 | 5.2500 | 2.0000 | 1.5000 | 33.00
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def read_discovery_tsv(path: str | os.PathLike[str]) -> list[WordRow]:
         value = float(text)
         return value if math.isfinite(value) else None
 
-    for piece in Corpus([path]).pieces():
+    for piece in Corpus([path], spool_stdin=False).pieces():  # one pass: no copy
         fields = piece.text.split("\t")
         if piece.lineno == 1:
             if tuple(fields[:6]) != COLUMNS:
