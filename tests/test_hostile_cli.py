@@ -624,3 +624,19 @@ def test_segment_uses_the_model_file_as_it_is_now(
     assert outputs[0] == outputs[1] and outputs[2] == outputs[3]
     assert outputs[0] != outputs[2]
     assert "当事人 应当" in outputs[0] and "约定 全面 履行" in outputs[2]
+
+
+def test_nul_in_a_path_is_one_line(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = str(tmp_path / "m.model")
+    assert run(["train", "a\x00b", "-o", out], capsys) == (
+        2,
+        "",
+        "ciyu: error: 'a\\x00b': not a valid file name\n",
+    )
+    assert run(["train", str(small), "-o", "x\x00y"], capsys) == (
+        2,
+        "",
+        "ciyu: error: 'x\\x00y': not a valid file name\n",
+    )

@@ -154,6 +154,8 @@ def _plan(path: str | os.PathLike[str]) -> _Plan:
         st = None
     except OSError as exc:  # a component is not a directory, a loop of links, ...
         raise _fail(shown, exc) from None
+    except ValueError:  # a NUL character: no file can have that name
+        raise OutputError(f"{shown!r}: not a valid file name") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{shown}: is a directory; give the output a file name")
     if (st is not None and not stat.S_ISREG(st.st_mode)) or _descriptor_alias(shown)[0]:

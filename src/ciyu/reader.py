@@ -356,6 +356,8 @@ def _expand(source: str | os.PathLike[str]) -> list[Path]:
         ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character: no file can have that name
+        raise InputError(f"{str(path)!r}: not a valid file name") from None
     if stat.S_ISDIR(mode):
         files = _directory_files(path)
         if not files:
