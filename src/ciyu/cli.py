@@ -309,9 +309,8 @@ def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
     with Corpus(args.inputs, errors=args.errors) as corpus:
         model = _run_learner(args, progress, learn, config, corpus)
     model.save(_output_path(args.output))
-    progress.summary(
-        f"model of {_n(len(model), 'word')} ({args.method}) written to {_shown(args.output)}"
-    )
+    words = _n(len(model.lexicon), "word")
+    progress.summary(f"model of {words} ({args.method}) written to {_shown(args.output)}")
     return 0
 
 
@@ -408,7 +407,7 @@ def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
         if model is not None:
             method = model.meta.get("method", "?")
             name = os.path.basename(args.model)
-            facts.append(("model", f"{name} ({method}, {len(model):,} words)"))
+            facts.append(("model", f"{name} ({method}, {len(model.lexicon):,} words)"))
             cov = coverage(model, corpus, progress)
             progress.done()
     sources = list(args.inputs) or [args.discovery]
