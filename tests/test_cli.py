@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -191,7 +192,9 @@ def test_ten_megabyte_line_without_punctuation(
     assert big.stat().st_size >= 10_000_000
     out = tmp_path / "big.out"
     code, _, err = run(["segment", "-m", str(model), str(big), "-o", str(out)], capsys)
-    assert code == 0 and err == ""
+    assert code == 0
+    summary = rf"1 line \(10,000,003 bytes\) segmented into {re.escape(str(out))}"
+    assert re.fullmatch(rf"ciyu: segment: {summary} in \d+\.\d s\n", err)
     segmented = out.read_text(encoding="utf-8")
     assert segmented.count("\n") == 1
     assert segmented.replace(" ", "") == line + "\n"

@@ -70,3 +70,29 @@ def test_json(tmp_path: Path) -> None:
         '{"correct": 2, "f1": 1.0, "gold_words": 2, "iv_recall": null, "oov_rate": null, '
         '"oov_recall": null, "precision": 1.0, "predicted_words": 2, "recall": 1.0}'
     )
+
+
+def test_no_words_is_an_error_not_zero(tmp_path: Path) -> None:
+    empty = write(tmp_path / "empty", "\n\n")
+    with pytest.raises(EvaluationError) as exc:
+        ciyu.evaluate(empty, empty)
+    assert str(exc.value) == (
+        f"{empty} and {empty} hold no words, so there is nothing to score (precision, "
+        "recall and F1 would be 0/0); check that you gave the right files"
+    )
+
+
+def test_recall_of_no_word_is_undefined(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    gold = write(tmp_path / "gold", "中文 分词\n")
+    empty = write(tmp_path / "empty", "")
+    s = ciyu.evaluate(gold, gold, empty)
+    assert (s.oov_rate, s.oov_recall, s.iv_recall) == (1.0, 1.0, None)
+    assert "every gold word counts as OOV" in caplog.text
+    assert s.report().splitlines()[3:6] == [
+        "OOV rate   1.0000",
+        "OOV recall 1.0000",
+        "IV recall  undefined (the gold has no IV word)",
+    ]
+    s = ciyu.evaluate(gold, gold, write(tmp_path / "all", "中文\n分词\n"))
+    assert (s.oov_rate, s.oov_recall, s.iv_recall) == (0.0, None, 1.0)
+    assert '"oov_recall": null' in s.to_json()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import tempfile
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -106,3 +110,109 @@ def test_blocks_equal_lines(text: str, block: int, corrupt_at: int) -> None:
                 list(reader(io.BytesIO(bad), "f"))
             errors.append(str(exc.value))
         assert errors[0] == errors[1]
+
+
+def write_fifo(path: Path, data: bytes) -> threading.Thread:
+    """Make ``path`` a FIFO fed with ``data`` by a thread (as a shell's producer)."""
+    os.mkfifo(path)
+
+    def write() -> None:
+        with open(path, "wb") as fh:
+            fh.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+class Trickle(io.RawIOBase):
+    """A pipe that hands out one byte per read and cannot seek or peek."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self.data:
+            return 0
+        buffer[0] = self.data[0]
+        self.data = self.data[1:]
+        return 1
+
+
+def test_fifo_is_read_as_a_stream_and_spooled_for_more_passes(tmp_path: Path) -> None:
+    write_fifo(tmp_path / "fifo", "一\n二\n".encode())
+    with Corpus([tmp_path / "fifo"]) as corpus:
+        assert corpus.size_bytes() is None  # a pipe: nothing may be read to size it
+        assert list(corpus) == ["一", "二"]
+        assert list(corpus) == ["一", "二"]  # the second pass reads the spooled copy
+    write_fifo(tmp_path / "gz", gzip.compress("三\n".encode()))
+    assert list(Corpus([tmp_path / "gz"], spool_stdin=False)) == ["三"]
+
+
+def test_gzip_magic_split_over_two_reads_of_a_pipe() -> None:
+    data = gzip.compress("中文\n分词\n".encode())
+    for spool in (False, True):
+        stdin = io.BufferedReader(Trickle(data), 1)  # its peek gives one byte
+        with Corpus(["-"], stdin=stdin, spool_stdin=spool) as corpus:  # type: ignore[arg-type]
+            assert list(corpus) == ["中文", "分词"]
+    assert list(Corpus(["-"], stdin=Trickle(b"\x1f"), spool_stdin=False)) == ["\x1f"]  # type: ignore[arg-type]
+
+
+def test_stdin_spool_has_no_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # even kill -9 cannot leave a spool file behind: it is unlinked once created
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with Corpus(["-"], stdin=io.BytesIO("一\n二\n".encode())) as corpus:
+        for _ in corpus:
+            assert list(tmp_path.iterdir()) == []
+        assert list(corpus) == ["一", "二"]
+
+
+def test_nested_with_blocks_keep_the_spool(tmp_path: Path) -> None:
+    # the CLI's `with` and the API's `with` around the same corpus: the inner one must
+    # not drop the copy of a stream that cannot be read again
+    corpus = Corpus(["-"], stdin=io.BytesIO("一\n".encode()))
+    with corpus:
+        with corpus:
+            assert list(corpus) == ["一"]
+        assert list(corpus) == ["一"]
+
+
+def test_broken_link_in_a_directory_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("甲\n", encoding="utf-8")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "gone.txt")
+    with pytest.raises(InputError) as exc:
+        Corpus([tmp_path])
+    assert str(exc.value) == (
+        f"{tmp_path}/b.txt: broken symbolic link in the input directory {tmp_path}; "
+        "fix or remove it"
+    )
+
+
+def test_unreadable_subdirectory_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.txt").write_text("甲\n", encoding="utf-8")
+    (tmp_path / "sub" / "b.txt").write_text("乙\n", encoding="utf-8")
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if os.fspath(path) == str(tmp_path / "sub"):  # what chmod 000 does, even to root
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(InputError, match=r"sub: cannot read this directory \(permission denied\)"):
+        Corpus([tmp_path])
+
+
+def test_directory_order_is_by_path_components(tmp_path: Path) -> None:
+    # "a/b.txt" before "a.txt": the order of sorted Path objects, as before
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "b.txt").write_text("一\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("二\n", encoding="utf-8")
+    (tmp_path / "a-c.txt").write_text("三\n", encoding="utf-8")
+    assert list(Corpus([tmp_path])) == ["一", "三", "二"]  # a < a-c.txt < a.txt

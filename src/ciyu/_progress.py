@@ -1,8 +1,11 @@
-"""Progress on standard error for the command line: one line per stage, redrawn in place.
+"""Progress on standard error for the command line: one line per stage, redrawn in place,
+and one summary line when the command ends.
 
-Drawn only when standard error is a terminal (never into logs or pipes) and not silenced
-with ``-q``. A stage whose total is known gets a bar; the total of a pass over the corpus
-is learned from the counting pass that precedes it (both count learnable characters).
+Progress is drawn only when standard error is a terminal (never into logs or pipes) and
+not silenced with ``-q``. A stage whose total is known gets a bar; the total of a pass
+over the corpus is learned from the counting pass that precedes it (both count learnable
+characters). The summary line (what was written, how much, how long it took) is written
+to standard error whether or not it is a terminal, unless ``-q``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def duration(seconds: float) -> str:
+    """A duration for people: ``0.4 s``, ``42.0 s``, ``3:05``, ``1:02:03``."""
+    return f"{seconds:.1f} s" if seconds < 60 else _clock(seconds)
+
+
 def _millions(n: float) -> str:
     return f"{n / 1e6:,.1f} M"
 
@@ -35,7 +43,10 @@ class Progress:
 
     def __init__(self, enabled: bool, stream: TextIO, unit: str = "chars") -> None:
         self.enabled = enabled and stream.isatty()
+        self.quiet = not enabled
         self.stream = stream
+        self._started = time.monotonic()
+        self._summary: str | None = None
         self.unit = unit
         #: Known totals by stage; a finished "count" stage sets the total of later passes.
         self.totals: dict[str, int] = {}
@@ -93,3 +104,18 @@ class Progress:
         """End the current line (the last state stays on screen)."""
         if self.enabled:
             self._finish()
+
+    def summary(self, text: str) -> None:
+        """Say what the command did (``"12 words written to x.tsv"``), for :meth:`end`."""
+        self._summary = text
+
+    def end(self, command: str) -> None:
+        """End the command: finish the progress line, then write the summary line
+        ``ciyu: COMMAND: SUMMARY in 1.2 s`` (``ciyu: COMMAND: done in ...`` without a
+        summary) unless quiet."""
+        self.done()
+        if self.quiet:
+            return
+        elapsed = duration(time.monotonic() - self._started)
+        self.stream.write(f"ciyu: {command}: {self._summary or 'done'} in {elapsed}\n")
+        self.stream.flush()

@@ -2,30 +2,40 @@
 calls the public Python API.
 
 Conventions: inputs are files, directories or ``-`` (standard input, the default where an
-input is optional); ``-o`` names the output (standard output by default, written atomically
-when it is a file); progress goes to standard error, only when it is a terminal; ``-q``
-silences it; errors are one line on standard error and exit status 2.
+input is optional); ``-o`` names the output (standard output by default, or with ``-o -``;
+see :mod:`ciyu._atomic` for how files, devices and pipes are written), and is checked
+before any long work starts; progress goes to standard error, only when it is a
+terminal; every command ends with one summary line on standard error; ``-q`` silences
+both, and ``-q``/``-v`` go anywhere on the line; errors are one line on standard error
+and exit status 2; SIGTERM and SIGHUP remove the temporary files and exit with status
+128 + the signal number.
+
+Each command is a :class:`Command`: a function adding its arguments to its parser and a
+function running it. A new command is two functions and one entry in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
-import dataclasses
 import functools
 import io
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, TypeVar
+from dataclasses import dataclass, replace
+from types import FrameType
+from typing import IO, Any, TypeVar
 
 from . import __version__, api
-from ._atomic import atomic_write
+from ._atomic import atomic_write, check_output
 from ._compiled import HAVE_COMPILED
 from ._progress import Progress
+from .bulk import BlockSegmenter, load_model
 from .config import add_arguments, from_namespace
 from .counts import DEFAULT_ORDER, NgramCounts
 from .errors import CiyuError
@@ -34,15 +44,17 @@ from .export import FORMATS, export
 from .learners import DEFAULT_METHOD, METHODS
 from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
-from .parallel import ordered_map
 from .reader import Corpus
-from .report import Report, coverage, read_discovery_tsv, rows_from_discovery
-from .text import display, undisplay
+from .report import Report, coverage
+from .text import undisplay
+from .wordtable import read_discovery_tsv, rows_from_discovery, write_discovery_tsv
 
 log = logging.getLogger("ciyu")
 T = TypeVar("T")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+#: Where ``-o -`` sends the output of a command whose writer takes a path.
+_STDOUT_PATH = "/dev/stdout"
 
 
 def parse_size(text: str) -> int:
@@ -54,10 +66,31 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * scale)
 
 
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 word``, ``12,345 words``."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def _is_stdout(path: str | None) -> bool:
+    return path is None or path == "-"
+
+
+def _shown(path: str | None) -> str:
+    """The output as named in the summary line."""
+    return "standard output" if _is_stdout(path) else str(path)
+
+
+def _output_path(path: str) -> str:
+    """The path a file writer gets: ``-`` is standard output."""
+    return _STDOUT_PATH if path == "-" else path
+
+
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[IO[str]]:
-    """The output stream: an atomically written file, or UTF-8 standard output."""
-    if path is not None and path != "-":
+    """The output stream: a file (see :func:`ciyu._atomic.atomic_write`), or UTF-8
+    standard output."""
+    if not _is_stdout(path):
+        assert path is not None
         with atomic_write(path, "w") as fh:
             yield fh
         return
@@ -72,6 +105,29 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         wrapper.flush()
     finally:
         wrapper.detach()
+
+
+# ---------------------------------------------------------------------------------------
+# arguments shared by several commands
+
+
+def _common_options(main_parser: bool) -> argparse.ArgumentParser:
+    """``-q`` and ``-v``: on the main parser with their defaults, and on every
+    subcommand's parser without (``SUPPRESS``), so that they work before or after the
+    subcommand and one given before is not reset by the subcommand's parser."""
+    p = argparse.ArgumentParser(add_help=False)
+    default: Any = False if main_parser else argparse.SUPPRESS
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="no progress and no summary line, warnings only",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log what each stage does"
+    )
+    return p
 
 
 def _add_threads_arg(p: argparse.ArgumentParser, default: int) -> None:
@@ -105,50 +161,78 @@ def _add_input_args(
     _add_threads_arg(p, threads)
 
 
+def _add_max_memory(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--max-memory", type=parse_size, default=None, metavar="SIZE", help=help)
+
+
 def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfig) -> None:
     p.add_argument("--counts", metavar="COUNTS", help="reuse counts saved by `ciyu count`")
-    p.add_argument(
-        "--max-memory",
-        type=parse_size,
-        default=None,
-        metavar="SIZE",
-        help="memory budget for counting, e.g. 2G; rare n-grams are pruned to stay within it",
+    _add_max_memory(
+        p, "memory budget for counting, e.g. 2G; rare n-grams are pruned to stay within it"
     )
     add_arguments(p, config_cls)
 
 
-def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
-    """The argument parser of the ``ciyu`` command.
+def _run_learner(
+    args: argparse.Namespace,
+    progress: Progress,
+    learn: Callable[..., T],
+    config: object,
+    corpus: Corpus,
+) -> T:
+    """Run ``api.discover`` or ``api.train`` with the options every learning command has."""
+    counts = NgramCounts.load(args.counts) if args.counts else None
+    if counts is not None:
+        progress.set_total(counts.n_chars)
+    try:
+        return learn(
+            corpus,
+            config=config,
+            counts=counts,
+            max_memory=args.max_memory,
+            progress=progress,
+            threads=args.threads,
+        )
+    finally:
+        progress.done()
 
-    ``ciyu train`` takes the options of one learner; ``method`` says which (the command
-    line is scanned for ``--method`` first).
-    """
-    parser = argparse.ArgumentParser(
-        prog="ciyu",
-        description="Learn the words of a language written without spaces from raw text, "
-        "then segment text with them.",
-    )
-    compiled = "yes" if HAVE_COMPILED else "no (pure Python, slower: reinstall with a C compiler)"
-    parser.add_argument(
-        "--version", action="version", version=f"ciyu {__version__} (compiled decoder: {compiled})"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress, warnings only")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("count", help="count character n-grams and save them for reuse")
+def _discover(args: argparse.Namespace, progress: Progress, corpus: Corpus) -> Discovery:
+    config = from_namespace(CohesionConfig, args)
+    return _run_learner(args, progress, api.discover, config, corpus)
+
+
+# ---------------------------------------------------------------------------------------
+# the commands: for each, a function adding its arguments and a function running it
+
+
+def _parse_count(p: argparse.ArgumentParser, method: str) -> None:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="counts file to write (.npz)")
     p.add_argument("--order", type=int, default=DEFAULT_ORDER, help="highest n-gram order")
-    p.add_argument(
-        "--max-memory",
-        type=parse_size,
-        default=None,
-        metavar="SIZE",
-        help="memory budget, e.g. 2G; rare n-grams are pruned to stay within it",
-    )
+    _add_max_memory(p, "memory budget, e.g. 2G; rare n-grams are pruned to stay within it")
 
-    p = sub.add_parser("discover", help="list the words of a corpus with their statistics")
+
+def _cmd_count(args: argparse.Namespace, progress: Progress) -> int:
+    # one pass: standard input and pipes are read as they come, not copied first
+    with Corpus(args.inputs, errors=args.errors, spool_stdin=False) as corpus:
+        counts = api.count(
+            corpus,
+            args.order,
+            max_memory=args.max_memory,
+            progress=lambda n: progress("count", n),
+            threads=args.threads,
+        )
+    progress.done()
+    counts.save(_output_path(args.output))
+    progress.summary(
+        f"{_n(len(counts), 'n-gram')} of orders 1..{counts.order} over "
+        f"{_n(counts.n_chars, 'character')} written to {_shown(args.output)}"
+    )
+    return 0
+
+
+def _parse_discover(p: argparse.ArgumentParser, method: str) -> None:
     _add_input_args(p)
     p.add_argument("-o", "--output", help="TSV file to write (default: standard output)")
     p.add_argument(
@@ -170,12 +254,43 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
     )
     _add_learn_args(p)
 
-    p = sub.add_parser("explain", help="explain why a word was kept or rejected")
+
+def _cmd_discover(args: argparse.Namespace, progress: Progress) -> int:
+    if args.new_only and not args.reference:
+        raise CiyuError("--new-only needs --reference LEXICON (the words that are not new)")
+    reference = read_word_list(args.reference) if args.reference else None
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        disc = _discover(args, progress, corpus)
+    for word in args.explain:
+        sys.stderr.write(disc.explain(undisplay(word)) + "\n\n")
+    with _output(args.output) as out:
+        n = write_discovery_tsv(
+            out,
+            rows_from_discovery(disc, reference),
+            with_reference=reference is not None,
+            new_only=args.new_only,
+            top=args.top,
+        )
+    progress.summary(f"{_n(n, 'word')} written to {_shown(args.output)}")
+    return 0
+
+
+def _parse_explain(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("word", help="the word to explain")
     _add_input_args(p)
     _add_learn_args(p)
 
-    p = sub.add_parser("train", help="learn a segmentation model")
+
+def _cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        disc = _discover(args, progress, corpus)
+    with _output(None) as out:
+        out.write(disc.explain(undisplay(args.word)) + "\n")
+    progress.summary(f"{args.word} explained from {_n(disc.counts.n_chars, 'character')}")
+    return 0
+
+
+def _parse_train(p: argparse.ArgumentParser, method: str) -> None:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="model file to write")
     p.add_argument(
@@ -187,7 +302,19 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
     )
     _add_learn_args(p, METHODS[method].config if method in METHODS else CohesionConfig)
 
-    p = sub.add_parser("segment", help="segment text with a model, one output line per input line")
+
+def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
+    config = from_namespace(METHODS[args.method].config, args)
+    learn = functools.partial(api.train, method=args.method)
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        model = _run_learner(args, progress, learn, config, corpus)
+    model.save(_output_path(args.output))
+    words = _n(len(model.lexicon), "word")
+    progress.summary(f"model of {words} ({args.method}) written to {_shown(args.output)}")
+    return 0
+
+
+def _parse_segment(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
     # segmentation runs at about 100 MB/s in one process: starting workers pays off only
     # on very large inputs, so it is opt-in
@@ -195,13 +322,31 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--sep", default=" ", help="word separator (default: one space)")
 
-    p = sub.add_parser(
-        "export",
-        help="write a model for another library: jieba, Hugging Face tokenizers, sentencepiece",
-        description="Write a model in a format another library loads. Words that the format "
-        "cannot express (the number class <num>, characters jieba never matches) are left "
-        "out with a warning.",
+
+def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
+    model, fingerprint = load_model(args.model)  # validated before anything is written
+    segmenter = BlockSegmenter(model, args.sep, args.model, fingerprint)
+    # one pass: standard input and pipes are read as they come
+    corpus = Corpus(args.inputs or ["-"], errors=args.errors, spool_stdin=False)
+    progress.unit = "bytes"
+    size = corpus.size_bytes() if progress.enabled else None
+    if size:
+        progress.set_total(size, "segment")
+    lines = done = 0
+    with _output(args.output) as out:
+        for chunk, nbytes in segmenter.run(corpus, args.threads):
+            out.write(chunk)
+            lines += chunk.count("\n")
+            done += nbytes
+            progress("segment", done)
+    progress.done()
+    progress.summary(
+        f"{_n(lines, 'line')} ({_n(done, 'byte')}) segmented into {_shown(args.output)}"
     )
+    return 0
+
+
+def _parse_export(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
     p.add_argument("--format", required=True, choices=sorted(FORMATS), help="output format")
     p.add_argument("-o", "--output", required=True, help="file to write")
@@ -212,199 +357,6 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
         "(default: the installed jieba's)",
     )
 
-    p = sub.add_parser(
-        "report",
-        help="write a self-contained HTML report: word table and charts",
-        description="Write one HTML file (no network needed) with the ranked, sortable and "
-        "filterable word table and charts. The words come from a discovery run on FILE..., "
-        "or from a table saved by `ciyu discover -o` (--discovery); with -m, the report also "
-        "shows how the model's words cover FILE....",
-    )
-    _add_input_args(p, optional=True, stdin=False)
-    p.add_argument("-o", "--output", required=True, help="HTML file to write")
-    p.add_argument("--discovery", metavar="TSV", help="a table saved by `ciyu discover -o`")
-    p.add_argument("-m", "--model", help="a model: adds its coverage of FILE...")
-    p.add_argument("--reference", metavar="LEXICON", help="known-word list: marks new words")
-    p.add_argument("--title", default=None, help="page title")
-    _add_learn_args(p)
-
-    p = sub.add_parser("eval", help="score a segmentation against a gold standard (SIGHAN-style)")
-    p.add_argument("gold", help="gold segmentation, words separated by spaces")
-    p.add_argument("pred", help="predicted segmentation of the same text")
-    p.add_argument("--words", metavar="FILE", help="training word list, for OOV/IV recall")
-    p.add_argument("--json", action="store_true", help="print the scores as JSON")
-    return parser
-
-
-def _fmt(x: float) -> str:
-    return "nan" if x != x else f"{x:.4f}"
-
-
-def _write_discovery(
-    disc: Discovery, out: IO[str], reference: set[str] | None, new_only: bool, top: int | None
-) -> int:
-    header = ["word", "count", "cohesion", "left_entropy", "right_entropy", "score"]
-    if reference is not None:
-        header.append("in_reference")
-    out.write("\t".join(header) + "\n")
-    written = 0
-    for w in disc.words:
-        in_ref = reference is not None and w.word in reference
-        if new_only and in_ref:
-            continue
-        if top is not None and written >= top:
-            break
-        row = [
-            display(w.word),
-            str(w.count),
-            _fmt(w.cohesion),
-            _fmt(w.left_entropy),
-            _fmt(w.right_entropy),
-            f"{w.score:.2f}",
-        ]
-        if reference is not None:
-            row.append("yes" if in_ref else "no")
-        out.write("\t".join(row) + "\n")
-        written += 1
-    return written
-
-
-def _run_learner(
-    args: argparse.Namespace, progress: Progress, learn: Callable[..., T], config: object
-) -> T:
-    """Run ``api.discover`` or ``api.train`` with the options every learning command has."""
-    counts = NgramCounts.load(args.counts) if args.counts else None
-    if counts is not None:
-        progress.set_total(counts.n_chars)
-    with Corpus(args.inputs, errors=args.errors) as corpus:
-        try:
-            return learn(
-                corpus,
-                config=config,
-                counts=counts,
-                max_memory=args.max_memory,
-                progress=progress,
-                threads=args.threads,
-            )
-        finally:
-            progress.done()
-
-
-def _learn(args: argparse.Namespace, progress: Progress) -> Discovery:
-    return _run_learner(args, progress, api.discover, from_namespace(CohesionConfig, args))
-
-
-def _cmd_count(args: argparse.Namespace, progress: Progress) -> int:
-    with Corpus(args.inputs, errors=args.errors) as corpus:
-        counts = api.count(
-            corpus,
-            args.order,
-            max_memory=args.max_memory,
-            progress=lambda n: progress("count", n),
-            threads=args.threads,
-        )
-    progress.done()
-    counts.save(args.output)
-    log.info(
-        "%d n-grams of orders 1..%d over %d characters written to %s",
-        len(counts),
-        counts.order,
-        counts.n_chars,
-        args.output,
-    )
-    return 0
-
-
-def _cmd_discover(args: argparse.Namespace, progress: Progress) -> int:
-    if args.new_only and not args.reference:
-        raise CiyuError("--new-only needs --reference LEXICON (the words that are not new)")
-    reference = read_word_list(args.reference) if args.reference else None
-    disc = _learn(args, progress)
-    for word in args.explain:
-        sys.stderr.write(disc.explain(undisplay(word)) + "\n\n")
-    with _output(args.output) as out:
-        n = _write_discovery(disc, out, reference, args.new_only, args.top)
-    log.info("%d words listed", n)
-    return 0
-
-
-def _cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
-    disc = _learn(args, progress)
-    with _output(None) as out:
-        out.write(disc.explain(undisplay(args.word)) + "\n")
-    return 0
-
-
-def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
-    config = from_namespace(METHODS[args.method].config, args)
-    model = _run_learner(args, progress, functools.partial(api.train, method=args.method), config)
-    model.save(args.output)
-    log.info("model with %d words written to %s", len(model), args.output)
-    return 0
-
-
-# The model of a segmentation worker process (loaded once per process by the initializer).
-_WORKER_MODEL: dict[str, Model] = {}
-
-
-def _load_worker_model(path: str) -> None:
-    if path not in _WORKER_MODEL:
-        _WORKER_MODEL.clear()
-        _WORKER_MODEL[path] = Model.load(path)
-
-
-def _segment_job(job: tuple[str, str, str, str, str]) -> str:
-    """``prefix + segmented text + suffix`` for one block of lines."""
-    path, prefix, text, sep, suffix = job
-    return prefix + _WORKER_MODEL[path].segment(text, sep) + suffix
-
-
-def _segment_jobs(
-    corpus: Corpus, model: str, sep: str
-) -> Iterator[tuple[tuple[str, str, str, str, str], int]]:
-    """One job per block of whole lines, with the block's size in bytes; the blocks of an
-    over-long line are joined with the separator, and every output line ends with a
-    newline."""
-    mid_line = False
-    for block in corpus.blocks():
-        text = block.text
-        prefix = sep if mid_line and text and not text.startswith("\n") else ""
-        if text.endswith("\n"):
-            text = text[:-1]
-        yield (model, prefix, text, sep, "\n" if block.complete else ""), block.nbytes
-        mid_line = not block.complete
-
-
-def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
-    _load_worker_model(args.model)  # validates the model before anything is written
-    inputs = args.inputs or ["-"]
-    corpus = Corpus(inputs, errors=args.errors, spool_stdin=False)
-    progress.unit = "bytes"
-    size = corpus.size_bytes() if progress.enabled else None
-    if size:
-        progress.set_total(size, "segment")
-    sizes: collections.deque[int] = collections.deque()  # input bytes of the jobs in flight
-
-    def jobs() -> Iterator[tuple[str, str, str, str, str]]:
-        for job, nbytes in _segment_jobs(corpus, args.model, args.sep):
-            sizes.append(nbytes)
-            yield job
-
-    with _output(args.output) as out:
-        done = 0
-        for chunk in ordered_map(
-            _segment_job,
-            jobs(),
-            args.threads,
-            initializer=_load_worker_model,
-            initargs=(args.model,),
-        ):
-            out.write(chunk)
-            done += sizes.popleft()
-            progress("segment", done)
-    progress.done()
-    return 0
-
 
 def _cmd_export(args: argparse.Namespace, progress: Progress) -> int:
     lexicon = Model.load(args.model).lexicon
@@ -414,14 +366,25 @@ def _cmd_export(args: argparse.Namespace, progress: Progress) -> int:
             raise CiyuError("--jieba-dict applies to --format jieba-user only")
         options["jieba_dict"] = args.jieba_dict
     result = export(lexicon, args.format, **options)
-    with atomic_write(args.output, "wb") as fh:
+    with atomic_write(_output_path(args.output), "wb") as fh:
         fh.write(result.data)
     for note in result.notes:
         log.info("%s", note)
     for warning in result.warnings():
         log.warning("%s", warning)
-    log.info("%d entries written to %s", result.entries, args.output)
+    entries = _n(result.entries, "entry", "entries")
+    progress.summary(f"{entries} ({args.format}) written to {_shown(args.output)}")
     return 0
+
+
+def _parse_report(p: argparse.ArgumentParser, method: str) -> None:
+    _add_input_args(p, optional=True, stdin=False)
+    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.add_argument("--discovery", metavar="TSV", help="a table saved by `ciyu discover -o`")
+    p.add_argument("-m", "--model", help="a model: adds its coverage of FILE...")
+    p.add_argument("--reference", metavar="LEXICON", help="known-word list: marks new words")
+    p.add_argument("--title", default=None, help="page title")
+    _add_learn_args(p)
 
 
 def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
@@ -431,46 +394,250 @@ def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
         raise CiyuError("-m/--model needs the corpus FILE... whose coverage to measure")
     reference = read_word_list(args.reference) if args.reference else None
     model = Model.load(args.model) if args.model else None
-    if args.discovery:
-        words = read_discovery_tsv(args.discovery)
-        if reference is not None:
-            words = [dataclasses.replace(w, in_reference=w.word in reference) for w in words]
-    else:
-        words = rows_from_discovery(_learn(args, progress), reference)
     facts = []
     cov = None
-    if model is not None:
-        method = model.meta.get("method", "?")
-        facts.append(("model", f"{os.path.basename(args.model)} ({method}, {len(model):,} words)"))
-        with Corpus(args.inputs, errors=args.errors) as corpus:
+    # one corpus for both passes: a pipe given as input can be read only once
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        if args.discovery:
+            words = read_discovery_tsv(args.discovery)
+            if reference is not None:
+                words = [replace(w, in_reference=w.word in reference) for w in words]
+        else:
+            words = rows_from_discovery(_discover(args, progress, corpus), reference)
+        if model is not None:
+            method = model.meta.get("method", "?")
+            name = os.path.basename(args.model)
+            facts.append(("model", f"{name} ({method}, {len(model.lexicon):,} words)"))
             cov = coverage(model, corpus, progress)
-        progress.done()
+            progress.done()
     sources = list(args.inputs) or [args.discovery]
     title = args.title or f"ciyu report: {', '.join(os.path.basename(s) for s in sources)}"
     page = Report(title, words, sources, facts, cov).html()
-    with atomic_write(args.output, "w") as fh:
+    with atomic_write(_output_path(args.output), "w") as fh:
         fh.write(page)
-    log.info("report on %d words written to %s", len(words), args.output)
+    progress.summary(f"report on {_n(len(words), 'word')} written to {_shown(args.output)}")
     return 0
+
+
+def _parse_eval(p: argparse.ArgumentParser, method: str) -> None:
+    p.add_argument("gold", help="gold segmentation, words separated by spaces")
+    p.add_argument("pred", help="predicted segmentation of the same text")
+    p.add_argument("--words", metavar="FILE", help="training word list, for OOV/IV recall")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
 
 def _cmd_eval(args: argparse.Namespace, progress: Progress) -> int:
     scores = evaluate(args.gold, args.pred, args.words)
     with _output(None) as out:
         out.write((scores.to_json() if args.json else scores.report()) + "\n")
+    progress.summary(
+        f"{_n(scores.gold_words, 'gold word')} against {scores.predicted_words:,} "
+        f"predicted, F1 {scores.f1:.4f}"
+    )
     return 0
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace, Progress], int]] = {
-    "count": _cmd_count,
-    "discover": _cmd_discover,
-    "explain": _cmd_explain,
-    "train": _cmd_train,
-    "segment": _cmd_segment,
-    "export": _cmd_export,
-    "report": _cmd_report,
-    "eval": _cmd_eval,
-}
+@dataclass(frozen=True)
+class Command:
+    """A subcommand of ``ciyu``.
+
+    Attributes:
+        name: what the user types.
+        help: one line for ``ciyu --help``.
+        add_arguments: adds the command's arguments to its parser; gets the learner
+            named by ``--method`` (``train`` offers that learner's options).
+        run: runs the command with the parsed arguments and the progress display (on
+            which it sets the summary line); returns the exit status. Errors are raised
+            as :class:`~ciyu.errors.CiyuError`.
+        description: the longer text of ``ciyu NAME --help`` (default: ``help``).
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser, str], None]
+    run: Callable[[argparse.Namespace, Progress], int]
+    description: str | None = None
+
+
+COMMANDS: list[Command] = [
+    Command("count", "count character n-grams and save them for reuse", _parse_count, _cmd_count),
+    Command(
+        "discover",
+        "list the words of a corpus with their statistics",
+        _parse_discover,
+        _cmd_discover,
+    ),
+    Command("explain", "explain why a word was kept or rejected", _parse_explain, _cmd_explain),
+    Command("train", "learn a segmentation model", _parse_train, _cmd_train),
+    Command(
+        "segment",
+        "segment text with a model, one output line per input line",
+        _parse_segment,
+        _cmd_segment,
+    ),
+    Command(
+        "export",
+        "write a model for another library: jieba, Hugging Face tokenizers, sentencepiece",
+        _parse_export,
+        _cmd_export,
+        "Write a model in a format another library loads. Words that the format cannot "
+        "express (the number class <num>, characters jieba never matches) are left out "
+        "with a warning.",
+    ),
+    Command(
+        "report",
+        "write a self-contained HTML report: word table and charts",
+        _parse_report,
+        _cmd_report,
+        "Write one HTML file (no network needed) with the ranked, sortable and filterable "
+        "word table and charts. The words come from a discovery run on FILE..., or from a "
+        "table saved by `ciyu discover -o` (--discovery); with -m, the report also shows "
+        "how the model's words cover FILE....",
+    ),
+    Command(
+        "eval",
+        "score a segmentation against a gold standard (SIGHAN-style)",
+        _parse_eval,
+        _cmd_eval,
+    ),
+]
+
+
+def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
+    """The argument parser of the ``ciyu`` command.
+
+    ``ciyu train`` takes the options of one learner; ``method`` says which (the command
+    line is scanned for ``--method`` first).
+    """
+    parser = argparse.ArgumentParser(
+        prog="ciyu",
+        description="Learn the words of a language written without spaces from raw text, "
+        "then segment text with them.",
+        parents=[_common_options(main_parser=True)],
+    )
+    compiled = "yes" if HAVE_COMPILED else "no (pure Python, slower: reinstall with a C compiler)"
+    parser.add_argument(
+        "--version", action="version", version=f"ciyu {__version__} (compiled decoder: {compiled})"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common_options(main_parser=False)
+    for command in COMMANDS:
+        p = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.description or command.help,
+            parents=[common],
+        )
+        command.add_arguments(p, method)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------
+# running a command: logging, signals, errors
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread by SIGTERM or SIGHUP, so that ``finally`` blocks and
+    ``except BaseException`` cleanups (temporary files) run before the exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_CLEANUP_SIGNALS = [
+    s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s
+]
+
+
+def _forward_to_main_thread(read_fd: int, signals: set[int]) -> None:
+    """Send the signals written to the wakeup descriptor on to the main thread.
+
+    The kernel may deliver a process's signal to any thread not blocking it: numpy's
+    BLAS threads, say. The main thread then goes on waiting in ``read()`` (a pipe that
+    stays silent) and never runs the handler. Signalling it directly interrupts the wait.
+    """
+    main = threading.main_thread().ident
+    while True:
+        try:
+            data = os.read(read_fd, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in set(data) & signals:
+            assert main is not None
+            with contextlib.suppress(OSError):
+                signal.pthread_kill(main, signum)
+
+
+@contextlib.contextmanager
+def _cleanup_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`_Terminated` while a command runs; the
+    previous handlers come back afterwards. A signal the caller ignores (``nohup``
+    ignores SIGHUP) stays ignored. Signal handlers can only be set in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []  # the signal that started the cleanup; 0: the command is over
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        if fired:  # the signal once more (forwarded), or the command has ended
+            return
+        fired.append(signum)
+        raise _Terminated(signum)
+
+    previous: dict[int, Any] = {}
+    for signum in _CLEANUP_SIGNALS:
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, terminate)
+    forwarder = None
+    old_wakeup = -1
+    if previous and hasattr(signal, "pthread_kill"):
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        old_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        forwarder = threading.Thread(
+            target=_forward_to_main_thread,
+            args=(read_fd, set(previous)),
+            name="ciyu-signals",
+            daemon=True,
+        )
+        forwarder.start()
+    try:
+        yield
+    finally:
+        fired.append(0)
+        if forwarder is not None:
+            signal.set_wakeup_fd(old_wakeup)
+            os.close(write_fd)  # the forwarder reads the end of the pipe and returns
+            forwarder.join()
+            os.close(read_fd)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(verbose: bool, quiet: bool) -> Iterator[None]:
+    """Send the library's log to standard error as ``ciyu: message`` while a command
+    runs; the logger's handlers, level and propagation come back afterwards."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ciyu: %(message)s"))
+    saved = (log.handlers[:], log.level, log.propagate)
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.INFO if verbose and not quiet else logging.WARNING)
+    try:
+        yield
+    finally:
+        log.handlers[:], level, log.propagate = saved
+        log.setLevel(level)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an operating-system error that no check anticipated."""
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -480,14 +647,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     method = scan.parse_known_args(argv)[0].method
     parser = build_parser(method)
     args = parser.parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("ciyu: %(message)s"))
-    log.handlers[:] = [handler]
-    log.propagate = False
-    log.setLevel(logging.INFO if args.verbose else logging.WARNING)
-    progress = Progress(not args.quiet, sys.stderr)
+    run = {c.name: c.run for c in COMMANDS}[args.command]
+    with _logging_to_stderr(args.verbose, args.quiet), _cleanup_on_signals():
+        progress = Progress(not args.quiet, sys.stderr)
+        try:
+            return _run(args, run, progress)
+        except _Terminated as exc:  # also when raised while handling another error
+            progress.done()
+            name = signal.Signals(exc.signum).name
+            sys.stderr.write(f"ciyu: terminated by {name}; temporary files removed\n")
+            return 128 + exc.signum
+
+
+def _run(
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace, Progress], int],
+    progress: Progress,
+) -> int:
+    """Run a command; its errors become one line on standard error and exit status 2."""
     try:
-        return _COMMANDS[args.command](args, progress)
+        output = getattr(args, "output", None)
+        if output is not None and not _is_stdout(output):
+            check_output(output)  # before any long work
+        code = run(args, progress)
+        progress.end(args.command)
+        return code
     except CiyuError as exc:
         progress.done()
         sys.stderr.write(f"ciyu: error: {exc}\n")
@@ -496,6 +680,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(Exception):
             sys.stderr.close()
         return 1
+    except OSError as exc:  # anything no check anticipated: still one line
+        progress.done()
+        sys.stderr.write(f"ciyu: error: {_os_error(exc)}\n")
+        return 2
     except KeyboardInterrupt:
         progress.done()
         sys.stderr.write("ciyu: interrupted\n")

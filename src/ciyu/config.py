@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import numbers
+import types
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .errors import ConfigError
@@ -35,30 +38,109 @@ def _parse_strings(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
+def _parse_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+    return value
+
+
 def _parse_floats(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
+        return tuple(_parse_float(x) for x in text.split(",") if x.strip())
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers, got {text!r}"
         ) from None
 
 
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _parse_ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(_parse_int(x) for x in text.split(",") if x.strip())
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers, got {text!r}"
+        ) from None
+
+
+def _parse_bool(text: str) -> bool:
+    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    try:
+        return value[text.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}") from None
+
+
+_SCALARS: dict[Any, Callable[[str], Any]] = {
+    int: _parse_int,
+    float: _parse_float,
+    str: str,
+    bool: _parse_bool,
+}
+_TUPLES: dict[Any, Callable[[str], Any]] = {
+    int: _parse_ints,
+    float: _parse_floats,
+    str: _parse_strings,
+}
+
+
+def field_parser(cls: type[Any], field: dataclasses.Field[Any]) -> Callable[[str], Any]:
+    """The command-line parser of a config field, from its type annotation (not from its
+    default: an empty tuple says nothing about the type of its items).
+
+    Args:
+        cls: the config class.
+        field: one of its fields.
+
+    Returns:
+        A function from the flag's text to the value (``"2,4,6"`` → ``(2.0, 4.0, 6.0)``
+        for ``tuple[float, ...]``), raising :class:`argparse.ArgumentTypeError`.
+
+    Raises:
+        TypeError: for an annotation the command line cannot express (a config bug).
+    """
+    hint = typing.get_type_hints(cls)[field.name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    origin = typing.get_origin(hint)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] in _TUPLES:
+        return _TUPLES[args[0]]
+    if origin in (typing.Union, types.UnionType) and len(args) == 1 and args[0] in _SCALARS:
+        return _SCALARS[args[0]]  # an optional value: ``int | None``
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    raise TypeError(f"{cls.__name__}.{field.name}: no command-line form for {hint!r}")
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls: type[Any]) -> None:
-    """Add one command-line flag per field of the config class ``cls``."""
+    """Add one command-line flag per field of the config class ``cls``.
+
+    The flag's type comes from the field's annotation: ``bool`` fields get
+    ``--name/--no-name``; ``tuple[float, ...]`` (or ``int``, ``str``) fields take
+    comma-separated values.
+    """
+    hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        default = f.default
+        default: Any = f.default
         kwargs: dict[str, Any] = {"dest": f.name, "default": default}
         help_text = str(f.metadata.get("help", ""))
-        if isinstance(default, bool):
+        if hints[f.name] is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
-        elif isinstance(default, tuple):
-            strings = all(isinstance(x, str) for x in default)
-            kwargs["type"] = _parse_strings if strings else _parse_floats
+        elif typing.get_origin(hints[f.name]) is tuple:
+            kwargs["type"] = field_parser(cls, f)
             kwargs["metavar"] = f.metadata.get("metavar") or "X,Y,..."
-            help_text += f" (default: {','.join(str(x) for x in default)})"
+            help_text += f" (default: {','.join(str(x) for x in default) or 'empty'})"
         else:
-            kwargs["type"] = type(default) if default is not None else float
+            kwargs["type"] = field_parser(cls, f)
             kwargs["metavar"] = f.metadata.get("metavar") or f.name.upper()
             help_text += f" (default: {default})"
         kwargs["help"] = help_text

@@ -30,3 +30,7 @@ class ConfigError(CiyuError, ValueError):
 
     It is also a :class:`ValueError`, which is what Python code expects of a bad argument.
     """
+
+
+class OutputError(CiyuError):
+    """An output cannot be written: missing or read-only directory, a directory, a full disk."""

@@ -14,11 +14,17 @@ script; other whitespace characters (such as the ideographic space U+3000) are w
   mean;
 * with a training word list: a gold word is *OOV* if it is not in the list; OOV recall is
   the share of OOV gold words found, IV recall the share of the others.
+
+A score whose denominator is zero is undefined, never 0: files without a single word are
+refused with an :class:`~ciyu.errors.EvaluationError` (precision, recall and F1 would be
+0/0), and OOV (IV) recall is ``None`` — ``null`` in JSON, "undefined" in the report —
+when the gold has no OOV (IV) word.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -27,12 +33,19 @@ from dataclasses import asdict, dataclass
 from .errors import EvaluationError
 from .reader import Corpus
 
+log = logging.getLogger("ciyu")
+
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Result of :func:`evaluate`. Recall figures are None without a word list."""
+    """Result of :func:`evaluate`.
+
+    ``oov_rate``, ``oov_recall`` and ``iv_recall`` are None without a training word list;
+    with one, ``oov_recall`` (``iv_recall``) is None when the gold holds no OOV (IV)
+    word, because a share of nothing is undefined.
+    """
 
     precision: float
     recall: float
@@ -50,18 +63,23 @@ class Scores:
 
     def report(self) -> str:
         """A short human-readable table."""
-        rows: list[tuple[str, float | None]] = [
-            ("precision", self.precision),
-            ("recall", self.recall),
-            ("F1", self.f1),
+        rows: list[tuple[str, float | None, str]] = [
+            ("precision", self.precision, ""),
+            ("recall", self.recall, ""),
+            ("F1", self.f1, ""),
         ]
-        if self.oov_recall is not None:
+        if self.oov_rate is not None:  # a word list was given
             rows += [
-                ("OOV rate", self.oov_rate),
-                ("OOV recall", self.oov_recall),
-                ("IV recall", self.iv_recall),
+                ("OOV rate", self.oov_rate, ""),
+                ("OOV recall", self.oov_recall, "OOV"),
+                ("IV recall", self.iv_recall, "IV"),
             ]
-        lines = [f"{name:<11}{value:.4f}" for name, value in rows if value is not None]
+        lines = [
+            f"{name:<11}{value:.4f}"
+            if value is not None
+            else f"{name:<11}undefined (the gold has no {kind} word)"
+            for name, value, kind in rows
+        ]
         lines.append(
             f"words: gold {self.gold_words}, predicted {self.predicted_words}, "
             f"correct {self.correct}"
@@ -136,30 +154,46 @@ def score_words(
 ) -> Scores:
     """Score numbered lines ``(lineno, text)`` of a prediction against the gold.
 
+    Args:
+        gold, pred: the numbered lines of the gold and of the prediction.
+        training_words: the training word list, for OOV and IV recall.
+        gold_name, pred_name: names of the two, for messages.
+
+    Returns:
+        The :class:`Scores`.
+
     Raises:
-        EvaluationError: when the two files do not hold the same characters; the message
-            gives the first differing character offset and the line in each file.
+        EvaluationError: when the two files do not hold the same characters (the message
+            gives the first differing character offset and the line in each file), or
+            hold no word at all (every score would be 0/0).
     """
     g_words, hits, n_pred = _gold_hits(gold, pred, gold_name, pred_name)
+    if not g_words:  # then the prediction has none either: it holds the same text
+        raise EvaluationError(
+            f"{gold_name} and {pred_name} hold no words, so there is nothing to score "
+            "(precision, recall and F1 would be 0/0); check that you gave the right files"
+        )
     correct = sum(hits)
-    precision = correct / n_pred if n_pred else 0.0
-    recall = correct / len(g_words) if g_words else 0.0
+    precision = correct / n_pred
+    recall = correct / len(g_words)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     oov_rate = oov_recall = iv_recall = None
     if training_words is not None:
         oov = [w not in training_words for w in g_words]
         n_oov = sum(oov)
         n_iv = len(g_words) - n_oov
-        oov_rate = n_oov / len(g_words) if g_words else 0.0
-        oov_recall = sum(h for h, o in zip(hits, oov, strict=True) if o) / n_oov if n_oov else 0.0
-        iv_recall = sum(h for h, o in zip(hits, oov, strict=True) if not o) / n_iv if n_iv else 0.0
+        oov_rate = n_oov / len(g_words)
+        if n_oov:
+            oov_recall = sum(h for h, o in zip(hits, oov, strict=True) if o) / n_oov
+        if n_iv:
+            iv_recall = sum(h for h, o in zip(hits, oov, strict=True) if not o) / n_iv
     return Scores(
         precision, recall, f1, len(g_words), n_pred, correct, oov_rate, oov_recall, iv_recall
     )
 
 
 def _numbered(path: str | os.PathLike[str]) -> Iterable[tuple[int, str]]:
-    for piece in Corpus([path]).pieces():
+    for piece in Corpus([path], spool_stdin=False).pieces():  # one pass: no copy
         yield piece.lineno, piece.text
 
 
@@ -182,7 +216,7 @@ def read_word_list(path: str | os.PathLike[str]) -> set[str]:
     Reads plain lists (one word per line) and jieba dictionaries (``word freq tag``).
     """
     words = set()
-    for piece in Corpus([path]).pieces():
+    for piece in Corpus([path], spool_stdin=False).pieces():  # one pass: no copy
         fields = _ASCII_SPACE.split(piece.text.strip())
         if fields and fields[0]:
             words.add(fields[0])
@@ -200,8 +234,17 @@ def evaluate(
         gold: gold segmentation, words separated by spaces.
         pred: predicted segmentation of the same text.
         words: optional training word list, for OOV and IV recall.
+
+    Returns:
+        The :class:`Scores` (see there for the undefined recalls).
+
+    Raises:
+        EvaluationError: as :func:`score_words`.
+        InputError: if a file cannot be read.
     """
     training = read_word_list(words) if words is not None else None
+    if training is not None and not training:
+        log.warning("%s holds no words: every gold word counts as OOV", words)
     return score_words(
         _numbered(gold), _numbered(pred), training, gold_name=str(gold), pred_name=str(pred)
     )

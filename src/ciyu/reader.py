@@ -11,16 +11,19 @@ which case each invalid byte becomes U+FFFD.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gzip
 import io
 import os
 import shutil
+import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from ._strings import check_errors, valid_text
 from .errors import InputError
@@ -45,21 +48,119 @@ class Piece:
     eol: bool
 
 
-def _open_binary(path: Path) -> BinaryIO:
+class _Prepended(io.RawIOBase):
+    """A stream that yields ``head`` and then the rest of ``rest``: the bytes read from a
+    pipe to recognise gzip, given back."""
+
+    def __init__(self, head: bytes, rest: BinaryIO, close_rest: bool) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+        self._close_rest = close_rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        # read1: what the pipe has now (at most one system call), not a full buffer,
+        # so that a line typed into a pipe is not held back
+        read = getattr(self._rest, "read1", self._rest.read)
+        data = read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            if self._close_rest:
+                self._rest.close()
+        finally:
+            super().close()
+
+
+class _GzipStream(gzip.GzipFile):
+    """A gzip stream that closes the stream it decompresses (if asked to)."""
+
+    def __init__(self, raw: BinaryIO, close_raw: bool) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+        self._close_raw = close_raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._close_raw:
+                self._raw.close()
+
+
+def _head(fh: BinaryIO, close_source: bool) -> tuple[bytes, BinaryIO]:
+    """The first two bytes of ``fh`` (for the gzip magic), and a stream that still
+    starts with them. A pipe cannot seek back: a buffered pipe is peeked, and in the
+    rare case the peek is short, the bytes read are put back in front."""
+    if fh.seekable():
+        pos = fh.tell()
+        head = fh.read(2)
+        fh.seek(pos)
+        return head, fh
+    peek = getattr(fh, "peek", None)
+    if peek is not None:
+        head = peek(2)[:2]
+        if len(head) != 1:  # two bytes, or the end of the stream
+            return head, fh
+    head = fh.read(2)
+    raw = _Prepended(head, fh, close_source)
+    return head, io.BufferedReader(raw, 1 << 16)
+
+
+def _decompressing(fh: BinaryIO, close_source: bool = True) -> BinaryIO:
+    """``fh`` itself, or a stream of its decompressed bytes when it holds gzip data.
+
+    Only the first bytes are looked at, and never by seeking back to the start, so pipes,
+    FIFOs and standard input are read as streams. Closing the returned stream closes
+    ``fh`` unless ``close_source`` is false.
+    """
+    head, stream = _head(fh, close_source)
+    if head != _GZIP_MAGIC:
+        return stream
+    return _GzipStream(stream, close_source or stream is not fh)  # type: ignore[return-value]
+
+
+def _open_raw(path: Path) -> BinaryIO:
+    """Open a file, a FIFO or a device for reading its bytes as they are.
+
+    Raises:
+        InputError: naming the path and the fix, if it cannot be opened.
+    """
     try:
-        fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - returned to the caller
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file or directory; check the path") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
     except PermissionError:
         raise InputError(f"{path}: permission denied; check the file's permissions") from None
-    head = fh.read(2)
-    if head == _GZIP_MAGIC:
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    """Open a file, a FIFO or a device for reading, decompressing gzip data.
+
+    Raises:
+        InputError: naming the path and the fix, if it cannot be opened or read.
+    """
+    fh = _open_raw(path)
+    try:
+        return _decompressing(fh)
+    except OSError as exc:
         fh.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    fh.seek(0)
-    return fh
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _utf8_tail_len(data: bytes) -> int:
@@ -194,18 +295,137 @@ def read_blocks(
         offset += len(body)
 
 
+def _walk_error(top: Path) -> Callable[[OSError], None]:
+    def fail(exc: OSError) -> None:
+        where = exc.filename if exc.filename is not None else top
+        reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
+        raise InputError(
+            f"{where}: cannot read this directory ({reason}) of the input {top}; "
+            "fix its permissions (chmod a+rx) or leave it out of the input"
+        )
+
+    return fail
+
+
+def _directory_files(top: Path) -> list[Path]:
+    """The text files below the directory ``top``, in sorted order.
+
+    Nothing is skipped silently: an unreadable directory, an unreadable file or a broken
+    link among the text files stops with an :class:`InputError` naming it. Links to
+    directories are not followed (they could loop).
+    """
+    files: list[Path] = []
+    for root, _dirs, names in os.walk(top, onerror=_walk_error(top)):
+        for name in names:
+            if not name.endswith(_DIR_SUFFIXES):
+                continue
+            path = Path(root, name)
+            try:
+                mode = path.stat().st_mode  # follows links
+            except FileNotFoundError:
+                if not path.is_symlink():
+                    continue  # removed while we looked
+                raise InputError(
+                    f"{path}: broken symbolic link in the input directory {top}; fix or remove it"
+                ) from None
+            except OSError as exc:
+                raise InputError(
+                    f"{path}: cannot read ({exc.strerror}) in the input directory {top}; "
+                    "fix its permissions or leave it out of the input"
+                ) from None
+            if not stat.S_ISREG(mode):
+                continue  # a FIFO or a device named like a text file: not a document
+            if not os.access(path, os.R_OK):
+                raise InputError(
+                    f"{path}: permission denied (in the input directory {top}); "
+                    "fix the file's permissions (chmod a+r) or leave it out of the input"
+                )
+            files.append(path)
+    return sorted(files)
+
+
 def _expand(source: str | os.PathLike[str]) -> list[Path]:
     path = Path(source)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(_DIR_SUFFIXES))
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory; check the path") from None
+    except PermissionError:
+        raise InputError(
+            f"{path}: permission denied; check the permissions of its directories"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character: no file can have that name
+        raise InputError(f"{str(path)!r}: not a valid file name") from None
+    if stat.S_ISDIR(mode):
+        files = _directory_files(path)
         if not files:
             raise InputError(
                 f"{path}: directory holds no text files (looked for {', '.join(_DIR_SUFFIXES)})"
             )
         return files
-    if not path.exists():
-        raise InputError(f"{path}: no such file or directory; check the path")
     return [path]
+
+
+def _is_stream(path: Path) -> bool:
+    """True if ``path`` can be read only once (a FIFO, a device, a socket, a pipe
+    reached through ``/dev/stdin`` or ``/dev/fd/N``): not a regular file."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:  # reported, with its fix, when the source is opened
+        return False
+
+
+class _SpoolReader(io.RawIOBase):
+    """An independent reader of the spool file descriptor ``fd``: each pass has its own
+    position (``pread``), so passes never disturb each other and the file needs no name."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if hasattr(os, "pread"):
+            data = os.pread(self._fd, len(view), self._pos)
+        else:  # one reader at a time in this process: seek, then read
+            os.lseek(self._fd, self._pos, os.SEEK_SET)
+            data = os.read(self._fd, len(view))
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class _Spool:
+    """A copy of a stream that can be read only once (standard input, a pipe), for
+    learners that make several passes.
+
+    The copy is an anonymous temporary file: it is removed from the directory as soon as
+    it is created (``tempfile.TemporaryFile``), so that nothing is left behind even if
+    the process is killed; where the platform cannot do that (Windows), it is removed
+    when closed.
+    """
+
+    def __init__(self, src: BinaryIO) -> None:
+        self._file = tempfile.TemporaryFile(prefix="ciyu-spool-")  # noqa: SIM115 - closed by close()
+        try:
+            shutil.copyfileobj(src, self._file, 1 << 20)
+            self._file.flush()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def open(self) -> BinaryIO:
+        """A new reader from the start of the copy."""
+        return io.BufferedReader(_SpoolReader(self._file.fileno()), 1 << 16)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class Corpus:
@@ -213,10 +433,19 @@ class Corpus:
 
     Sources are file paths, directory paths (every ``.txt``/``.gz``/``.utf8`` file below
     them, in sorted order), ``"-"`` for standard input, or in-memory strings given through
-    :meth:`from_texts`. Standard input is spooled to a temporary file the first time it is
-    read so that learners can make more than one pass (unless ``spool_stdin`` is false, for
-    single-pass streaming such as segmentation); call :meth:`close` (or use the corpus as a
-    context manager) to remove the spooled copy.
+    :meth:`from_texts`. Files may be regular files, or streams that can be read only once:
+    FIFOs, devices, ``/dev/stdin``, the ``/dev/fd/N`` of a shell's process substitution.
+
+    Standard input and the other streams are spooled to an anonymous temporary file the
+    first time they are read so that learners can make more than one pass (unless
+    ``spool_stdin`` is false, for single-pass streaming such as segmentation and
+    counting); call :meth:`close` (or use the corpus as a context manager: nested
+    ``with`` blocks release them when the outermost one ends) to release the copies.
+    Every source is gzip-decompressed when it holds gzip data.
+
+    Raises:
+        InputError: if a source is missing or unreadable, or a directory holds no text
+            file or an unreadable one.
     """
 
     def __init__(
@@ -234,7 +463,8 @@ class Corpus:
         self._paths: list[Path | None] = []  # None marks stdin
         self._texts: list[str] | None = None
         self._stdin = stdin
-        self._spool: str | None = None
+        self._spools: dict[int, _Spool] = {}  # by position in ``_paths``
+        self._depth = 0  # nesting of ``with`` blocks
         self.spool_stdin = spool_stdin
         if isinstance(sources, str | os.PathLike):
             sources = [sources]
@@ -276,29 +506,39 @@ class Corpus:
 
     def size_bytes(self) -> int | None:
         """Total size of the sources in bytes, when known: every source is an
-        uncompressed file (not standard input, not gzip, not in-memory text)."""
+        uncompressed regular file (not standard input, a pipe, gzip or in-memory text)."""
         if self._texts is not None or None in self._paths:
             return None
         total = 0
         for path in self._paths:
             assert path is not None
             try:
+                st = path.stat()
+                if not stat.S_ISREG(st.st_mode):
+                    return None  # a pipe: peeking at it would consume its bytes
                 with open(path, "rb") as fh:
                     if fh.read(2) == _GZIP_MAGIC:
                         return None
-                total += path.stat().st_size
+                total += st.st_size
             except OSError:  # reported, with its fix, when the source is read
                 return None
         return total
 
-    def _stdin_path(self) -> str:
-        if self._spool is None:
-            src = self._stdin if self._stdin is not None else sys.stdin.buffer
-            fd, name = tempfile.mkstemp(prefix="ciyu-stdin-", suffix=".txt")
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out)
-            self._spool = name
-        return self._spool
+    def _stdin_stream(self) -> BinaryIO:
+        return self._stdin if self._stdin is not None else sys.stdin.buffer
+
+    def _spooled(self, index: int, open_source: Callable[[], BinaryIO]) -> BinaryIO:
+        """A fresh reader of the spooled copy of source ``index`` (made on first use)."""
+        spool = self._spools.get(index)
+        if spool is None:
+            src = open_source()
+            try:
+                spool = _Spool(src)
+            finally:
+                if src is not self._stdin_stream():
+                    src.close()
+            self._spools[index] = spool
+        return spool.open()
 
     def _streams(self) -> Iterator[tuple[str, BinaryIO]]:
         """Every source as ``(name, open binary stream)``, in order; each stream is closed
@@ -307,15 +547,27 @@ class Corpus:
             for i, text in enumerate(self._texts):
                 yield f"<text {i}>", io.BytesIO(text.encode("utf-8", "surrogatepass"))
             return
-        for path in self._paths:
+        for index, path in enumerate(self._paths):
             if path is None and not self.spool_stdin:
-                yield "<stdin>", self._stdin if self._stdin is not None else sys.stdin.buffer
-            elif path is None:
-                with open(self._stdin_path(), "rb") as fh:
+                # read as it comes; standard input stays open for the caller
+                stdin = self._stdin_stream()
+                fh = _decompressing(stdin, close_source=False)
+                with contextlib.ExitStack() as stack:
+                    if fh is not stdin:
+                        stack.enter_context(fh)
                     yield "<stdin>", fh
+                continue
+            if path is None:
+                name = "<stdin>"
+                fh = _decompressing(self._spooled(index, self._stdin_stream))
+            elif self.spool_stdin and _is_stream(path):
+                name = str(path)
+                fh = _decompressing(self._spooled(index, functools.partial(_open_raw, path)))
             else:
-                with _open_binary(path) as fh:
-                    yield str(path), fh
+                name = str(path)
+                fh = _open_binary(path)
+            with fh:
+                yield name, fh
 
     def pieces(self) -> Iterator[Piece]:
         """Yield every :class:`Piece` of every source, in order."""
@@ -333,13 +585,19 @@ class Corpus:
             yield piece.text
 
     def close(self) -> None:
-        """Delete the spooled copy of standard input, if one was made."""
-        if self._spool is not None:
-            os.unlink(self._spool)
-            self._spool = None
+        """Release the spooled copies of standard input and other streams."""
+        spools, self._spools = self._spools, {}
+        for spool in spools.values():
+            spool.close()
 
     def __enter__(self) -> Corpus:
+        self._depth += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        # nested ``with`` blocks (a caller's, then the API's) release the copies at the
+        # end of the outermost one: a stream cannot be read again once they are gone
+        self._depth -= 1
+        if self._depth <= 0:
+            self._depth = 0
+            self.close()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,31 +25,19 @@ from html import escape
 from typing import Any
 
 from .. import __version__
-from ..errors import CiyuError
-from ..learners.cohesion import Discovery
 from ..model import Model
-from ..reader import Corpus
-from ..text import display, fragments, undisplay
+from ..text import display, fragments
+from ..wordtable import WordRow, read_discovery_tsv, rows_from_discovery
 from . import svg
 from .page import CSS, PAGE, SCRIPT
+
+# the discovery table belongs to ciyu.wordtable; these names stay importable from here
+__all__ = ["Coverage", "Report", "WordRow", "coverage", "read_discovery_tsv", "rows_from_discovery"]
 
 #: Rows shown at first, and added by each "show more".
 PAGE_ROWS = 500
 #: Most points drawn in the cohesion/entropy scatter (the best-scored words).
 SCATTER_POINTS = 2500
-
-
-@dataclass(frozen=True)
-class WordRow:
-    """One discovered word and its statistics (entropies and cohesion in nats)."""
-
-    word: str
-    count: int
-    cohesion: float | None
-    left_entropy: float | None
-    right_entropy: float | None
-    score: float
-    in_reference: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -68,77 +55,6 @@ class Coverage:
     n_chars: int
     multi_char_chars: int
     known_chars: int
-
-
-def rows_from_discovery(disc: Discovery, reference: set[str] | None = None) -> list[WordRow]:
-    """The rows of a discovery, in its ranking."""
-
-    def finite(x: float) -> float | None:
-        return x if math.isfinite(x) else None
-
-    return [
-        WordRow(
-            w.word,
-            w.count,
-            finite(w.cohesion),
-            finite(w.left_entropy),
-            finite(w.right_entropy),
-            w.score,
-            None if reference is None else w.word in reference,
-        )
-        for w in disc.words
-    ]
-
-
-_TSV_COLUMNS = ("word", "count", "cohesion", "left_entropy", "right_entropy", "score")
-
-
-def read_discovery_tsv(path: str | os.PathLike[str]) -> list[WordRow]:
-    """Read the TSV written by ``ciyu discover``.
-
-    Raises:
-        CiyuError: naming the file and line when it is not such a file.
-    """
-    rows: list[WordRow] = []
-    has_reference = False
-
-    def number(text: str) -> float | None:
-        value = float(text)
-        return value if math.isfinite(value) else None
-
-    for piece in Corpus([path]).pieces():
-        fields = piece.text.split("\t")
-        if piece.lineno == 1:
-            if tuple(fields[:6]) != _TSV_COLUMNS:
-                raise CiyuError(
-                    f"{path}:1: not a `ciyu discover` table (expected the columns "
-                    f"{' '.join(_TSV_COLUMNS)}); write one with `ciyu discover -o FILE`"
-                )
-            has_reference = fields[6:7] == ["in_reference"]
-            continue
-        if not piece.text:
-            continue
-        try:
-            if len(fields) != 6 + has_reference:
-                raise ValueError
-            cohesion, left, right = (number(x) for x in fields[2:5])
-            rows.append(
-                WordRow(
-                    undisplay(fields[0]),
-                    int(fields[1]),
-                    cohesion,
-                    left,
-                    right,
-                    float(fields[5]),
-                    (fields[6] == "yes") if has_reference else None,
-                )
-            )
-        except ValueError:
-            raise CiyuError(
-                f"{path}:{piece.lineno}: malformed row; expected {6 + has_reference} "
-                "tab-separated fields as written by `ciyu discover`"
-            ) from None
-    return rows
 
 
 def coverage(
