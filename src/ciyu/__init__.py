@@ -15,6 +15,7 @@ from .errors import ConfigError as ConfigError
 from .errors import EvaluationError as EvaluationError
 from .errors import InputError as InputError
 from .errors import ModelFormatError as ModelFormatError
+from .errors import OutputError as OutputError
 from .evaluate import Scores as Scores
 from .evaluate import evaluate as evaluate
 from .learners.cohesion import CohesionConfig as CohesionConfig
