@@ -51,15 +51,16 @@ class Context:
     chunk_chars: int = DEFAULT_CHUNK_CHARS
     progress: Progress | None = None
 
-    def fragments(self) -> Iterable[list[str]]:
+    def fragments(self, *, progress: bool = True) -> Iterable[list[str]]:
         """The learnable fragments of the corpus, in chunks of about ``chunk_chars``
-        (at most 256 K characters: segmenters hold per-character temporaries)."""
+        (at most 256 K characters: segmenters hold per-character temporaries); the
+        progress callback hears of each chunk unless ``progress`` is false."""
         done = 0
         for chunk in chunked(self.texts(), min(self.chunk_chars, SEGMENT_CHUNK_CHARS)):
             frags = [f for t in chunk for f in fragments_of(t)]
             yield frags
             done += sum(map(len, frags))  # learnable characters, as counted by the counts
-            if self.progress is not None:
+            if progress and self.progress is not None:
                 self.progress("segment", done)
 
 

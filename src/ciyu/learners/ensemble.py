@@ -71,10 +71,12 @@ counts.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +85,7 @@ from ..config import option, to_dict
 from ..errors import ConfigError
 from ..lexicon import MAX_WORD_LEN, Lexicon
 from ..text import NUM
+from . import calibrate
 from .base import (
     Context,
     Segmenter,
@@ -120,12 +123,28 @@ class EnsembleConfig:
         "token-level PMI (nats) a completion must also pass, so that very frequent free "
         "characters (particles) are not absorbed",
     )
-    number_starts_word: bool = option(
+    number_suffixes: bool = option(
         True,
-        "a number always begins a word: measure words and suffixes follow numbers "
-        "(3个, 1998年, 5％), while the character before a number is not part of its word "
-        "(达 100万, 晴 －5℃)",
+        "a number is a word of its own, unless the token after it depends on numbers: "
+        "it follows a number in more than --complete-share of its occurrences (a measure "
+        "word or unit: 3个, 1998年, 5％); nothing before a number joins it (达 100万, "
+        "晴 －5℃); off = the members and merges decide like for any character",
     )
+    free_share: float = option(
+        0.0,
+        "EXPERIMENT: two orphans that are both among the most frequent tokens making up "
+        "this share of the running tokens are never merged (0 = off)",
+    )
+    mdl: float = option(
+        0.0,
+        "EXPERIMENT: a merge must save more code length than the new word costs to spell "
+        "(n·(PMI − 1) > mdl · spelling cost in nats; 0 = off)",
+    )
+    strictness: float = option(1.0, "EXPERIMENT: member threshold scale")
+    lm_strictness: float = option(0.0, "EXPERIMENT: lm threshold scale")
+    calibrate: bool = option(True, "EXPERIMENT: calibrate")
+    merge_strictness: float = option(0.0, "EXPERIMENT: merge thresholds times f_coh ** this")
+    complete_too: bool = option(False, "EXPERIMENT: also complete_pmi")
     merge_rounds: int = option(
         3,
         "most orphan-merge rounds; they stop earlier when no pair passes "
@@ -180,23 +199,67 @@ def vote(frags: list[str], segmentations: list[list[list[int]]], min_votes: int)
 
 def segmenter(ctx: Context, config: EnsembleConfig | None = None) -> Segmenter:
     """Segment batches of fragments by majority vote of the members."""
+    return _vote_segmenter(ctx, config or EnsembleConfig())[0]
+
+
+def _vote_segmenter(ctx: Context, config: EnsembleConfig) -> tuple[Segmenter, dict[str, float]]:
+    """The vote's segmenter, and the strictness factors of the calibration (see
+    :mod:`~ciyu.learners.calibrate`; all 1 without it)."""
     from . import METHODS
 
-    config = config or EnsembleConfig()
-    members = [METHODS[m].segmenter(ctx, METHODS[m].config()) for m in config.members]
+    built: dict[str, Segmenter] = {}
+    factors = {"cohesion": config.strictness, "lm": config.lm_strictness or config.strictness}
+    if config.calibrate and "nvbe" in config.members:
+        built["nvbe"] = METHODS["nvbe"].segmenter(ctx, METHODS["nvbe"].config())
+        frags = calibrate.sample(ctx)
+        cuts = gaps = 0.0
+        for batch in calibrate.chunks_of(frags):
+            g = sum(len(f) - 1 for f in batch if len(f) > 1)
+            cuts += calibrate.gap_share(batch, built["nvbe"]) * g
+            gaps += g
+        share = cuts / gaps if gaps else 0.0
+        factors["boundary_share"] = share
+        if "cohesion" in config.members:
+            factors["cohesion"] = calibrate.cohesion_strictness(
+                ctx, frags, METHODS["cohesion"].config(), share
+            )
+        if "lm" in config.members:
+            factors["lm"] = calibrate.lm_strictness(ctx, frags, METHODS["lm"].config(), share)
+    for m in config.members:
+        if m not in built:
+            built[m] = METHODS[m].segmenter(ctx, _member_config(m, factors))
+    members = [built[m] for m in config.members]
 
     def segment(frags: list[str]) -> list[list[int]]:
         ends = vote(frags, [m(frags) for m in members], config.min_votes)
-        if config.number_starts_word:
-            ends = [sorted({*e, *n}) for e, n in zip(ends, _number_starts(frags), strict=True)]
+        if config.number_suffixes:
+            ends = [sorted({*e, *n}) for e, n in zip(ends, _number_edges(frags), strict=True)]
         return ends
 
-    return segment
+    return segment, factors
 
 
-def _number_starts(frags: list[str]) -> list[list[int]]:
-    """For each fragment, the offsets of the numbers in it that do not start it."""
-    return [[i for i, ch in enumerate(f) if ch == NUM and i > 0] for f in frags]
+def _member_config(name: str, factors: dict[str, float]) -> Any:
+    """A member's default config with its join thresholds multiplied by its strictness."""
+    from . import METHODS
+
+    cfg = METHODS[name].config()
+    if name == "cohesion":
+        return dataclasses.replace(
+            cfg, threshold_per_char=cfg.threshold_per_char * factors["cohesion"]
+        )
+    if name == "lm":
+        return dataclasses.replace(cfg, join_share=tuple(x * factors["lm"] for x in cfg.join_share))
+    return cfg
+
+
+def _number_edges(frags: list[str]) -> list[list[int]]:
+    """For each fragment, the word ends that set every number apart: before and after
+    each number (inside the fragment)."""
+    return [
+        [j for i, ch in enumerate(f) if ch == NUM for j in (i, i + 1) if 0 < j < len(f)]
+        for f in frags
+    ]
 
 
 #: Tokens gathered before their pairs are counted in one numpy batch.
@@ -319,7 +382,12 @@ def pair_discount(tp: TokenPairs, config: EnsembleConfig) -> float:
     return n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
 
 
-def _chosen(tp: TokenPairs, config: EnsembleConfig, discount: float) -> npt.NDArray[np.bool_]:
+def _chosen(
+    tp: TokenPairs,
+    config: EnsembleConfig,
+    discount: float,
+    char_cost: dict[str, float] | None = None,
+) -> npt.NDArray[np.bool_]:
     """Which pairs pass: the orphan merge's PMI test, or the completion's two tests."""
     names = tp.names
     length = _lengths(tp)
@@ -330,18 +398,42 @@ def _chosen(tp: TokenPairs, config: EnsembleConfig, discount: float) -> npt.NDAr
     c_left, c_right = tp.counts[tp.left], tp.counts[tp.right]
     pmi = np.log(tp.counts.sum() * np.where(ok, seen, 1.0) / (c_left * c_right))
     fragment = np.where(length[tp.left] > 1, c_left, c_right)
+    plain = ~has_num[tp.left] & ~has_num[tp.right]
     complete = (
-        ~both
-        & ~has_num[tp.left]
-        & ~has_num[tp.right]
-        & (seen > config.complete_share * fragment)
-        & (pmi > config.complete_pmi)
+        ~both & plain & (seen > config.complete_share * fragment) & (pmi > config.complete_pmi)
     )
-    chosen = ok & ((both & (pmi > config.merge_pmi)) | complete)
+    chosen = ok & ((both & plain & (pmi > config.merge_pmi)) | complete)
+    if config.number_suffixes:
+        # a number and a token that depends on numbers: the token follows a number in
+        # more than complete_share of its occurrences (a measure word, a unit)
+        number = np.array([t == NUM for t in names])
+        suffix = number[tp.left] & ~has_num[tp.right] & (seen > config.complete_share * c_right)
+        chosen |= ok & suffix
+    else:
+        chosen |= ok & ~plain & both & (pmi > config.merge_pmi)
+    if config.mdl > 0 and char_cost is not None:
+        worst = max(char_cost.values())
+        spell = np.array([sum(char_cost.get(c, worst) for c in t) for t in names])
+        cost = spell[tp.left] + spell[tp.right]
+        chosen &= np.where(ok, seen, 0.0) * (pmi - 1.0) > config.mdl * cost
+    if config.free_share > 0:
+        free = _free_tokens(tp, length, config.free_share)
+        chosen &= ~(both & free[tp.left] & free[tp.right])
     chosen &= length[tp.left] + length[tp.right] <= MAX_WORD_LEN  # what a model can hold
-    if config.number_starts_word:
-        chosen &= ~np.array([t[:1] == NUM for t in names])[tp.right]
     return chosen  # type: ignore[no-any-return]
+
+
+def _free_tokens(
+    tp: TokenPairs, length: npt.NDArray[np.int64], share: float
+) -> npt.NDArray[np.bool_]:
+    """id → is the token a single character among the most frequent tokens that make up
+    ``share`` of the running tokens (a free-standing word of the corpus)."""
+    order = np.argsort(-tp.counts, kind="stable")
+    cum = np.cumsum(tp.counts[order])
+    head = order[: int(np.searchsorted(cum, share * cum[-1])) + 1]
+    free = np.zeros(len(tp.counts), dtype=bool)
+    free[head] = True
+    return free & (length == 1)  # type: ignore[no-any-return]
 
 
 def passing_pairs(
@@ -389,13 +481,25 @@ def learn(ctx: Context, config: EnsembleConfig | None = None) -> Lexicon:
     """The consensus lexicon: vote, then orphan-merge rounds up to their fixed point,
     then an exact recount."""
     config = config or EnsembleConfig()
-    segment = segmenter(ctx, config)
+    segment, factors = _vote_segmenter(ctx, config)
+    if config.merge_strictness:
+        scale = factors["cohesion"] ** config.merge_strictness
+        config = dataclasses.replace(
+            config,
+            merge_pmi=config.merge_pmi * scale,
+            complete_pmi=config.complete_pmi * (scale if config.complete_too else 1.0),
+        )
     discounts: list[float] = []  # per merge round, recorded in the model
     merged: list[int] = []  # pairs merged per round, recorded in the model
+    keys, cnt = ctx.counts.table(1)
+    char_cost = {
+        k: float(-np.log(c / ctx.counts.n_chars))
+        for k, c in zip(keys.tolist(), cnt.tolist(), strict=True)
+    }
     for _ in range(config.merge_rounds):
         tp = orphan_pairs(ctx, segment)
         discount = pair_discount(tp, config)
-        chosen = _chosen(tp, config, discount)
+        chosen = _chosen(tp, config, discount, char_cost)
         if not chosen.any():  # the fixed point: this segmentation is final
             break
         discounts.append(round(discount, 4))
@@ -407,6 +511,7 @@ def learn(ctx: Context, config: EnsembleConfig | None = None) -> Lexicon:
     meta = {
         "method": "ensemble",
         "config": to_dict(config),
+        "strictness_used": {k: round(v, 4) for k, v in factors.items()},
         "merge_discount_used": discounts,
         "merged_pairs": merged,
         "n_chars": ctx.counts.n_chars,
