@@ -1,0 +1,249 @@
+"""The memory budget (``--max-memory``): measuring what a command holds, and planning how
+it spends the rest.
+
+A budget bounds the peak resident memory of a whole command: this process and every
+worker process it starts. It is spent on:
+
+1. what this process already holds when the work starts, measured (on Linux the Python
+   interpreter with numpy and ciyu holds about 38 MiB before it reads a byte);
+2. reading: one piece of input (at most 1 MiB of UTF-8) and its decoded text;
+3. worker processes, when the budget can feed them: each is a Python interpreter of its
+   own with numpy and ciyu (about 38 MiB) plus the chunk it counts, and the first one
+   brings multiprocessing's resource tracker (a bare interpreter, about 12 MiB). Workers
+   are used only when they leave the count tables at least half of what one process
+   would give them; otherwise counting runs in this process;
+4. counting: the chunk being counted and the count tables with the temporaries of merging
+   them, measured exactly as they grow (:class:`ciyu.counts.NgramCounts` prunes rare
+   n-grams to stay within their share);
+5. training: the learner's structures, estimated from the count tables and the size of
+   the corpus; the tables are pruned further before learning if they would not leave
+   room (:func:`learner_bytes`).
+
+A budget below what 1, 2 and the least room for 4 (and 5, when training) need is refused
+with :class:`MemoryBudgetError`, which says what the minimum is and why.
+
+The constants below were measured on Linux (CPython 3.11, numpy 2) with
+``benchmarks/speed.py --parts budget`` and ``tests/test_memory.py``; the per-character
+and per-entry costs follow from the array layouts of :mod:`ciyu.counts`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+MiB = 1 << 20
+
+#: Resident memory of this process when it cannot be measured (not Linux): the
+#: interpreter with numpy and ciyu imported.
+INTERPRETER_BYTES = 40 * MiB
+#: A spawned worker process before it counts anything: an interpreter that imported numpy
+#: and ciyu (38 MiB measured), with a margin for its allocator.
+WORKER_BYTES = 42 * MiB
+#: multiprocessing's resource tracker, started with the first worker (12 MiB measured).
+TRACKER_BYTES = 14 * MiB
+#: Reading: a piece of at most 1 MiB of UTF-8, the bytes and the decoded text (up to four
+#: bytes a character when the piece holds one character outside the BMP).
+READER_BYTES = 6 * MiB
+#: Room counting needs at least, besides reading: one small chunk and small tables.
+MIN_COUNT_BYTES = 8 * MiB
+#: Share of the budget kept free for what the allocator holds but does not use
+#: (fragmentation) and for small objects not accounted for.
+SLACK = 0.06
+#: Smallest and largest chunk of text counted at once, in characters.
+MIN_CHUNK_CHARS = 1 << 12
+MAX_CHUNK_CHARS = 1 << 19
+
+#: Training, whatever the counts: the learner's passes over the corpus (per-chunk
+#: temporaries, batches of tokens), its lexicons and decoders for a small corpus.
+LEARNER_FIXED_BYTES = 36 * MiB
+#: Training: the learner's structures built from the counts (solid n-grams, branching
+#: entropies, the decoder trie of every candidate) per byte of count tables.
+LEARNER_PER_TABLE_BYTE = 3.0
+#: Training: structures that grow with the corpus and no pruning of the counts removes
+#: (the distinct pieces, tokens and words of its segmentations), per learnable character.
+LEARNER_PER_CHAR = 5.0
+
+
+class MemoryBudgetError(ConfigError):
+    """The memory budget is too small for the work asked of it."""
+
+
+def format_size(n: float) -> str:
+    """``n`` bytes for people: ``512 B``, ``4.0 KiB``, ``38 MiB``, ``1.5 GiB``."""
+    if n < 1 << 10:
+        return f"{int(n)} B"
+    if n < MiB:
+        return f"{n / (1 << 10):.1f} KiB"
+    if n < 1 << 30:
+        return f"{n / MiB:.0f} MiB"
+    return f"{n / (1 << 30):.1f} GiB"
+
+
+def resident_bytes() -> int | None:
+    """Resident memory of this process now, in bytes, or None where it cannot be read
+    (``/proc/self/statm`` is Linux only)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@functools.cache
+def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None)
+    except OSError:
+        return None
+
+
+def release_free_memory() -> None:
+    """Give the memory the C allocator holds free back to the system (glibc only).
+
+    Freed numpy temporaries below glibc's mmap threshold stay in the heap and count as
+    resident; a budget that the count tables just respected would otherwise look spent.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def held_bytes() -> int:
+    """What this process holds now (measured, or :data:`INTERPRETER_BYTES`)."""
+    rss = resident_bytes()
+    return INTERPRETER_BYTES if rss is None else rss
+
+
+def result_bytes_per_char(order: int) -> int:
+    """Most bytes of count tables one character of a chunk can add: every window distinct,
+    a key of ``4k`` bytes and an ``int64`` count for each order ``k``."""
+    return sum(4 * k + 8 for k in range(1, order + 1))
+
+
+def merge_bytes_per_entry(k: int) -> int:
+    """Bytes of temporaries per entry of order ``k`` when tables are merged (the new keys
+    and counts, the insertion mask, and the index arrays of the smaller table), an upper
+    bound used by :func:`ciyu.counts.merge_reserve`."""
+    return 6 * k + 29
+
+
+def chunk_bytes_per_char(order: int) -> int:
+    """Peak bytes per character of counting one chunk in this process, besides the tables
+    it produces: the text and its learnable view (up to 16 bytes), the code points and run
+    lengths (8), and for the top order its windows and their sort (``4k + 9``) with the
+    unique keys being cut out of them (``4k + 16``)."""
+    return 16 + 8 + (4 * order + 9) + (4 * order + 16)
+
+
+def worker_bytes_per_char(order: int) -> int:
+    """Peak bytes per character of a worker counting a chunk: the chunk as received
+    (pickled and unpickled), counting it, its tables, and their pickled copy."""
+    result = result_bytes_per_char(order)
+    return 8 + chunk_bytes_per_char(order) + result + (5 * result) // 4
+
+
+def parent_bytes_per_char(order: int) -> int:
+    """Bytes per character the parent holds for one chunk in flight to a worker: the text
+    (list and pickle) and the tables that come back."""
+    return 8 + result_bytes_per_char(order)
+
+
+@dataclass(frozen=True)
+class CountPlan:
+    """How counting spends a memory budget.
+
+    Attributes:
+        workers: counting processes (1: in this process, no worker started).
+        chunk_chars: characters counted at once.
+        table_bytes: what the count tables may hold in this process, the chunk just
+            counted and the temporaries of merging and pruning included.
+        in_flight: chunks submitted to the workers and not yet merged.
+    """
+
+    workers: int
+    chunk_chars: int
+    table_bytes: int
+    in_flight: int
+
+
+def _chunk_for(room: float, per_char: float) -> int:
+    """Chunk size so that one chunk's worst case takes a tenth of ``room``."""
+    chars = int(room * 0.1 / per_char)
+    return max(MIN_CHUNK_CHARS, min(MAX_CHUNK_CHARS, chars))
+
+
+def count_floor(budget: int, held: int, extra: int = 0) -> int:
+    """The least budget counting accepts, given what this process holds; ``extra`` is
+    what comes after counting (training's minimum)."""
+    need = held + READER_BYTES + max(MIN_COUNT_BYTES, extra)
+    return int(need / (1 - SLACK)) + 1
+
+
+def refuse(budget: int, floor: int, held: int, what: str) -> MemoryBudgetError:
+    """The error for a budget below ``floor``."""
+    return MemoryBudgetError(
+        f"--max-memory {format_size(budget)} is too small: {what} needs at least "
+        f"{format_size(floor)}, because this Python process already holds "
+        f"{format_size(held)} (the interpreter with numpy and ciyu) before it reads its "
+        f"input; give --max-memory {-(-floor // MiB)}M or more"
+    )
+
+
+def plan_count(
+    budget: int,
+    order: int,
+    threads: int,
+    *,
+    held: int | None = None,
+    then: int = 0,
+    what: str = "counting",
+) -> CountPlan:
+    """Split ``budget`` between reading, worker processes and the count tables.
+
+    Args:
+        budget: the bound on the peak resident memory of this process and its workers.
+        order: highest n-gram order counted.
+        threads: worker processes asked for (already resolved: 1 means none).
+        held: what this process holds now (default: measured).
+        then: the least memory the work after counting needs besides what this process
+            holds (training's minimum), for the refusal of budgets below it.
+        what: the work, as the error message names it.
+
+    Raises:
+        MemoryBudgetError: if the budget is below the floor (the message says why).
+    """
+    if held is None:
+        held = held_bytes()
+    floor = count_floor(budget, held, then)
+    if budget < floor:
+        raise refuse(budget, floor, held, what)
+    room = budget * (1 - SLACK) - held - READER_BYTES
+    per_char = chunk_bytes_per_char(order) + result_bytes_per_char(order)
+    local = CountPlan(1, _chunk_for(room, per_char), int(room), 1)
+    for workers in range(threads, 1, -1):
+        chunk = _chunk_for(room / workers, worker_bytes_per_char(order))
+        in_flight = workers + 1
+        spent = TRACKER_BYTES + workers * (WORKER_BYTES + chunk * worker_bytes_per_char(order))
+        spent += in_flight * chunk * parent_bytes_per_char(order)
+        tables = room - spent
+        if tables >= local.table_bytes / 2:
+            return CountPlan(workers, chunk, int(tables), in_flight)
+    return local
+
+
+def learner_bytes(table_bytes: int, n_chars: int) -> int:
+    """Estimated peak memory of a learner over what this process held before it, for
+    count tables of ``table_bytes`` over a corpus of ``n_chars`` learnable characters
+    (see the constants above; they are measured on the default learner, the largest)."""
+    return int(
+        LEARNER_FIXED_BYTES + LEARNER_PER_TABLE_BYTE * table_bytes + LEARNER_PER_CHAR * n_chars
+    )
