@@ -57,7 +57,7 @@ MIN_COUNT_BYTES = 8 * MiB
 SLACK = 0.06
 #: Smallest and largest chunk of text counted at once, in characters.
 MIN_CHUNK_CHARS = 1 << 12
-MAX_CHUNK_CHARS = 1 << 19
+MAX_CHUNK_CHARS = 1 << 17
 
 #: Training, whatever the counts: the learner's passes over the corpus (per-chunk
 #: temporaries, batches of tokens), its lexicons and decoders for a small corpus.
@@ -96,25 +96,37 @@ def resident_bytes() -> int | None:
 
 
 @functools.cache
-def _malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
-        return getattr(ctypes.CDLL(name), "malloc_trim", None)
+        return ctypes.CDLL(name)
     except OSError:
         return None
 
 
-def release_free_memory() -> None:
-    """Give the memory the C allocator holds free back to the system (glibc only).
+#: glibc's mallopt parameter for the size from which a block is mapped on its own.
+_M_MMAP_THRESHOLD = -3
 
-    Freed numpy temporaries below glibc's mmap threshold stay in the heap and count as
-    resident; a budget that the count tables just respected would otherwise look spent.
+
+def return_freed_memory() -> None:
+    """Make the C allocator give freed memory back to the system at once (glibc only;
+    nothing elsewhere), for the rest of this process.
+
+    glibc maps a large block on its own, and unmaps it when it is freed, only above a
+    threshold that rises to the size of the largest block freed so far (up to 32 MiB).
+    Once counting has freed a few arrays of some MiB, the next ones come from the heap, and
+    freed heap memory mostly stays resident: on the law corpus that kept 8 MiB over what
+    the arrays held at 64 MiB. Fixing the threshold at 128 KiB (its initial value) makes
+    every numpy array of that size or more come and go with its own mapping, so that the
+    resident memory follows the memory in use. Called when a budget is set, in this
+    process and in every worker.
     """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, 128 << 10)
 
 
 def held_bytes() -> int:
@@ -167,12 +179,26 @@ class CountPlan:
         table_bytes: what the count tables may hold in this process, the chunk just
             counted and the temporaries of merging and pruning included.
         in_flight: chunks submitted to the workers and not yet merged.
+        baseline: what this process was taken to hold (see :func:`baseline_bytes`).
     """
 
     workers: int
     chunk_chars: int
     table_bytes: int
     in_flight: int
+    baseline: int
+
+
+def baseline_bytes(held: int | None = None) -> int:
+    """What a plan takes this process to hold: the measured resident memory (or
+    :data:`INTERPRETER_BYTES` where it cannot be measured), at least
+    :data:`INTERPRETER_BYTES`, rounded up to 4 MiB. The rounding makes the plan, and so
+    the counts pruned under it, the same from one run to the next although the measured
+    memory varies by a few pages."""
+    if held is None:
+        held = resident_bytes() or INTERPRETER_BYTES
+    step = 4 * MiB
+    return -(-max(held, INTERPRETER_BYTES) // step) * step
 
 
 def _chunk_for(room: float, per_char: float) -> int:
@@ -181,20 +207,32 @@ def _chunk_for(room: float, per_char: float) -> int:
     return max(MIN_CHUNK_CHARS, min(MAX_CHUNK_CHARS, chars))
 
 
-def count_floor(budget: int, held: int, extra: int = 0) -> int:
+def _workers_cost(workers: int, chunk: int, order: int) -> int:
+    """Memory of ``workers`` worker processes counting chunks of ``chunk`` characters:
+    their interpreters and chunks, the resource tracker, and what this process holds
+    for the ``workers + 1`` chunks in flight."""
+    return (
+        TRACKER_BYTES
+        + workers * (WORKER_BYTES + chunk * worker_bytes_per_char(order))
+        + (workers + 1) * chunk * parent_bytes_per_char(order)
+    )
+
+
+def count_floor(baseline: int, extra: int = 0) -> int:
     """The least budget counting accepts, given what this process holds; ``extra`` is
-    what comes after counting (training's minimum)."""
-    need = held + READER_BYTES + max(MIN_COUNT_BYTES, extra)
+    the least the work after counting needs (training's minimum)."""
+    need = baseline + READER_BYTES + max(MIN_COUNT_BYTES, extra)
     return int(need / (1 - SLACK)) + 1
 
 
-def refuse(budget: int, floor: int, held: int, what: str) -> MemoryBudgetError:
+def refuse(budget: int, floor: int, baseline: int, what: str) -> MemoryBudgetError:
     """The error for a budget below ``floor``."""
+    need = -(-floor // MiB)
     return MemoryBudgetError(
         f"--max-memory {format_size(budget)} is too small: {what} needs at least "
-        f"{format_size(floor)}, because this Python process already holds "
-        f"{format_size(held)} (the interpreter with numpy and ciyu) before it reads its "
-        f"input; give --max-memory {-(-floor // MiB)}M or more"
+        f"{need} MiB, because this Python process holds about {format_size(baseline)} (the "
+        f"interpreter with numpy and ciyu) before it reads its input; "
+        f"give --max-memory {need}M or more"
     )
 
 
@@ -207,7 +245,13 @@ def plan_count(
     then: int = 0,
     what: str = "counting",
 ) -> CountPlan:
-    """Split ``budget`` between reading, worker processes and the count tables.
+    """Split ``budget`` between reading, the count tables and worker processes.
+
+    The tables' room and the chunk size depend on the budget, the order and what this
+    process holds, never on ``threads``: the counts pruned under a budget are the same
+    for any number of workers. Once the budget is large enough to feed two workers with
+    less than 30% of it, that share is set aside for them (with one process it is left
+    unused); below, counting runs in this process.
 
     Args:
         budget: the bound on the peak resident memory of this process and its workers.
@@ -221,23 +265,24 @@ def plan_count(
     Raises:
         MemoryBudgetError: if the budget is below the floor (the message says why).
     """
-    if held is None:
-        held = held_bytes()
-    floor = count_floor(budget, held, then)
+    baseline = baseline_bytes(held)
+    floor = count_floor(baseline, then)
     if budget < floor:
-        raise refuse(budget, floor, held, what)
-    room = budget * (1 - SLACK) - held - READER_BYTES
-    per_char = chunk_bytes_per_char(order) + result_bytes_per_char(order)
-    local = CountPlan(1, _chunk_for(room, per_char), int(room), 1)
-    for workers in range(threads, 1, -1):
-        chunk = _chunk_for(room / workers, worker_bytes_per_char(order))
-        in_flight = workers + 1
-        spent = TRACKER_BYTES + workers * (WORKER_BYTES + chunk * worker_bytes_per_char(order))
-        spent += in_flight * chunk * parent_bytes_per_char(order)
-        tables = room - spent
-        if tables >= local.table_bytes / 2:
-            return CountPlan(workers, chunk, int(tables), in_flight)
-    return local
+        raise refuse(budget, floor, baseline, what)
+    room = budget * (1 - SLACK) - baseline - READER_BYTES
+    local_per_char = chunk_bytes_per_char(order) + result_bytes_per_char(order)
+    share = 0.3
+    tables = room * (1 - share)
+    chunk = _chunk_for(tables, local_per_char)
+    if _workers_cost(2, chunk, order) > room * share:
+        tables = room
+        chunk = _chunk_for(tables, local_per_char)
+    workers = 1
+    for w in range(threads, 1, -1):
+        if tables < room and _workers_cost(w, chunk, order) <= room - tables:
+            workers = w
+            break
+    return CountPlan(workers, chunk, int(tables), workers + 1, baseline)
 
 
 def learner_bytes(table_bytes: int, n_chars: int) -> int:

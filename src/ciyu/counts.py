@@ -41,7 +41,7 @@ from ._memory import (
     chunk_bytes_per_char,
     merge_bytes_per_entry,
     plan_count,
-    release_free_memory,
+    return_freed_memory,
 )
 from .parallel import ordered_map, resolve_threads
 from .text import is_learnable, learnable_view
@@ -476,10 +476,6 @@ def merge_reserve(entries: list[int]) -> int:
     return max((merge_bytes_per_entry(k) * n for k, n in enumerate(entries, 1)), default=0)
 
 
-def _table_bytes(entries: list[int]) -> int:
-    return sum((4 * k + 8) * n for k, n in enumerate(entries, 1))
-
-
 class _Accumulator:
     """Merges chunk counts in a size-balanced way and keeps them within ``table_bytes``.
 
@@ -488,9 +484,10 @@ class _Accumulator:
     of once per chunk.
 
     With a budget, the tables, the next chunk's tables at their largest (every window of
-    ``chunk_chars`` characters distinct), and the larger of counting that chunk here
-    (``local``) and merging everything, must fit in ``table_bytes``; sizes are those of
-    the arrays, exact. When they would not, the stack is merged into one table and the
+    ``chunk_chars`` characters distinct), and the larger of counting that chunk in this
+    process and merging everything, must fit in ``table_bytes``; sizes are those of the
+    arrays, exact. (The same whether chunks are counted here or by workers, so that the
+    pruning, and the counts, do not depend on the number of workers.) When they would not, the stack is merged into one table and the
     n-grams of order 2 and up seen fewer than a *floor* are dropped (lossy counting): the
     floor is the least that leaves a quarter of the room free, read off the histogram of
     counts, and it never goes down. The result is then marked ``approximate``.
@@ -501,23 +498,26 @@ class _Accumulator:
         order: int,
         table_bytes: int | None = None,
         chunk_chars: int = DEFAULT_CHUNK_CHARS,
-        *,
-        local: bool = True,
     ) -> None:
         self.order = order
         self.table_bytes = table_bytes
         self.stack: list[NgramCounts] = []
         self.floor = 0
         self.chunk_chars = chunk_chars
+        k = np.arange(1, order + 1)
+        self.entry_bytes = 4 * k + 8
+        self.merge_bytes = np.array([merge_bytes_per_entry(i) for i in k.tolist()])
         # the next chunk: its tables at their largest, and counting it in this process
-        self.next_entries = [chunk_chars] * order
-        self.next_bytes = _table_bytes(self.next_entries)
-        self.counting = chunk_bytes_per_char(order) * chunk_chars if local else 0
+        self.next_entries = np.full(order, chunk_chars, dtype=np.int64)
+        self.counting = chunk_bytes_per_char(order) * chunk_chars
 
-    def need(self, entries: list[int]) -> int:
-        """Peak bytes with tables of ``entries`` held and the next chunk to come."""
-        ahead = [n + m for n, m in zip(entries, self.next_entries, strict=True)]
-        return _table_bytes(ahead) + max(self.counting, merge_reserve(ahead))
+    def need(self, entries: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Peak bytes with tables of ``entries`` held (``entries[k-1]``: entries of order
+        ``k``; more columns for several cases at once) and the next chunk to come."""
+        ahead = np.asarray(entries, dtype=np.int64).T + self.next_entries
+        tables = ahead @ self.entry_bytes
+        reserve = (ahead * self.merge_bytes).max(axis=-1)
+        return tables + np.maximum(self.counting, reserve)  # type: ignore[no-any-return]
 
     def add(self, part: NgramCounts) -> None:
         """Push the counts of one chunk, merging and pruning as needed."""
@@ -543,7 +543,7 @@ class _Accumulator:
         total = self._collapse()
         self.stack = [total]
         # kept[k-1][t]: entries of order k with a count of at least t (t capped)
-        cap = 1 << 14
+        cap = 1 << 12
         kept = np.zeros((self.order, cap + 1), dtype=np.int64)
         kept[0] = len(total.tables[0][0])  # single characters are always kept
         for i in range(1, self.order):
@@ -552,24 +552,21 @@ class _Accumulator:
             for lo in range(0, len(counts), 1 << 16):  # small temporaries
                 hist += np.bincount(np.minimum(counts[lo : lo + (1 << 16)], cap), minlength=cap + 1)
             kept[i] = np.cumsum(hist[::-1])[::-1]
-        target = 0.75 * self.table_bytes
-        floor = cap
-        for t in range(max(self.floor, 2), cap + 1):
-            if self.need(kept[:, t].tolist()) <= target:
-                floor = t
-                break
-        if floor == cap and self.need(kept[:, cap].tolist()) > self.table_bytes:
+        need = self.need(kept)
+        start = max(self.floor, 2)
+        fits = np.flatnonzero(need[start:] <= 0.75 * self.table_bytes)
+        floor = start + int(fits[0]) if len(fits) else cap
+        if need[floor] > self.table_bytes:
             log.warning(
                 "the memory budget is too small for these counts: even the n-grams seen "
                 "%d times or more do not fit; raise --max-memory",
-                cap,
+                floor,
             )
         self.floor = max(self.floor, floor)
         log.info("memory budget reached: dropping n-grams seen fewer than %d times", self.floor)
         total.prune_in_place(self.floor)
         total.approximate = True
         total.prune_floor = self.floor
-        release_free_memory()
 
     def result(self, min_count: int = 1) -> NgramCounts:
         """Merge everything pushed so far into one table, one order at a time; n-grams of
@@ -647,8 +644,10 @@ def count_ngrams(
     if plan is not None:
         workers, chunk_chars, table_bytes = plan.workers, plan.chunk_chars, plan.table_bytes
         in_flight = plan.in_flight
+    if max_memory is not None:
+        return_freed_memory()
     chunk_chars = max(1, chunk_chars)
-    acc = _Accumulator(order, table_bytes, chunk_chars, local=workers <= 1)
+    acc = _Accumulator(order, table_bytes, chunk_chars)
     split_at = max(chunk_chars, SPLIT_MIN_CHARS)
     pieces = (piece for text in texts for piece in split_long(text, split_at))
     seen = 0
@@ -657,6 +656,7 @@ def count_ngrams(
         chunked(pieces, chunk_chars),
         workers,
         in_flight=in_flight,
+        initializer=return_freed_memory if max_memory is not None else None,
     ):
         acc.add(part)
         seen += part.n_chars
