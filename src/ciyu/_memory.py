@@ -16,8 +16,10 @@ worker process it starts. It is spent on:
    them, measured exactly as they grow (:class:`ciyu.counts.NgramCounts` prunes rare
    n-grams to stay within their share);
 5. training: the learner's structures, estimated from the count tables and the size of
-   the corpus; the tables are pruned further before learning if they would not leave
-   room (:func:`learner_bytes`).
+   the corpus (:class:`LearnerCost`); the tables are pruned further before learning if
+   they would not leave room. What grows with the corpus itself (its distinct words)
+   cannot be pruned away: a corpus too large for the budget is refused, after counting,
+   with the budget it needs.
 
 A budget below what 1, 2 and the least room for 4 (and 5, when training) need is refused
 with :class:`MemoryBudgetError`, which says what the minimum is and why.
@@ -30,7 +32,6 @@ and per-entry costs follow from the array layouts of :mod:`ciyu.counts`.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import os
 from dataclasses import dataclass
@@ -59,15 +60,40 @@ SLACK = 0.06
 MIN_CHUNK_CHARS = 1 << 12
 MAX_CHUNK_CHARS = 1 << 17
 
-#: Training, whatever the counts: the learner's passes over the corpus (per-chunk
-#: temporaries, batches of tokens), its lexicons and decoders for a small corpus.
-LEARNER_FIXED_BYTES = 36 * MiB
-#: Training: the learner's structures built from the counts (solid n-grams, branching
-#: entropies, the decoder trie of every candidate) per byte of count tables.
-LEARNER_PER_TABLE_BYTE = 3.0
-#: Training: structures that grow with the corpus and no pruning of the counts removes
-#: (the distinct pieces, tokens and words of its segmentations), per learnable character.
-LEARNER_PER_CHAR = 5.0
+
+@dataclass(frozen=True)
+class LearnerCost:
+    """What a learner holds at its peak besides the interpreter, the counts and reading:
+    ``fixed`` bytes (its passes over the corpus, read in small chunks, and its lexicons
+    and decoders for a small corpus), ``per_table_byte`` bytes per byte of count tables
+    (what it builds from the counts: solid n-grams, branching entropies, the decoder trie
+    of every candidate), and ``per_char`` bytes per learnable character of the corpus (the
+    distinct pieces, tokens and words of its segmentations, which no pruning of the
+    counts removes)."""
+
+    fixed: int
+    per_table_byte: float
+    per_char: float
+
+    def bytes(self, table_bytes: float, n_chars: int) -> float:
+        """The estimate for count tables of ``table_bytes`` over ``n_chars`` characters."""
+        return self.fixed + self.per_table_byte * table_bytes + self.per_char * n_chars
+
+
+#: Measured peaks of the learners under a budget (``tests/test_memory.py`` and the law and
+#: random corpora of the report), rounded up: on 0.6 to 3 M characters the default
+#: learner held 13 to 36 MiB less than this estimate. The default covers the ensemble and
+#: its members (cohesion, nvbe, lm) and minent. The unigram trainer also keeps a Python
+#: tuple for every n-gram seen twice or more (its seeds) and every distinct fragment.
+LEARNER_COSTS = {
+    "default": LearnerCost(36 * MiB, 3.0, 5.0),
+    "unigram": LearnerCost(36 * MiB, 8.0, 12.0),
+}
+
+
+def learner_cost(method: str | None = None) -> LearnerCost:
+    """The :class:`LearnerCost` of the learner ``method`` (None: the default learners)."""
+    return LEARNER_COSTS.get(method or "default", LEARNER_COSTS["default"])
 
 
 class MemoryBudgetError(ConfigError):
@@ -97,12 +123,11 @@ def resident_bytes() -> int | None:
 
 @functools.cache
 def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    # the symbols of the running program and its libraries (the C library among them);
+    # ctypes.util.find_library would start a subprocess (ldconfig) to look for it
     try:
-        return ctypes.CDLL(name)
-    except OSError:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):  # Windows has no "this program" handle
         return None
 
 
@@ -285,10 +310,11 @@ def plan_count(
     return CountPlan(workers, chunk, int(tables), workers + 1, baseline)
 
 
-def learner_bytes(table_bytes: int, n_chars: int) -> int:
-    """Estimated peak memory of a learner over what this process held before it, for
-    count tables of ``table_bytes`` over a corpus of ``n_chars`` learnable characters
-    (see the constants above; they are measured on the default learner, the largest)."""
-    return int(
-        LEARNER_FIXED_BYTES + LEARNER_PER_TABLE_BYTE * table_bytes + LEARNER_PER_CHAR * n_chars
-    )
+def learning_room(budget: int, baseline: int) -> float:
+    """What the counts and the learner may hold together under ``budget``."""
+    return budget * (1 - SLACK) - baseline - READER_BYTES
+
+
+def least_budget(baseline: int, need: float) -> int:
+    """The least budget that leaves ``need`` bytes besides what this process holds."""
+    return int((baseline + READER_BYTES + need) / (1 - SLACK)) + 1

@@ -54,7 +54,10 @@ def count(
     Args:
         inputs: a path, a :class:`Corpus`, or an iterable of text strings.
         order: highest n-gram order.
-        max_memory: budget for the count tables in bytes (rare n-grams are pruned).
+        max_memory: bound in bytes on the peak resident memory of this process (what it
+            holds already included) and its workers while counting; rare n-grams are
+            pruned to stay within it. Raises :class:`ciyu.errors.ConfigError` when it is
+            below what counting needs at least.
         errors: ``"strict"`` stops at invalid UTF-8, ``"replace"`` substitutes U+FFFD.
         progress: called with the number of characters counted so far.
         threads: counting processes (``None`` or 0: one per core); the counts are the
@@ -82,7 +85,9 @@ def discover(
         config: a :class:`CohesionConfig`; keyword ``options`` override its fields
             (e.g. ``min_count=5``).
         counts: n-gram counts of the same corpus made earlier (skips counting).
-        max_memory: memory budget for counting, in bytes.
+        max_memory: bound in bytes on the peak resident memory of this process (what it
+            holds already included) and its workers, counting and learning (see
+            :func:`ciyu.learners.base.make_context`).
         errors: how to treat invalid UTF-8 (``"strict"`` or ``"replace"``).
         progress: called as ``progress(stage, characters_done)``.
         threads: processes for counting (``None`` or 0: one per core); results are the
@@ -144,5 +149,6 @@ def train(
             progress=progress,
             threads=threads,
             drop_singletons=cfg.singletons_unused(),
+            learner=method,
         )
         return Model(spec.learn(ctx, cfg))

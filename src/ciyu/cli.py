@@ -111,7 +111,12 @@ def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfi
         type=parse_size,
         default=None,
         metavar="SIZE",
-        help="memory budget for counting, e.g. 2G; rare n-grams are pruned to stay within it",
+        help="bound on the peak resident memory of the whole command (this process and its "
+        "workers), e.g. 2G; at least about 90M (the interpreter holds about 40 MiB and a "
+        "learner at least 36 MiB more). Rare n-grams are pruned to stay within it. The "
+        "learner's structures are estimated; those that grow with the corpus (its distinct "
+        "words) are not pruned, so a corpus too large for the budget is refused after "
+        "counting, with the budget it needs",
     )
     add_arguments(p, config_cls)
 
@@ -141,7 +146,9 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
         type=parse_size,
         default=None,
         metavar="SIZE",
-        help="memory budget, e.g. 2G; rare n-grams are pruned to stay within it",
+        help="bound on the peak resident memory of the whole command (this process and its "
+        "workers), e.g. 2G; at least about 60M (the interpreter holds about 40 MiB). Rare "
+        "n-grams are pruned to stay within it, and the counts are marked approximate",
     )
 
     p = sub.add_parser("discover", help="list the words of a corpus with their statistics")

@@ -8,10 +8,11 @@ occurrences are counted overlapping, inside learnable runs only.
 Counting is a map-reduce: :func:`count_chunk` turns one chunk of text into counts, and
 :meth:`NgramCounts.merge` adds two count tables. Merging is exact, so counts made on
 separate pieces of a corpus (by several processes, or machines) and merged equal the counts
-of the whole corpus, as long as no memory-budget pruning happened. When the tables outgrow
-``max_memory`` the rarest n-grams of order 2 and up are dropped (lossy counting, with the
-floor read off the histogram of counts so that half the allowance stays in use; the floor
-never goes down) and the result is marked ``approximate``.
+of the whole corpus, as long as no memory-budget pruning happened. Under a memory budget
+(``max_memory``, see :mod:`ciyu._memory`) the tables are measured as they grow, and when
+they, the next chunk and the temporaries of merging would outgrow their room the rarest
+n-grams of order 2 and up are dropped (lossy counting, with the floor read off the
+histogram of counts; the floor never goes down) and the result is marked ``approximate``.
 
 File format (``.npz``, version 1): a zip archive of ``.npy`` arrays, loadable without
 pickle: ``meta`` is UTF-8 JSON as a ``uint8`` array (``format``, ``version``, ``order``,
@@ -35,7 +36,6 @@ import numpy as np
 import numpy.typing as npt
 
 from ._atomic import atomic_write
-from .errors import ConfigError, ModelFormatError
 from ._memory import (
     CountPlan,
     chunk_bytes_per_char,
@@ -43,6 +43,7 @@ from ._memory import (
     plan_count,
     return_freed_memory,
 )
+from .errors import ConfigError, ModelFormatError
 from .parallel import ordered_map, resolve_threads
 from .text import is_learnable, learnable_view
 
@@ -487,10 +488,12 @@ class _Accumulator:
     ``chunk_chars`` characters distinct), and the larger of counting that chunk in this
     process and merging everything, must fit in ``table_bytes``; sizes are those of the
     arrays, exact. (The same whether chunks are counted here or by workers, so that the
-    pruning, and the counts, do not depend on the number of workers.) When they would not, the stack is merged into one table and the
-    n-grams of order 2 and up seen fewer than a *floor* are dropped (lossy counting): the
-    floor is the least that leaves a quarter of the room free, read off the histogram of
-    counts, and it never goes down. The result is then marked ``approximate``.
+    pruning, and the counts, do not depend on the number of workers.) When they would
+    not, the stack is merged into one table and the n-grams of order 2 and up seen fewer
+    than a *floor* are dropped (lossy counting): the floor is the least that leaves a
+    quarter of the room free, read off the histogram of counts, and it never goes down.
+    Merging before pruning keeps an n-gram frequent overall but rare in each chunk. The
+    result is then marked ``approximate``.
     """
 
     def __init__(

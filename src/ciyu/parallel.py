@@ -2,10 +2,10 @@
 
 Worker processes are started with the ``spawn`` method on every OS: it is the only one
 available everywhere, and it avoids forking a process that holds locks or threads. Work is
-submitted lazily, with at most ``2 × threads`` items in flight, so a long stream is
-processed in bounded memory (``in_flight`` sets the bound). With ``threads <= 1``, or when the stream holds a single
-item, everything runs in the calling process: starting workers costs more than a small
-input is worth.
+submitted lazily, with at most ``2 × threads`` items in flight (or ``in_flight``), so a
+long stream is processed in bounded memory. With ``threads <= 1``, or when the stream
+holds a single item, everything runs in the calling process: starting workers costs more
+than a small input is worth.
 """
 
 from __future__ import annotations
