@@ -9,9 +9,11 @@ worker process it starts. It is spent on:
 2. reading: one piece of input (at most 1 MiB of UTF-8) and its decoded text;
 3. worker processes, when the budget can feed them: each is a Python interpreter of its
    own with numpy and ciyu (about 38 MiB) plus the chunk it counts, and the first one
-   brings multiprocessing's resource tracker (a bare interpreter, about 12 MiB). Workers
-   are used only when they leave the count tables at least half of what one process
-   would give them; otherwise counting runs in this process;
+   brings multiprocessing's resource tracker (a bare interpreter, about 12 MiB). Once
+   30% of the room can feed two workers, that share is set aside for them, whatever
+   ``-j`` asks (one process leaves it unused), so that the room of the count tables, and
+   so the counts, are the same for any number of workers; below, counting runs in this
+   process;
 4. counting: the chunk being counted and the count tables with the temporaries of merging
    them, measured exactly as they grow (:class:`ciyu.counts.NgramCounts` prunes rare
    n-grams to stay within their share);
@@ -24,9 +26,10 @@ worker process it starts. It is spent on:
 A budget below what 1, 2 and the least room for 4 (and 5, when training) need is refused
 with :class:`MemoryBudgetError`, which says what the minimum is and why.
 
-The constants below were measured on Linux (CPython 3.11, numpy 2) with
-``benchmarks/speed.py --parts budget`` and ``tests/test_memory.py``; the per-character
-and per-entry costs follow from the array layouts of :mod:`ciyu.counts`.
+The constants below were measured on Linux (CPython 3.11, numpy 2), by the peak resident
+memory (``VmHWM``) of every process of the command, as ``tests/test_memory.py`` measures
+it; the per-character and per-entry costs follow from the array layouts of
+:mod:`ciyu.counts`.
 """
 
 from __future__ import annotations
@@ -80,9 +83,9 @@ class LearnerCost:
         return self.fixed + self.per_table_byte * table_bytes + self.per_char * n_chars
 
 
-#: Measured peaks of the learners under a budget (``tests/test_memory.py`` and the law and
-#: random corpora of the report), rounded up: on 0.6 to 3 M characters the default
-#: learner held 13 to 36 MiB less than this estimate. The default covers the ensemble and
+#: Measured peaks of the learners under a budget, rounded up: on law text and random
+#: Chinese of 0.6 to 3 M characters, the ensemble held 7 to 26 MiB less than this estimate,
+#: its members and minent less still. The default covers the ensemble and
 #: its members (cohesion, nvbe, lm) and minent. The unigram trainer also keeps a Python
 #: tuple for every n-gram seen twice or more (its seeds) and every distinct fragment.
 LEARNER_COSTS = {
@@ -142,22 +145,16 @@ def return_freed_memory() -> None:
     glibc maps a large block on its own, and unmaps it when it is freed, only above a
     threshold that rises to the size of the largest block freed so far (up to 32 MiB).
     Once counting has freed a few arrays of some MiB, the next ones come from the heap, and
-    freed heap memory mostly stays resident: on the law corpus that kept 8 MiB over what
-    the arrays held at 64 MiB. Fixing the threshold at 128 KiB (its initial value) makes
-    every numpy array of that size or more come and go with its own mapping, so that the
-    resident memory follows the memory in use. Called when a budget is set, in this
-    process and in every worker.
+    freed heap memory mostly stays resident: counting law text under 64 MiB, that kept
+    8 MiB more resident than the arrays held. Fixing the threshold at 128 KiB (its
+    initial value) makes every numpy array of that size or more come and go with its own
+    mapping, so that the resident memory follows the memory in use. Called when a budget
+    is set, in this process and in every worker.
     """
     libc = _libc()
     mallopt = getattr(libc, "mallopt", None) if libc is not None else None
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, 128 << 10)
-
-
-def held_bytes() -> int:
-    """What this process holds now (measured, or :data:`INTERPRETER_BYTES`)."""
-    rss = resident_bytes()
-    return INTERPRETER_BYTES if rss is None else rss
 
 
 def result_bytes_per_char(order: int) -> int:

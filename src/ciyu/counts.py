@@ -645,6 +645,13 @@ def count_ngrams(
     if max_memory is not None:
         plan = plan or plan_count(max_memory, order, workers)
     if plan is not None:
+        if plan.workers < workers:
+            log.info(
+                "memory budget: counting with %s instead of %d (each worker is an "
+                "interpreter of its own, about 40 MiB, with its chunks)",
+                f"{plan.workers} worker processes" if plan.workers > 1 else "this process",
+                workers,
+            )
         workers, chunk_chars, table_bytes = plan.workers, plan.chunk_chars, plan.table_bytes
         in_flight = plan.in_flight
     if max_memory is not None:
