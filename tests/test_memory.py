@@ -188,6 +188,18 @@ def test_count_stays_within_the_budget_for_any_number_of_workers(
     assert counts.approximate and counts.n_chars == sum(map(len, fragments_of_file(corpus)))
 
 
+def test_one_long_line_is_counted_within_the_budget(corpus: Path, tmp_path: Path) -> None:
+    """A line of 2.4 MB without a newline (read in pieces of 1 MiB): 157 MiB under 96M
+    before the fix."""
+    line = tmp_path / "line.txt"
+    line.write_text(corpus.read_text(encoding="utf-8").replace("\n", ""), encoding="utf-8")
+    out = tmp_path / "c.npz"
+    run = run_measured(["count", str(line), "-o", str(out), "--max-memory", "96M"], tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.total <= 96 * MiB, _mib(run)
+    assert NgramCounts.load(out).n_chars == sum(map(len, fragments_of_file(corpus)))
+
+
 def fragments_of_file(path: Path) -> list[str]:
     return [f for line in path.read_text(encoding="utf-8").splitlines() for f in fragments(line)]
 
