@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ciyu.counts import NgramCounts, count_chunk, count_ngrams
+from ciyu.counts import NgramCounts, count_chunk, count_ngrams, merge_reserve
 from ciyu.errors import ModelFormatError
 from ciyu.text import NUM, fragments
 
@@ -85,7 +85,7 @@ def test_prune_keeps_unigrams() -> None:
     assert c.min_count == 2
 
 
-def test_memory_budget_prunes_and_is_recorded() -> None:
+def test_table_budget_prunes_and_is_recorded() -> None:
     import random
 
     rng = random.Random(1)
@@ -93,9 +93,10 @@ def test_memory_budget_prunes_and_is_recorded() -> None:
     lines = ["".join(rng.choice(alphabet) for _ in range(200)) for _ in range(2000)]
     exact = count_ngrams(lines, 4)
     budget = exact.nbytes // 2
-    bounded = count_ngrams(lines, 4, max_memory=budget, chunk_chars=20_000)
+    bounded = count_ngrams(lines, 4, table_bytes=budget, chunk_chars=20_000)
     assert bounded.approximate and bounded.prune_floor >= 2
-    assert bounded.nbytes * 3 <= budget
+    entries = [len(keys) for keys, _ in bounded.tables]
+    assert bounded.nbytes + merge_reserve(entries) <= budget
     assert bounded.table(1)[0].tolist() == exact.table(1)[0].tolist()
     assert bounded.n_chars == exact.n_chars
 
@@ -146,8 +147,8 @@ def test_parallel_counting_equals_sequential() -> None:
     parallel = count_ngrams(lines, 4, chunk_chars=2000, threads=2)
     assert parallel == sequential
     budget = sequential.nbytes // 2
-    assert count_ngrams(lines, 4, chunk_chars=2000, max_memory=budget, threads=2) == count_ngrams(
-        lines, 4, chunk_chars=2000, max_memory=budget
+    assert count_ngrams(lines, 4, chunk_chars=2000, table_bytes=budget, threads=2) == count_ngrams(
+        lines, 4, chunk_chars=2000, table_bytes=budget
     )
 
 

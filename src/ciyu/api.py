@@ -151,10 +151,9 @@ def _check_run(
     """
     if not _is_int(order):
         raise ConfigError(f"order must be an int, got {order!r}")
-    if max_memory is not None and not (_is_int(max_memory) and max_memory > 0):
-        raise ConfigError(
-            f"max_memory must be a positive number of bytes or None, got {max_memory!r}"
-        )
+    # the range is checked by the memory planner, whose message names the least budget
+    if max_memory is not None and not _is_int(max_memory):
+        raise ConfigError(f"max_memory must be a number of bytes or None, got {max_memory!r}")
     if threads is not None and not (_is_int(threads) and threads >= 0):
         raise ConfigError(
             f"threads must be a number of processes (0 or None: one per core), got {threads!r}"
@@ -187,7 +186,10 @@ def count(
         order: highest n-gram order.
         texts: instead of ``inputs``: the text itself, as strings.
         paths: instead of ``inputs``: file and directory names (``str`` or path objects).
-        max_memory: budget for the count tables in bytes (rare n-grams are pruned).
+        max_memory: bound in bytes on the peak resident memory of this process (what it
+            holds already included) and its workers while counting; rare n-grams are
+            pruned to stay within it. Raises :class:`ciyu.errors.ConfigError` when it is
+            below what counting needs at least.
         errors: ``"strict"`` stops at invalid UTF-8 in files and lone surrogates in
             ``texts``; ``"replace"`` substitutes U+FFFD for them.
         progress: called with the number of characters counted so far.
@@ -259,7 +261,9 @@ def discover(
         texts: instead of ``inputs``: the text itself, as strings.
         paths: instead of ``inputs``: file and directory names.
         counts: n-gram counts of the same corpus made earlier (skips counting).
-        max_memory: memory budget for counting, in bytes.
+        max_memory: bound in bytes on the peak resident memory of this process (what it
+            holds already included) and its workers, counting and learning (see
+            :func:`ciyu.learners.base.make_context`).
         errors: how to treat invalid UTF-8 and lone surrogates (``"strict"`` or
             ``"replace"``).
         progress: called as ``progress(stage, characters_done)``.
@@ -338,5 +342,6 @@ def train(
             progress=progress,
             threads=threads,
             drop_singletons=cfg.singletons_unused(),
+            learner=method,
         )
         return Model._from_checked(spec.learn(ctx, cfg))

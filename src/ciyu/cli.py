@@ -168,7 +168,13 @@ def _add_max_memory(p: argparse.ArgumentParser, help: str) -> None:
 def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfig) -> None:
     p.add_argument("--counts", metavar="COUNTS", help="reuse counts saved by `ciyu count`")
     _add_max_memory(
-        p, "memory budget for counting, e.g. 2G; rare n-grams are pruned to stay within it"
+        p,
+        "bound on the peak resident memory of the whole command (this process and its "
+        "workers), e.g. 2G; at least about 90M (the interpreter holds about 40 MiB and a "
+        "learner at least 36 MiB more). Rare n-grams are pruned to stay within it. The "
+        "learner's structures are estimated; those that grow with the corpus (its distinct "
+        "words) are not pruned, so a corpus too large for the budget is refused after "
+        "counting, with the budget it needs",
     )
     add_arguments(p, config_cls)
 
@@ -210,7 +216,12 @@ def _parse_count(p: argparse.ArgumentParser, method: str) -> None:
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="counts file to write (.npz)")
     p.add_argument("--order", type=int, default=DEFAULT_ORDER, help="highest n-gram order")
-    _add_max_memory(p, "memory budget, e.g. 2G; rare n-grams are pruned to stay within it")
+    _add_max_memory(
+        p,
+        "bound on the peak resident memory of the whole command (this process and its "
+        "workers), e.g. 2G; at least about 60M (the interpreter holds about 40 MiB). Rare "
+        "n-grams are pruned to stay within it, and the counts are marked approximate",
+    )
 
 
 def _cmd_count(args: argparse.Namespace, progress: Progress) -> int:

@@ -8,10 +8,11 @@ occurrences are counted overlapping, inside learnable runs only.
 Counting is a map-reduce: :func:`count_chunk` turns one chunk of text into counts, and
 :meth:`NgramCounts.merge` adds two count tables. Merging is exact, so counts made on
 separate pieces of a corpus (by several processes, or machines) and merged equal the counts
-of the whole corpus, as long as no memory-budget pruning happened. When the tables outgrow
-``max_memory`` the rarest n-grams of order 2 and up are dropped (lossy counting, with the
-floor read off the histogram of counts so that half the allowance stays in use; the floor
-never goes down) and the result is marked ``approximate``.
+of the whole corpus, as long as no memory-budget pruning happened. Under a memory budget
+(``max_memory``, see :mod:`ciyu._memory`) the tables are measured as they grow, and when
+they, the next chunk and the temporaries of merging would outgrow their room the rarest
+n-grams of order 2 and up are dropped (lossy counting, with the floor read off the
+histogram of counts; the floor never goes down) and the result is marked ``approximate``.
 
 File format (``.npz``, version 1): a zip archive of ``.npy`` arrays (format 1.0 or 2.0),
 stored uncompressed, loadable without pickle, and nothing else:
@@ -52,10 +53,17 @@ import numpy as np
 import numpy.typing as npt
 
 from ._atomic import atomic_write
+from ._memory import (
+    CountPlan,
+    chunk_bytes_per_char,
+    merge_bytes_per_entry,
+    plan_count,
+    return_freed_memory,
+)
 from ._untrusted import NpzReader, escape, load_json_object
 from .errors import ConfigError, ModelFormatError
-from .parallel import ordered_map
-from .text import learnable_view
+from .parallel import ordered_map, resolve_threads
+from .text import is_learnable, learnable_view
 
 log = logging.getLogger("ciyu")
 
@@ -83,8 +91,9 @@ def _merge_tables(a: tuple[Keys, Counts], b: tuple[Keys, Counts]) -> tuple[Keys,
     """Add two sorted count tables of the same order (neither is modified).
 
     The smaller table is merged into the larger by binary search: its keys found there add
-    their counts, the others are inserted at their places. This needs no sort, and only
-    the result and index arrays of the smaller table's size as temporaries.
+    their counts, the others are placed between the larger table's keys. This needs no
+    sort, and besides the result only a mask of its size and index arrays of the smaller
+    table's size (see :func:`ciyu._memory.merge_bytes_per_entry`).
     """
     if len(a[0]) < len(b[0]):
         a, b = b, a
@@ -94,11 +103,24 @@ def _merge_tables(a: tuple[Keys, Counts], b: tuple[Keys, Counts]) -> tuple[Keys,
     b_keys, b_counts = b
     idx = np.searchsorted(a_keys, b_keys)
     found = a_keys[np.minimum(idx, len(a_keys) - 1)] == b_keys
-    counts = a_counts.copy()
-    counts[idx[found]] += b_counts[found]  # b's keys are distinct: no index repeats
     new = ~found
-    where = idx[new]
-    return np.insert(a_keys, where, b_keys[new]), np.insert(counts, where, b_counts[new])
+    where = idx[new]  # b's new keys go before these positions of a (non-decreasing)
+    n_new = len(where)
+    # position of each new key in the result, and of each of a's keys (the rest)
+    at_new = where + np.arange(n_new, dtype=where.dtype)
+    is_a = np.ones(len(a_keys) + n_new, dtype=bool)
+    is_a[at_new] = False
+    keys = np.empty(len(is_a), dtype=a_keys.dtype)
+    keys[is_a] = a_keys
+    keys[at_new] = b_keys[new]
+    counts = np.empty(len(is_a), dtype=np.int64)
+    counts[is_a] = a_counts
+    counts[at_new] = b_counts[new]
+    del is_a, at_new
+    # b's keys found in a: a's key i moved right by the new keys placed before it
+    hit = idx[found]
+    counts[hit + np.searchsorted(where, hit, side="right")] += b_counts[found]
+    return keys, counts
 
 
 def _as_codepoints(text: str) -> npt.NDArray[np.uint32]:
@@ -113,8 +135,24 @@ def windows(codes: npt.NDArray[np.uint32], k: int) -> Keys:
     """
     if len(codes) < k:
         return np.empty(0, dtype=f"<U{k}")
-    sep = np.concatenate([[0], np.cumsum(codes == 0)])
-    valid = sep[k:] - sep[:-k] == 0
+    return _windows(codes, _run_lengths(codes), k)
+
+
+def _run_lengths(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
+    """For each position: how many non-zero code points end there without a 0 between
+    (0 at a separator). A window of length ``k`` ending at ``i`` is valid iff
+    ``run[i] >= k``. Kept in ``int32``: chunks are far below 2**31 characters."""
+    pos = np.arange(len(codes), dtype=np.int32)
+    last_zero = np.where(codes == 0, pos, np.int32(-1))
+    np.maximum.accumulate(last_zero, out=last_zero)
+    np.subtract(pos, last_zero, out=pos)
+    return pos
+
+
+def _windows(codes: npt.NDArray[np.uint32], run: npt.NDArray[np.int32], k: int) -> Keys:
+    if len(codes) < k:
+        return np.empty(0, dtype=f"<U{k}")
+    valid = run[k - 1 :] >= k
     win = np.lib.stride_tricks.sliding_window_view(codes, k)[valid]
     return np.ascontiguousarray(win).view(f"<U{k}").ravel()
 
@@ -230,6 +268,18 @@ class NgramCounts:
             approximate=self.approximate,
             prune_floor=self.prune_floor,
         )
+
+    def prune_in_place(self, min_count: int) -> None:
+        """:meth:`prune` without a copy: one order's table at a time is replaced, so the
+        temporaries are those of the largest order, not of all the tables."""
+        for i in range(1, self.order):
+            keys, counts = self.tables[i]
+            keep = counts >= min_count
+            if keep.all():
+                continue
+            self.tables[i] = (keys[keep], counts[keep])
+            del keys, counts, keep
+        self.min_count = max(self.min_count, min_count)
 
     def truncate(self, order: int) -> NgramCounts:
         """The same counts restricted to orders ``1..order``."""
@@ -506,45 +556,150 @@ def count_chunk(texts: Iterable[str], order: int = DEFAULT_ORDER) -> NgramCounts
     Each string is cut into learnable fragments by the rule layer; n-grams never span two
     strings or two fragments.
     """
-    masked = "\0".join(learnable_view(t) for t in texts)
-    codes = _as_codepoints("\0" + masked + "\0")
-    nonzero = codes != 0
-    n_chars = int(nonzero.sum())
-    n_fragments = int(np.count_nonzero(nonzero[1:] & ~nonzero[:-1]))
+    views = [""]
+    views.extend(learnable_view(t) for t in texts)
+    views.append("")
+    joined = "\0".join(views)
+    del views
+    codes = _as_codepoints(joined)
+    del joined
+    return _count_codes(codes, order)
+
+
+def _count_codes(codes: npt.NDArray[np.uint32], order: int) -> NgramCounts:
+    """Count the n-grams of a code point array in which 0 separates fragments (and which
+    starts and ends with 0). Sorts each order's windows in place and cuts the distinct
+    keys out of them: the peak is about ``chunk_bytes_per_char`` bytes a character."""
+    run = _run_lengths(codes)
+    n_chars = int(np.count_nonzero(run))
+    n_fragments = int(np.count_nonzero(run == 1))
     tables = []
     for k in range(1, order + 1):
-        keys, counts = np.unique(windows(codes, k), return_counts=True)
-        tables.append((keys, counts.astype(np.int64)))
+        keys = _windows(codes, run, k)
+        if len(keys) == 0:
+            tables.append(_empty_table(k))
+            continue
+        keys.sort()
+        first = np.empty(len(keys), dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        del first
+        counts = np.diff(starts, append=len(keys)).astype(np.int64, copy=False)
+        tables.append((keys[starts], counts))
+        del keys, starts
     return NgramCounts(order=order, tables=tables, n_chars=n_chars, n_fragments=n_fragments)
 
 
+#: Texts longer than this (or than the chunk size, if larger) are split: see :func:`split_long`.
+SPLIT_MIN_CHARS = 1 << 12
+# Safe places to split a text: after whitespace or CJK sentence and clause punctuation
+# (。，、；：！？) that is followed by a learnable character. None of these characters is part of
+# a number, an atom or a mark sequence, and a learnable run starts after them whatever came
+# before, so both halves cut into exactly the fragments the whole text has.
+_SAFE_BEFORE = frozenset(" \t\u3000\u3001\u3002\uff0c\uff1b\uff1a\uff01\uff1f")
+
+
+def split_long(text: str, max_chars: int) -> Iterator[str]:
+    """Cut ``text`` into pieces of at most ``max_chars`` characters (for ``max_chars``
+    of at least 16).
+
+    Each cut is made at the last safe place in the second half of a piece: after a space
+    or CJK punctuation, before a learnable character; there the pieces have exactly the
+    fragments of the whole. Where the second half has no safe place (a learnable run of
+    more than ``max_chars / 2`` characters), the cut is made at ``max_chars``: the n-grams
+    across it are lost, as they are at the reader's 1 MiB pieces.
+    """
+    start = 0
+    n = len(text)
+    while n - start > max_chars:
+        end = start + max_chars
+        cut = end
+        for i in range(end - 1, start + max_chars // 2, -1):
+            if text[i - 1] in _SAFE_BEFORE and is_learnable(text[i]):
+                cut = i
+                break
+        yield text[start:cut]
+        start = cut
+    yield text[start:] if start else text
+
+
 def chunked(texts: Iterable[str], chunk_chars: int) -> Iterator[list[str]]:
-    """Group a stream of strings into lists of about ``chunk_chars`` characters."""
+    """Group a stream of strings into lists of at most ``chunk_chars`` characters, each
+    string counted with one more for its separator (a longer string makes a list of its
+    own). Empty strings count too: a file of empty lines still comes in bounded lists."""
     buf: list[str] = []
     size = 0
     for text in texts:
-        buf.append(text)
-        size += len(text)
-        if size >= chunk_chars:
+        cost = len(text) + 1
+        if buf and size + cost > chunk_chars:
             yield buf
             buf, size = [], 0
+        buf.append(text)
+        size += cost
     if buf:
         yield buf
 
 
+def _entries(parts: Iterable[NgramCounts], order: int) -> list[int]:
+    """Entries of each order (index ``k - 1``) over ``parts``."""
+    totals = [0] * order
+    for part in parts:
+        for i, (keys, _) in enumerate(part.tables):
+            totals[i] += len(keys)
+    return totals
+
+
+def merge_reserve(entries: list[int]) -> int:
+    """Temporaries of merging tables holding ``entries[k-1]`` entries of order ``k`` into
+    one (orders are merged one at a time, so the largest order's cost is the reserve)."""
+    return max((merge_bytes_per_entry(k) * n for k, n in enumerate(entries, 1)), default=0)
+
+
 class _Accumulator:
-    """Merges chunk counts in a size-balanced way and enforces the memory budget.
+    """Merges chunk counts in a size-balanced way and keeps them within ``table_bytes``.
 
     Partial tables are kept on a stack and merged while the newest is at least half the
-    size of the one below it, so that each n-gram is re-sorted O(log chunks) times instead
+    size of the one below it, so that each n-gram is re-merged O(log chunks) times instead
     of once per chunk.
+
+    With a budget, the tables, the next chunk's tables at their largest (every window of
+    ``chunk_chars`` characters distinct), and the larger of counting that chunk in this
+    process and merging everything, must fit in ``table_bytes``; sizes are those of the
+    arrays, exact. (The same whether chunks are counted here or by workers, so that the
+    pruning, and the counts, do not depend on the number of workers.) When they would
+    not, the stack is merged into one table and the n-grams of order 2 and up seen fewer
+    than a *floor* are dropped (lossy counting): the floor is the least that leaves a
+    quarter of the room free, read off the histogram of counts, and it never goes down.
+    Merging before pruning keeps an n-gram frequent overall but rare in each chunk. The
+    result is then marked ``approximate``.
     """
 
-    def __init__(self, order: int, max_memory: int | None) -> None:
+    def __init__(
+        self,
+        order: int,
+        table_bytes: int | None = None,
+        chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    ) -> None:
         self.order = order
-        self.max_memory = max_memory
+        self.table_bytes = table_bytes
         self.stack: list[NgramCounts] = []
         self.floor = 0
+        self.chunk_chars = chunk_chars
+        k = np.arange(1, order + 1)
+        self.entry_bytes = 4 * k + 8
+        self.merge_bytes = np.array([merge_bytes_per_entry(i) for i in k.tolist()])
+        # the next chunk: its tables at their largest, and counting it in this process
+        self.next_entries = np.full(order, chunk_chars, dtype=np.int64)
+        self.counting = chunk_bytes_per_char(order) * chunk_chars
+
+    def need(self, entries: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Peak bytes with tables of ``entries`` held (``entries[k-1]``: entries of order
+        ``k``; more columns for several cases at once) and the next chunk to come."""
+        ahead = np.asarray(entries, dtype=np.int64).T + self.next_entries
+        tables = ahead @ self.entry_bytes
+        reserve = (ahead * self.merge_bytes).max(axis=-1)
+        return tables + np.maximum(self.counting, reserve)  # type: ignore[no-any-return]
 
     def add(self, part: NgramCounts) -> None:
         """Push the counts of one chunk, merging and pruning as needed."""
@@ -552,37 +707,48 @@ class _Accumulator:
         while len(self.stack) > 1 and 2 * len(self.stack[-1]) >= len(self.stack[-2]):
             top = self.stack.pop()
             self.stack[-1].absorb(top)
-        self._enforce_budget()
+        if self.table_bytes is not None and self.need(_entries(self.stack, self.order)) > (
+            self.table_bytes
+        ):
+            self._prune()
 
-    def _enforce_budget(self) -> None:
-        if self.max_memory is None:
-            return
-        # A quarter of the budget is left to the interpreter and the chunk being counted;
-        # merging needs roughly twice the tables' size in temporaries.
-        allowance = 0.75 * self.max_memory
-        if sum(p.nbytes for p in self.stack) * 3 <= allowance:
-            return
-        # prune to half the allowance, so that counting can go on for a while: the floor
-        # is the least count that brings the tables there (read off a histogram of
-        # counts weighted by entry size), and it never goes down
-        target = allowance / 6
-        cap = 1 << 16
-        weight = np.zeros(cap + 1)
-        fixed = 0
-        for part in self.stack:
-            fixed += part.tables[0][0].nbytes + part.tables[0][1].nbytes
-            for k, (_, counts) in enumerate(part.tables[1:], 2):
-                weight += np.bincount(np.minimum(counts, cap), minlength=cap + 1) * float(4 * k + 8)
-        # remaining[t] = bytes kept with floor t = entries with count >= t
-        remaining = fixed + np.cumsum(weight[::-1])[::-1]
-        fits = np.flatnonzero(remaining <= target)
-        floor = int(fits[0]) if len(fits) else cap
-        self.floor = max(self.floor + 1, floor, 2)
+    def _collapse(self) -> NgramCounts:
+        """Merge the stack into one table (the largest absorbs the others)."""
+        parts, self.stack = self.stack, []
+        total = parts[0]
+        for part in parts[1:]:
+            total.absorb(part)
+        return total
+
+    def _prune(self) -> None:
+        assert self.table_bytes is not None
+        total = self._collapse()
+        self.stack = [total]
+        # kept[k-1][t]: entries of order k with a count of at least t (t capped)
+        cap = 1 << 12
+        kept = np.zeros((self.order, cap + 1), dtype=np.int64)
+        kept[0] = len(total.tables[0][0])  # single characters are always kept
+        for i in range(1, self.order):
+            counts = total.tables[i][1]
+            hist = np.zeros(cap + 1, dtype=np.int64)
+            for lo in range(0, len(counts), 1 << 16):  # small temporaries
+                hist += np.bincount(np.minimum(counts[lo : lo + (1 << 16)], cap), minlength=cap + 1)
+            kept[i] = np.cumsum(hist[::-1])[::-1]
+        need = self.need(kept)
+        start = max(self.floor, 2)
+        fits = np.flatnonzero(need[start:] <= 0.75 * self.table_bytes)
+        floor = start + int(fits[0]) if len(fits) else cap
+        if need[floor] > self.table_bytes:
+            log.warning(
+                "the memory budget is too small for these counts: even the n-grams seen "
+                "%d times or more do not fit; raise --max-memory",
+                floor,
+            )
+        self.floor = max(self.floor, floor)
         log.info("memory budget reached: dropping n-grams seen fewer than %d times", self.floor)
-        self.stack = [p.prune(self.floor) for p in self.stack]
-        for p in self.stack:
-            p.approximate = True
-            p.prune_floor = self.floor
+        total.prune_in_place(self.floor)
+        total.approximate = True
+        total.prune_floor = self.floor
 
     def result(self, min_count: int = 1) -> NgramCounts:
         """Merge everything pushed so far into one table, one order at a time; n-grams of
@@ -620,34 +786,66 @@ def count_ngrams(
     progress: Callable[[int], None] | None = None,
     threads: int | None = 1,
     min_count: int = 1,
+    table_bytes: int | None = None,
+    plan: CountPlan | None = None,
 ) -> NgramCounts:
     """Count character n-grams of orders ``1..order`` over a stream of text.
 
     Args:
         texts: lines (or any strings) of text; consumed once, as a stream.
         order: highest n-gram order.
-        max_memory: budget in bytes for the count tables; when exceeded, rare n-grams are
-            pruned (see the module doc). ``None`` means no budget.
-        chunk_chars: characters per chunk handed to :func:`count_chunk`.
+        max_memory: bound in bytes on the peak resident memory of this process and of
+            the worker processes while counting (what this process already holds counts
+            against it; see :mod:`ciyu._memory`): the number of workers, the chunk size
+            and the room of the count tables follow from it, and rare n-grams are pruned
+            to stay within it (see :class:`_Accumulator`). ``None`` means no budget.
+        chunk_chars: characters per chunk handed to :func:`count_chunk` (without a budget).
         progress: called with the number of characters read after every chunk.
         threads: worker processes counting chunks (``None`` or 0: one per core). Chunks
             are merged in input order, so the result is the same for any value.
         min_count: drop n-grams of order 2 and up seen fewer times than this in the whole
             text (as :meth:`NgramCounts.prune`, but during the final merge, which keeps
             the peak memory lower).
+        table_bytes: bound on the count tables alone (merge temporaries included), when
+            no ``max_memory`` is given.
+        plan: how to spend ``max_memory``, when the caller made the plan.
 
     Returns:
         The merged :class:`NgramCounts`.
+
+    Raises:
+        ConfigError: if ``order`` is out of range.
+        MemoryBudgetError: if ``max_memory`` is below what counting needs at least.
     """
     if order < 1 or order > MAX_ORDER:
         raise ConfigError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
+    workers = resolve_threads(threads)
+    in_flight = None
     if max_memory is not None:
-        # keep the per-chunk temporaries (about 12 * order bytes a character) within budget
-        chunk_chars = max(1 << 12, min(chunk_chars, max_memory // (24 * order)))
-    acc = _Accumulator(order, max_memory)
+        plan = plan or plan_count(max_memory, order, workers)
+    if plan is not None:
+        if plan.workers < workers:
+            log.info(
+                "memory budget: counting with %s instead of %d (each worker is an "
+                "interpreter of its own, about 40 MiB, with its chunks)",
+                f"{plan.workers} worker processes" if plan.workers > 1 else "this process",
+                workers,
+            )
+        workers, chunk_chars, table_bytes = plan.workers, plan.chunk_chars, plan.table_bytes
+        in_flight = plan.in_flight
+    if max_memory is not None:
+        return_freed_memory()
+    chunk_chars = max(1, chunk_chars)
+    acc = _Accumulator(order, table_bytes, chunk_chars)
+    split_at = max(chunk_chars, SPLIT_MIN_CHARS)
+    pieces = (piece for text in texts for piece in split_long(text, split_at))
     seen = 0
     for part in ordered_map(
-        functools.partial(count_chunk, order=order), chunked(texts, chunk_chars), threads
+        functools.partial(count_chunk, order=order),
+        chunked(pieces, chunk_chars),
+        workers,
+        in_flight=in_flight,
+        initializer=return_freed_memory if max_memory is not None else None,
     ):
         acc.add(part)
         seen += part.n_chars

@@ -2,10 +2,10 @@
 
 Worker processes are started with the ``spawn`` method on every OS: it is the only one
 available everywhere, and it avoids forking a process that holds locks or threads. Work is
-submitted lazily, with at most ``2 × threads`` items in flight, so a long stream is
-processed in bounded memory. With ``threads <= 1``, or when the stream holds a single
-item, everything runs in the calling process: starting workers costs more than a small
-input is worth.
+submitted lazily, with at most ``2 × threads`` items in flight (or ``in_flight``), so a
+long stream is processed in bounded memory. With ``threads <= 1``, or when the stream
+holds a single item, everything runs in the calling process: starting workers costs more
+than a small input is worth.
 """
 
 from __future__ import annotations
@@ -35,11 +35,14 @@ def ordered_map(
     *,
     initializer: Callable[..., object] | None = None,
     initargs: tuple[Any, ...] = (),
+    in_flight: int | None = None,
 ) -> Iterator[R]:
     """``map(fn, items)`` over ``threads`` processes, yielding results in input order.
 
     ``fn`` and the items must be picklable; ``initializer(*initargs)`` runs once in every
-    worker (and once in this process when no worker is started).
+    worker (and once in this process when no worker is started). At most ``in_flight``
+    items (default ``2 × threads``) are submitted and not yet yielded: their inputs and
+    results are what this process holds for the workers.
     """
     n = resolve_threads(threads)
     it = iter(items)
@@ -56,6 +59,7 @@ def ordered_map(
             for item in it:
                 yield fn(item)
         return
+    limit = max(1, in_flight) if in_flight is not None else 2 * n
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=n, mp_context=context, initializer=initializer, initargs=initargs
@@ -63,7 +67,7 @@ def ordered_map(
         pending: deque[Future[R]] = deque()
         for item in _chain(first, second, it):
             pending.append(pool.submit(fn, item))
-            if len(pending) >= 2 * n:
+            if len(pending) >= limit:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

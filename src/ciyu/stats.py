@@ -46,7 +46,9 @@ def split_pmis(counts: NgramCounts, keys: Keys, key_counts: npt.NDArray[np.int64
     n, k = codes.shape
     out = np.empty((n, max(k - 1, 0)), dtype=np.float64)
     log_n = np.log(max(counts.n_chars, 1))
-    with np.errstate(divide="ignore"):
+    # a key missing from pruned counts has count 0: its splits come out as -inf - -inf
+    # (nan) before the mask below sets them to -inf
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_c = np.log(key_counts.astype(np.float64))
         for i in range(1, k):
             left = counts.lookup(i, as_keys(codes[:, :i])).astype(np.float64)

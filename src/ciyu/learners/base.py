@@ -12,17 +12,37 @@ same shared lattice decoder.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from ..counts import DEFAULT_CHUNK_CHARS, NgramCounts, chunked, count_ngrams
+import numpy as np
+
+from .._memory import (
+    LearnerCost,
+    MemoryBudgetError,
+    format_size,
+    learner_cost,
+    learning_room,
+    least_budget,
+    plan_count,
+    return_freed_memory,
+)
+from ..counts import DEFAULT_CHUNK_CHARS, NgramCounts, chunked, count_ngrams, split_long
 from ..errors import ConfigError
 from ..lexicon import MAX_WORD_LEN
+from ..parallel import resolve_threads
 from ..text import fragments as fragments_of
+
+log = logging.getLogger("ciyu")
 
 TextSource = Callable[[], Iterable[str]]
 SEGMENT_CHUNK_CHARS = 1 << 18
+#: Under a memory budget: characters per chunk of a learner's pass over the corpus, and
+#: the longest text the passes see (longer ones are split, see
+#: :func:`ciyu.counts.split_long`), so that the per-chunk temporaries stay small.
+BUDGET_CHUNK_CHARS = 1 << 15
 Progress = Callable[[str, int], None]
 #: A segmenter: a batch of fragments of learnable text (numbers as NUM) → for each
 #: fragment, the end offsets of its words.
@@ -75,6 +95,7 @@ def make_context(
     progress: Progress | None = None,
     threads: int | None = 1,
     drop_singletons: bool = False,
+    learner: str | None = None,
 ) -> Context:
     """Count the corpus (unless ``counts`` are given) and wrap it for the learners.
 
@@ -83,15 +104,40 @@ def make_context(
     config says ``singletons_unused()``), n-grams of order 2 and up seen once are dropped:
     while merging when the counts are made here, from a copy when they are given.
 
+    ``max_memory`` bounds the peak resident memory of this process and its workers, the
+    learner included (see :mod:`ciyu._memory`): counting is planned within it, the
+    learner's passes read the corpus in small chunks, and before learning the n-grams
+    rarer than a floor are dropped from the counts until the structures of the learner
+    named ``learner`` (a ``--method``; None: the default learners), as
+    :func:`ciyu._memory.learner_cost` estimates them, fit beside them
+    (:func:`fit_learner`).
+
     Raises:
         ConfigError: if the given counts are of a lower order than ``order``, or the corpus
             has no learnable text.
+        MemoryBudgetError: if ``max_memory`` is below what learning needs at least, or
+            below what the learner needs for this corpus whatever the counts.
     """
+    plan = None
+    cost = learner_cost(learner)
+    if max_memory is not None:
+        plan = plan_count(
+            max_memory, order, resolve_threads(threads), then=cost.fixed, what="learning"
+        )
+        return_freed_memory()
+        whole = texts
+
+        def texts() -> Iterable[str]:
+            return (piece for text in whole() for piece in split_long(text, BUDGET_CHUNK_CHARS))
+
+        chunk_chars = min(chunk_chars, BUDGET_CHUNK_CHARS)
+    owned = counts is None
     if counts is None:
         counts = count_ngrams(
             texts(),
             order,
             max_memory=max_memory,
+            plan=plan,
             chunk_chars=chunk_chars,
             progress=(lambda n: progress("count", n)) if progress else None,
             threads=threads,
@@ -105,12 +151,66 @@ def make_context(
         )
     if drop_singletons and counts.min_count < 2:  # given counts: prune a copy
         counts = counts.prune(2)
+        owned = True
     if counts.n_chars == 0:
         raise ConfigError(
             "no learnable text in the input (no CJK or kana characters); "
             "check the input files, or their encoding"
         )
+    if max_memory is not None and plan is not None:
+        counts = fit_learner(counts, cost, max_memory, plan.baseline, owned=owned)
+        return_freed_memory()
     return Context(texts, counts, chunk_chars, progress)
+
+
+def fit_learner(
+    counts: NgramCounts, cost: LearnerCost, budget: int, baseline: int, *, owned: bool = False
+) -> NgramCounts:
+    """Drop the n-grams (of order 2 and up) rarer than the least floor that lets the
+    counts and the learner's estimated structures (``cost``) fit in ``budget``, besides
+    the ``baseline`` this process held before counting; pruned in place when ``owned``,
+    else on a copy.
+
+    Raises:
+        MemoryBudgetError: if even the single characters leave the learner no room: the
+            learner's structures that grow with the corpus do not fit.
+    """
+    room = learning_room(budget, baseline)
+    per_table = 1 + cost.per_table_byte
+    fixed = cost.bytes(0, counts.n_chars)
+    if fixed + per_table * counts.nbytes <= room:
+        return counts
+    cap = 1 << 12
+    kept_bytes = np.full(cap + 1, counts.tables[0][0].nbytes + counts.tables[0][1].nbytes)
+    for k, (_, c) in enumerate(counts.tables[1:], 2):
+        hist = np.zeros(cap + 1, dtype=np.int64)
+        for lo in range(0, len(c), 1 << 16):  # small temporaries
+            hist += np.bincount(np.minimum(c[lo : lo + (1 << 16)], cap), minlength=cap + 1)
+        kept_bytes += np.cumsum(hist[::-1])[::-1] * (4 * k + 8)
+    need = fixed + per_table * kept_bytes
+    start = max(counts.min_count, 2)
+    fits = np.flatnonzero(need[start:] <= room)
+    if not len(fits):
+        least = least_budget(baseline, float(need[-1]))
+        raise MemoryBudgetError(
+            f"--max-memory {format_size(budget)} is too small to learn from this corpus of "
+            f"{counts.n_chars:,} characters: besides the interpreter and the counts, the "
+            f"learner holds the distinct pieces, tokens and words of its segmentations "
+            f"(estimated at {format_size(fixed)} here), which no pruning of the counts "
+            f"removes; give --max-memory {-(-least // (1 << 20))}M or more"
+        )
+    floor = start + int(fits[0])
+    log.info(
+        "memory budget: dropping n-grams seen fewer than %d times before learning "
+        "(counts %s, the learner estimated at %s)",
+        floor,
+        format_size(kept_bytes[floor]),
+        format_size(need[floor] - kept_bytes[floor]),
+    )
+    if owned:
+        counts.prune_in_place(floor)
+        return counts
+    return counts.prune(floor)
 
 
 def segmentation(ctx: Context, segmenter: Segmenter) -> Iterator[list[str]]:

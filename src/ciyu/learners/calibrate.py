@@ -98,7 +98,8 @@ def _solidities(ctx: Context, frags: list[str], config: CohesionConfig) -> npt.N
         for j in range(k - 1):  # the gaps inside the window
             np.maximum.at(best, starts + j, ratio)
     inner = (codes[:-1] != 0) & (codes[1:] != 0)  # gaps between two characters
-    return best[:-1][inner]
+    result: npt.NDArray[np.float64] = best[:-1][inner]
+    return result
 
 
 def cohesion_strictness(
