@@ -71,17 +71,18 @@ class Context:
     chunk_chars: int = DEFAULT_CHUNK_CHARS
     progress: Progress | None = None
 
-    def fragments(self, *, progress: bool = True) -> Iterable[list[str]]:
+    def fragments(self, stage: str | None = "segment") -> Iterable[list[str]]:
         """The learnable fragments of the corpus, in chunks of about ``chunk_chars``
         (at most 256 K characters: segmenters hold per-character temporaries); the
-        progress callback hears of each chunk unless ``progress`` is false."""
+        progress callback hears of each chunk under the name ``stage`` (not at all if
+        None)."""
         done = 0
         for chunk in chunked(self.texts(), min(self.chunk_chars, SEGMENT_CHUNK_CHARS)):
             frags = [f for t in chunk for f in fragments_of(t)]
             yield frags
             done += sum(map(len, frags))  # learnable characters, as counted by the counts
-            if progress and self.progress is not None:
-                self.progress("segment", done)
+            if stage is not None and self.progress is not None:
+                self.progress(stage, done)
 
 
 def make_context(
@@ -213,10 +214,11 @@ def fit_learner(
     return counts.prune(floor)
 
 
-def segmentation(ctx: Context, segmenter: Segmenter) -> Iterator[list[str]]:
+def segmentation(ctx: Context, segmenter: Segmenter, stage: str = "segment") -> Iterator[list[str]]:
     """Segment every fragment of the corpus; yields the words of each fragment, none
-    longer than :data:`~ciyu.lexicon.MAX_WORD_LEN` characters."""
-    for frags in ctx.fragments():
+    longer than :data:`~ciyu.lexicon.MAX_WORD_LEN` characters. Progress is reported as
+    ``stage``."""
+    for frags in ctx.fragments(stage):
         for frag, ends in zip(frags, segmenter(frags), strict=True):
             words = [frag[start:end] for start, end in zip([0, *ends], ends, strict=False)]
             if len(frag) > MAX_WORD_LEN and max(map(len, words)) > MAX_WORD_LEN:
@@ -228,9 +230,10 @@ def segmentation(ctx: Context, segmenter: Segmenter) -> Iterator[list[str]]:
             yield words
 
 
-def count_segmentation(ctx: Context, segmenter: Segmenter) -> Counter[str]:
-    """Segment every fragment of the corpus and count the resulting words."""
+def count_segmentation(ctx: Context, segmenter: Segmenter, stage: str = "segment") -> Counter[str]:
+    """Segment every fragment of the corpus and count the resulting words (progress is
+    reported as ``stage``)."""
     words: Counter[str] = Counter()
-    for fragment_words in segmentation(ctx, segmenter):
+    for fragment_words in segmentation(ctx, segmenter, stage):
         words.update(fragment_words)
     return words

@@ -53,7 +53,7 @@ def sample(ctx: Context, chars: int = SAMPLE_CHARS) -> list[str]:
     """The fragments at the start of the corpus, about ``chars`` learnable characters."""
     out: list[str] = []
     total = 0
-    for frags in ctx.fragments(progress=False):
+    for frags in ctx.fragments(stage=None):
         for f in frags:
             out.append(f)
             total += len(f)
