@@ -28,10 +28,12 @@ files they name
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeGuard
 
+from . import dictionary
 from ._strings import check_errors
 from .config import make
 from .counts import DEFAULT_ORDER, NgramCounts, count_ngrams
@@ -39,8 +41,11 @@ from .errors import ConfigError, InputError
 from .learners import DEFAULT_METHOD, METHODS, cohesion
 from .learners.base import make_context
 from .learners.cohesion import CohesionConfig, Discovery
+from .lexicon import Lexicon
 from .model import Model
 from .reader import Corpus, Errors
+
+log = logging.getLogger("ciyu")
 
 #: What the first argument of :func:`count`, :func:`discover` and :func:`train` can be.
 Inputs = Corpus | str | os.PathLike[str] | Iterable[os.PathLike[str]]
@@ -307,6 +312,7 @@ def train(
     errors: Errors = "strict",
     progress: Callable[[str, int], None] | None = None,
     threads: int | None = 1,
+    base: str | os.PathLike[str] | Lexicon | Model | None = None,
     **options: Any,
 ) -> Model:
     """Learn a segmentation model from raw text.
@@ -319,9 +325,16 @@ def train(
             ``"nvbe"``); keyword ``options`` override its fields.
         texts, paths, counts, max_memory, errors, progress, threads: as for
             :func:`discover`.
+        base: an existing dictionary to adapt to the text (only with the default
+            method): ``"jieba"`` for the installed jieba's dictionary, the path of a
+            jieba-format dictionary (``word [freq [tag]]`` lines) or of a ciyu model, or
+            a :class:`Lexicon` or :class:`Model`. The model holds the base's words and
+            the text's own, with frequencies re-estimated on the text; the base defines
+            the granularity (see :func:`ciyu.learners.ensemble.adapt`).
 
     Returns:
-        A :class:`Model`; its metadata records the method and every option.
+        A :class:`Model`; its metadata records the method and every option (and the
+        base: its source, size and checksum).
 
     Raises:
         ConfigError: as for :func:`discover`; on an unknown method, or a config object
@@ -333,6 +346,7 @@ def train(
     _check_run(max_memory=max_memory, threads=threads, progress=progress, counts=counts)
     spec = METHODS[method]
     cfg = _config(f"method {method!r}", spec.config, config, options)
+    base_lexicon = _base(base, method)
     with _reading("train", inputs, texts, paths, errors) as corpus:
         ctx = make_context(
             lambda: corpus,
@@ -343,5 +357,36 @@ def train(
             threads=threads,
             drop_singletons=cfg.singletons_unused(),
             learner=method,
+            base=base_lexicon,
         )
         return Model._from_checked(spec.learn(ctx, cfg))
+
+
+def _base(base: str | os.PathLike[str] | Lexicon | Model | None, method: str) -> Lexicon | None:
+    """The base lexicon ``train`` adapts, with what the model records about it."""
+    if base is None:
+        return None
+    if method != DEFAULT_METHOD:
+        raise ConfigError(
+            f"a base dictionary is adapted by the default learner ({DEFAULT_METHOD}); "
+            f"drop method={method!r} (--method) or the base"
+        )
+    if isinstance(base, Model):
+        base = base.lexicon
+    if isinstance(base, Lexicon):
+        return Lexicon(dict(base.counts), {"source": "a Lexicon given to ciyu.train"})
+    if not isinstance(base, str | os.PathLike):
+        raise ConfigError(
+            f"base must be 'jieba', a file path, a Lexicon or a Model, got {type(base).__name__}"
+        )
+    found = dictionary.load(base)
+    lexicon = found.lexicon()
+    lexicon.meta = found.describe()
+    if found.skipped:
+        log.info(
+            "base %s: %d entries left out (not Chinese or Japanese text: %s)",
+            found.source,
+            found.skipped,
+            ", ".join(found.examples),
+        )
+    return lexicon

@@ -311,17 +311,28 @@ def _parse_train(p: argparse.ArgumentParser, method: str) -> None:
         help=f"learner (default: {DEFAULT_METHOD}); `ciyu train --method NAME --help` "
         "lists its options",
     )
+    p.add_argument(
+        "--base",
+        metavar="BASE",
+        help="adapt an existing dictionary to the text: 'jieba' (the installed jieba's "
+        "dictionary), a jieba-format dictionary (word [freq [tag]] lines) or a ciyu model. "
+        "The model keeps the base's words and granularity, adds the text's own words "
+        "(terms, names) and re-estimates every frequency on the text",
+    )
     _add_learn_args(p, METHODS[method].config if method in METHODS else CohesionConfig)
 
 
 def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
     config = from_namespace(METHODS[args.method].config, args)
-    learn = functools.partial(api.train, method=args.method)
+    learn = functools.partial(api.train, method=args.method, base=args.base)
     with Corpus(args.inputs, errors=args.errors) as corpus:
         model = _run_learner(args, progress, learn, config, corpus)
     model.save(_output_path(args.output))
     words = _n(len(model.lexicon), "word")
-    progress.summary(f"model of {words} ({args.method}) written to {_shown(args.output)}")
+    what = args.method
+    if args.base is not None:
+        what += f", adapted from {args.base}: {_n(model.meta['new_words'], 'new word')}"
+    progress.summary(f"model of {words} ({what}) written to {_shown(args.output)}")
     return 0
 
 

@@ -31,7 +31,7 @@ from .._memory import (
 )
 from ..counts import DEFAULT_CHUNK_CHARS, NgramCounts, chunked, count_ngrams, split_long
 from ..errors import ConfigError
-from ..lexicon import MAX_WORD_LEN
+from ..lexicon import MAX_WORD_LEN, Lexicon
 from ..parallel import resolve_threads
 from ..text import fragments as fragments_of
 
@@ -64,12 +64,14 @@ class Context:
         chunk_chars: characters per chunk for passes over the corpus.
         progress: called as ``progress(stage, characters_done)``, or None; a pass over
             the corpus counts learnable characters, so it ends at ``counts.n_chars``.
+        base: an existing dictionary the learner adapts (``ciyu train --base``), or None.
     """
 
     texts: TextSource
     counts: NgramCounts
     chunk_chars: int = DEFAULT_CHUNK_CHARS
     progress: Progress | None = None
+    base: Lexicon | None = None
 
     def fragments(self, stage: str | None = "segment") -> Iterable[list[str]]:
         """The learnable fragments of the corpus, in chunks of about ``chunk_chars``
@@ -97,6 +99,7 @@ def make_context(
     threads: int | None = 1,
     drop_singletons: bool = False,
     learner: str | None = None,
+    base: Lexicon | None = None,
 ) -> Context:
     """Count the corpus (unless ``counts`` are given) and wrap it for the learners.
 
@@ -111,7 +114,9 @@ def make_context(
     rarer than a floor are dropped from the counts until the structures of the learner
     named ``learner`` (a ``--method``; None: the default learners), as
     :func:`ciyu._memory.learner_cost` estimates them, fit beside them
-    (:func:`fit_learner`).
+    (:func:`fit_learner`). ``base`` is an existing dictionary to adapt (see
+    :class:`Context`); it is held whole (it is not counted against ``max_memory``'s
+    pruning).
 
     Raises:
         ConfigError: if the given counts are of a lower order than ``order``, or the corpus
@@ -161,7 +166,7 @@ def make_context(
     if max_memory is not None and plan is not None:
         counts = fit_learner(counts, cost, max_memory, plan.baseline, owned=owned)
         return_freed_memory()
-    return Context(texts, counts, chunk_chars, progress)
+    return Context(texts, counts, chunk_chars, progress, base)
 
 
 def fit_learner(

@@ -389,8 +389,12 @@ def pair_discount(tp: TokenPairs, config: EnsembleConfig) -> float:
     return n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
 
 
-def _chosen(tp: TokenPairs, config: EnsembleConfig, discount: float) -> npt.NDArray[np.bool_]:
-    """Which pairs pass: the orphan merge's PMI test, or the completion's two tests."""
+def _chosen(
+    tp: TokenPairs, config: EnsembleConfig, discount: float, *, numbers: bool = True
+) -> npt.NDArray[np.bool_]:
+    """Which pairs pass: the orphan merge's PMI test, or the completion's two tests (and,
+    with ``config.number_suffixes``, the number rule); ``numbers`` false: no merge makes a
+    word with a number."""
     names = tp.names
     length = _lengths(tp)
     has_num = np.array([NUM in t for t in names])
@@ -405,13 +409,13 @@ def _chosen(tp: TokenPairs, config: EnsembleConfig, discount: float) -> npt.NDAr
         ~both & plain & (seen > config.complete_share * fragment) & (pmi > config.complete_pmi)
     )
     chosen = ok & ((both & plain & (pmi > config.merge_pmi)) | complete)
-    if config.number_suffixes:
+    if numbers and config.number_suffixes:
         # a number and a token that depends on numbers: the token follows a number in
         # more than complete_share of its occurrences (a measure word, a unit)
         number = np.array([t == NUM for t in names])
         suffix = number[tp.left] & ~has_num[tp.right] & (seen > config.complete_share * c_right)
         chosen |= ok & suffix
-    else:
+    elif numbers:
         chosen |= ok & ~plain & both & (pmi > config.merge_pmi)
     chosen &= length[tp.left] + length[tp.right] <= MAX_WORD_LEN  # what a model can hold
     return chosen  # type: ignore[no-any-return]
@@ -460,8 +464,10 @@ def _merge(tp: TokenPairs, chosen: npt.NDArray[np.bool_]) -> dict[str, float]:
 
 def learn(ctx: Context, config: EnsembleConfig | None = None) -> Lexicon:
     """The consensus lexicon: vote, then orphan-merge rounds up to their fixed point,
-    then an exact recount."""
+    then an exact recount. With a base dictionary (``ctx.base``), :func:`adapt`."""
     config = config or EnsembleConfig()
+    if ctx.base is not None:
+        return adapt(ctx, ctx.base, config)
     segment, factors = _vote_segmenter(ctx, config)
     # the orphans of a strict vote are more often real one-character words: the merge
     # is made stricter too, less than the members (see the module documentation)
@@ -491,3 +497,70 @@ def learn(ctx: Context, config: EnsembleConfig | None = None) -> Lexicon:
         "n_chars": ctx.counts.n_chars,
     }
     return Lexicon({w: float(c) for w, c in words.items()}, meta)
+
+
+def adapt(ctx: Context, base: Lexicon, config: EnsembleConfig | None = None) -> Lexicon:
+    """Adapt an existing dictionary to the corpus (``ciyu train --base``).
+
+    The base defines the granularity: the corpus is first segmented with the base's own
+    words and frequencies, instead of the members' vote. Where the base already has the
+    words, its segmentation stands: a string made of base words is the base's to split.
+    What the base cannot express shows up as *orphans*, runs of single characters that
+    are not words of the base (names, terms: 韩 立, 伊 曲 康 唑), and as fragments beside
+    them (心肌 酶). The merge rules of the ensemble then run on that token stream, as
+    after a vote: the orphan merge joins two orphans whose token PMI passes
+    ``merge_pmi``, and the completion joins a fragment to the orphan it depends on. No
+    merge makes a word with a number (the base has its own number words or none).
+
+    Between rounds the corpus is segmented again with the base's words and the merged
+    ones. Every word's count is its frequency in the base plus its count in the corpus:
+    the base acts as a prior of its own size, so a merged word beats its split into base
+    words only where the corpus gives it the evidence (a strong prior for frequent base
+    words such as 的, a weak one for rare ones). The result holds every base word and the
+    new words, with these counts re-estimated on the corpus.
+    """
+    config = config or EnsembleConfig()
+    prior = dict(base.counts)
+    new: dict[str, float] = {}  # merged words that the base lacks → count in the corpus
+
+    def lexicon() -> Lexicon:
+        counts = dict(prior)
+        for word, count in new.items():
+            counts[word] = counts.get(word, 0.0) + count
+        return Lexicon(counts)
+
+    segment = per_fragment(base.decoder().boundaries)
+    discounts: list[float] = []
+    merged: list[int] = []
+    for round_ in range(config.merge_rounds):
+        tp = orphan_pairs(ctx, segment, f"merge round {round_ + 1}/{config.merge_rounds}")
+        discount = pair_discount(tp, config)
+        chosen = _chosen(tp, config, discount, numbers=False)
+        if not chosen.any():
+            break
+        discounts.append(round(discount, 4))
+        merged.append(int(np.count_nonzero(chosen)))
+        for word, count in _merge(tp, chosen).items():
+            if word not in prior:
+                new[word] = count
+        segment = per_fragment(lexicon().decoder().boundaries)
+        del tp
+    found = count_segmentation(ctx, segment, "final count")
+    counts = dict(prior)
+    kept = 0
+    for word, count in found.items():
+        if word in prior:
+            counts[word] += count
+        elif word in new:
+            counts[word] = float(count)
+            kept += 1
+    meta = {
+        "method": "ensemble",
+        "config": to_dict(config),
+        "base": dict(base.meta),
+        "new_words": kept,
+        "merge_discount_used": discounts,
+        "merged_pairs": merged,
+        "n_chars": ctx.counts.n_chars,
+    }
+    return Lexicon(counts, meta)

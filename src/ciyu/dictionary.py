@@ -1,0 +1,172 @@
+"""Existing dictionaries: the base a model adapts (``ciyu train --base``) and the reference
+that new words are told from (``ciyu discover --reference``).
+
+A base is one of:
+
+- ``"jieba"``: the dictionary of the installed jieba package (``jieba/dict.txt``);
+- a jieba-format dictionary: ``word [freq [tag]]`` per line, as jieba's main and user
+  dictionaries are written (a word without a frequency gets the median frequency of the
+  words that have one, 1 if none has);
+- a ciyu model file (``#ciyu-model`` header).
+
+Only entries that ciyu can produce are kept: a word must be one run of learnable text
+(CJK ideographs, kana) or a number pattern; entries with Latin letters, digits,
+punctuation or spaces (``T恤``, ``C++``, ``3D``) are counted and left out, because the rule
+layer never hands such a string to the lexicon.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError, InputError
+from .export.jieba import default_jieba_dictionary
+from .lexicon import MAX_COUNT, MAX_WORD_LEN, Lexicon
+from .reader import Corpus
+from .text import NUM, learnable_view, undisplay
+
+#: The name that stands for the installed jieba's own dictionary.
+JIEBA = "jieba"
+
+
+@dataclass
+class Dictionary:
+    """Words with frequencies read from an existing dictionary.
+
+    Attributes:
+        counts: word → positive frequency (only words ciyu can produce).
+        source: where the words came from, as given (a path, or ``"jieba"``).
+        path: the file read.
+        skipped: how many entries were left out because ciyu cannot produce them.
+        sha256: checksum of the file read, recorded in models adapted to it.
+    """
+
+    counts: dict[str, float]
+    source: str
+    path: Path
+    skipped: int = 0
+    sha256: str = ""
+    examples: list[str] = field(default_factory=list)
+
+    def lexicon(self) -> Lexicon:
+        """The words as a :class:`~ciyu.lexicon.Lexicon`."""
+        return Lexicon(dict(self.counts), {"source": self.source})
+
+    def describe(self) -> dict[str, object]:
+        """What a model adapted to this dictionary records about it."""
+        return {
+            "source": self.source,
+            "file": self.path.name,
+            "words": len(self.counts),
+            "skipped": self.skipped,
+            "sha256": self.sha256,
+        }
+
+
+def _producible(word: str) -> bool:
+    """True if the rule layer hands ``word`` to the lexicon as one piece of learnable text
+    (with numbers, for a model's number patterns such as ``<num>年``)."""
+    probe = word.replace(NUM, "0")  # a number pattern: any number in its place
+    return 0 < len(word) <= MAX_WORD_LEN and "\0" not in learnable_view(probe)
+
+
+def resolve(source: str | os.PathLike[str]) -> Path:
+    """The file a base or reference names: ``"jieba"`` is the installed jieba's dictionary.
+
+    Raises:
+        ConfigError: for ``"jieba"`` when jieba is not installed.
+        InputError: when the file does not exist.
+    """
+    if isinstance(source, str) and source == JIEBA:
+        path = default_jieba_dictionary()
+        if path is None:
+            raise ConfigError(
+                "'jieba' names the installed jieba package's dictionary, but jieba is not "
+                "installed: pip install jieba, or give the path of a dictionary file"
+            )
+        return path
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"{path}: no such dictionary file; give a jieba dictionary or 'jieba'")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a dictionary file")
+    return path
+
+
+def _is_model(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(12) == b"#ciyu-model\t"
+
+
+def load(source: str | os.PathLike[str]) -> Dictionary:
+    """Read a base or reference dictionary (see the module documentation).
+
+    Raises:
+        ConfigError, InputError: as for :func:`resolve`; InputError for a malformed line
+            (naming the file and line); ModelFormatError for a damaged ciyu model.
+    """
+    path = resolve(source)
+    name = os.fspath(source)
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for data in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(data)
+    if _is_model(path):
+        lexicon = Lexicon.load(path)
+        counts = {w: c for w, c in lexicon.counts.items() if _producible(w)}
+        left_out = [w for w in lexicon.counts if w not in counts]
+        return Dictionary(counts, name, path, len(left_out), digest.hexdigest(), left_out[:5])
+    freqs: dict[str, float | None] = {}
+    skipped = 0
+    examples: list[str] = []
+    carry = ""  # the start of a line longer than a block
+    for block in Corpus([path]).blocks():
+        lines = (carry + block.text).split("\n")
+        carry = "" if block.complete else lines.pop()
+        for lineno, line in enumerate(lines, block.lineno):
+            fields = line.split()
+            if not fields:
+                continue
+            word = undisplay(fields[0])
+            freq: float | None = None
+            if len(fields) > 1 and fields[1].replace(".", "", 1).isdigit():
+                freq = float(fields[1])
+                if not 0 < freq <= MAX_COUNT:
+                    raise InputError(
+                        f"{path}:{lineno}: frequency {fields[1]} of {fields[0]!r} must be "
+                        f"positive and at most {MAX_COUNT:g}; fix the dictionary line"
+                    )
+            elif len(fields) > 3:
+                raise InputError(
+                    f"{path}:{lineno}: expected 'word [freq [tag]]' (a jieba dictionary)"
+                )
+            if not _producible(word):
+                skipped += 1
+                if len(examples) < 5:
+                    examples.append(fields[0])
+                continue
+            freqs[word] = freq
+    given = sorted(f for f in freqs.values() if f is not None)
+    fill = given[len(given) // 2] if given else 1.0
+    counts = {w: (f if f is not None else fill) for w, f in freqs.items()}
+    if not counts:
+        raise InputError(f"{path}: no word of this dictionary is Chinese or Japanese text")
+    return Dictionary(counts, name, path, skipped, digest.hexdigest(), examples)
+
+
+def common_threshold(counts: dict[str, float]) -> float:
+    """The frequency of the *median running word*: the words at or above it make up half
+    of all running words (the frequencies' mass). In jieba's dictionary these are 839
+    words, down to about 9,600 in 60 M; its one-character words among them are the
+    function words and the commonest free words (的 了 是 不 在 也 就 ...)."""
+    values = sorted(counts.values(), reverse=True)
+    half = sum(values) / 2
+    running = 0.0
+    for value in values:
+        running += value
+        if running >= half:
+            return value
+    return values[-1] if values else 0.0
