@@ -12,9 +12,9 @@ frequencies that give jieba ciyu's log-probabilities:
 ``jieba-user``
     The user dictionary joins jieba's own (about 60 M in total frequency), so counts are
     scaled by ``total_jieba / total_ciyu``: the word keeps ciyu's probability. A word that
-    would still lose to its best split into words of jieba's dictionary is raised just
-    above that split (what ``jieba.suggest_freq(word, tune=True)`` does), because ciyu
-    segments it whole. The dictionary tuned to is the installed jieba's, or any given
+    ciyu segments whole but that would still lose to its best split into words of jieba's
+    dictionary is raised just above that split (what ``jieba.suggest_freq(word,
+    tune=True)`` does). The dictionary tuned to is the installed jieba's, or any given
     with ``jieba_dict``.
 
 Entries jieba cannot use are left out and reported: the number class ``<num>`` (jieba has
@@ -156,8 +156,11 @@ def user_dictionary(lexicon: Lexicon, jieba_dict: str | os.PathLike[str] | None 
         log_probs = {w: math.log(f) - log_total for w, f in merged.items() if f > 0}
         max_len = max(map(len, freqs), default=1)
         unk = -log_total  # jieba: a character outside the dictionary counts once
+        own = lexicon.decoder()
         for word, freq in freqs.items():
-            if len(word) < 2:
+            # raised only where ciyu keeps the word whole: a word of an adapted base that
+            # ciyu's own model splits stays as the model prices it
+            if len(word) < 2 or own.boundaries(word) != [len(word)]:
                 continue
             _, split = best_split(word, log_probs, unk, max_len)
             needed = math.floor(math.exp(split) * total) + 1

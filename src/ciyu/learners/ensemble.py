@@ -287,6 +287,7 @@ class TokenPairs:
         names: id → token (id 0 is unused).
         counts: id → the token's count.
         left, right, n: one entry per distinct pair: the ids of its tokens, and its count.
+        orphan: id → is the token an orphan (a single character); None: computed.
     """
 
     names: list[str]
@@ -294,6 +295,13 @@ class TokenPairs:
     left: npt.NDArray[np.int64]
     right: npt.NDArray[np.int64]
     n: npt.NDArray[np.int64]
+    orphan: npt.NDArray[np.bool_] | None = None
+
+    def orphans(self) -> npt.NDArray[np.bool_]:
+        """id → is the token an orphan."""
+        if self.orphan is None:
+            self.orphan = _lengths(self) == 1
+        return self.orphan
 
     @classmethod
     def from_counts(cls, tokens: Mapping[str, int], pairs: Mapping[Pair, int]) -> TokenPairs:
@@ -314,9 +322,13 @@ class TokenPairs:
         return {t: float(c) for t, c in zip(self.names[1:], self.counts[1:].tolist(), strict=True)}
 
 
-def orphan_pairs(ctx: Context, segment: Segmenter, stage: str = "segment") -> TokenPairs:
+def orphan_pairs(
+    ctx: Context,
+    segment: Segmenter,
+    stage: str = "segment",
+) -> TokenPairs:
     """Segment the corpus; count its tokens and the adjacent pairs of tokens of which at
-    least one is a single character (an orphan)."""
+    least one is an orphan (a single character)."""
     index: dict[str, int] = {"": 0}  # token → id; "" separates fragments
     short = [False]  # id → is the token a single character
     counts = np.zeros(1, dtype=np.int64)
@@ -353,7 +365,7 @@ def orphan_pairs(ctx: Context, segment: Segmenter, stage: str = "segment") -> To
     add(flat)
     counts[0] = 0
     keys, n = _sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))
-    return TokenPairs(list(index), counts, keys >> 32, keys & 0xFFFFFFFF, n)
+    return TokenPairs(list(index), counts, keys >> 32, keys & 0xFFFFFFFF, n, np.array(short))
 
 
 def _sum_by_key(
@@ -372,9 +384,11 @@ def _lengths(tp: TokenPairs) -> npt.NDArray[np.int64]:
     return np.array([len(t) for t in tp.names], dtype=np.int64)
 
 
-def _two_orphans(tp: TokenPairs, length: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """Which pairs are two single characters."""
-    return (length[tp.left] == 1) & (length[tp.right] == 1)  # type: ignore[no-any-return]
+def _two_orphans(tp: TokenPairs) -> npt.NDArray[np.bool_]:
+    """Which pairs are two orphans."""
+    orphan = tp.orphans()
+    both: npt.NDArray[np.bool_] = orphan[tp.left] & orphan[tp.right]
+    return both
 
 
 def pair_discount(tp: TokenPairs, config: EnsembleConfig) -> float:
@@ -383,7 +397,7 @@ def pair_discount(tp: TokenPairs, config: EnsembleConfig) -> float:
     and twice."""
     if config.merge_discount >= 0:
         return config.merge_discount
-    both = _two_orphans(tp, _lengths(tp))
+    both = _two_orphans(tp)
     n1 = int(np.count_nonzero(both & (tp.n == 1)))
     n2 = int(np.count_nonzero(both & (tp.n == 2)))
     return n1 / (n1 + 2 * n2) if n1 + n2 else 0.0
@@ -398,15 +412,16 @@ def _chosen(
     names = tp.names
     length = _lengths(tp)
     has_num = np.array([NUM in t for t in names])
-    both = _two_orphans(tp, length)
+    both = _two_orphans(tp)
     seen = tp.n - discount
     ok = (tp.n >= config.merge_min_count) & (seen > 0)
     c_left, c_right = tp.counts[tp.left], tp.counts[tp.right]
     pmi = np.log(tp.counts.sum() * np.where(ok, seen, 1.0) / (c_left * c_right))
-    fragment = np.where(length[tp.left] > 1, c_left, c_right)
+    fragment = np.where(tp.orphans()[tp.left], c_right, c_left)  # the non-orphan's count
     plain = ~has_num[tp.left] & ~has_num[tp.right]
+    one = tp.orphans()[tp.left] != tp.orphans()[tp.right]  # an orphan and a longer token
     complete = (
-        ~both & plain & (seen > config.complete_share * fragment) & (pmi > config.complete_pmi)
+        one & plain & (seen > config.complete_share * fragment) & (pmi > config.complete_pmi)
     )
     chosen = ok & ((both & plain & (pmi > config.merge_pmi)) | complete)
     if numbers and config.number_suffixes:
@@ -533,7 +548,8 @@ def adapt(ctx: Context, base: Lexicon, config: EnsembleConfig | None = None) -> 
     discounts: list[float] = []
     merged: list[int] = []
     for round_ in range(config.merge_rounds):
-        tp = orphan_pairs(ctx, segment, f"merge round {round_ + 1}/{config.merge_rounds}")
+        stage = f"merge round {round_ + 1}/{config.merge_rounds}"
+        tp = orphan_pairs(ctx, segment, stage)
         discount = pair_discount(tp, config)
         chosen = _chosen(tp, config, discount, numbers=False)
         if not chosen.any():
