@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from types import FrameType
 from typing import IO, Any, TypeVar
 
-from . import __version__, api
+from . import __version__, api, dictionary
 from ._atomic import atomic_write, check_output
 from ._compiled import HAVE_COMPILED
 from ._progress import Progress
@@ -249,11 +249,15 @@ def _parse_discover(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument(
         "--reference",
         metavar="LEXICON",
-        help="known-word list (one word per line, or a jieba dictionary): "
-        "adds an in_reference column",
+        help="known-word list (one word per line, a jieba dictionary, or 'jieba' for the "
+        "installed jieba's): adds an in_reference column",
     )
     p.add_argument(
-        "--new-only", action="store_true", help="keep only words absent from --reference"
+        "--new-only",
+        action="store_true",
+        help="keep only words absent from --reference (default: the installed jieba's "
+        "dictionary), and not the reference's words in a row with a function word "
+        "(到了, 是一种)",
     )
     p.add_argument("--top", type=int, default=None, metavar="N", help="list the N best words")
     p.add_argument(
@@ -267,17 +271,32 @@ def _parse_discover(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_discover(args: argparse.Namespace, progress: Progress) -> int:
-    if args.new_only and not args.reference:
-        raise CiyuError("--new-only needs --reference LEXICON (the words that are not new)")
-    reference = read_word_list(args.reference) if args.reference else None
+    source = args.reference
+    if args.new_only and not source:
+        # new words are by default the words the installed jieba's dictionary lacks
+        try:
+            dictionary.resolve(dictionary.JIEBA)
+        except CiyuError:
+            raise CiyuError(
+                "--new-only without --reference compares with the installed jieba's "
+                "dictionary, but jieba is not installed: pip install jieba, or give "
+                "--reference LEXICON"
+            ) from None
+        source = dictionary.JIEBA
+    reference = read_word_list(dictionary.resolve(source)) if source else None
     with Corpus(args.inputs, errors=args.errors) as corpus:
         disc = _discover(args, progress, corpus)
     for word in args.explain:
         sys.stderr.write(disc.explain(undisplay(word)) + "\n\n")
+    rows = rows_from_discovery(disc, reference)
+    if args.new_only:
+        # and not the reference's own words in a row with a function word (到了, 是一种)
+        phrase = dictionary.PhraseTest(dictionary.load(source), disc.lexicon().counts)
+        rows = [r for r in rows if not phrase(r.word)]
     with _output(args.output) as out:
         n = write_discovery_tsv(
             out,
-            rows_from_discovery(disc, reference),
+            rows,
             with_reference=reference is not None,
             new_only=args.new_only,
             top=args.top,
@@ -414,7 +433,7 @@ def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
         raise CiyuError("give the corpus FILE... to discover words in, or --discovery TSV")
     if args.model and not args.inputs:
         raise CiyuError("-m/--model needs the corpus FILE... whose coverage to measure")
-    reference = read_word_list(args.reference) if args.reference else None
+    reference = read_word_list(dictionary.resolve(args.reference)) if args.reference else None
     model = Model.load(args.model) if args.model else None
     facts = []
     cov = None

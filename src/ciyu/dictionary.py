@@ -18,6 +18,7 @@ layer never hands such a string to the lexicon.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,8 @@ class Dictionary:
     skipped: int = 0
     sha256: str = ""
     examples: list[str] = field(default_factory=list)
+    #: False when no entry gave a frequency (a plain word list)
+    has_frequencies: bool = True
 
     def lexicon(self) -> Lexicon:
         """The words as a :class:`~ciyu.lexicon.Lexicon`."""
@@ -154,7 +157,7 @@ def load(source: str | os.PathLike[str]) -> Dictionary:
     counts = {w: (f if f is not None else fill) for w, f in freqs.items()}
     if not counts:
         raise InputError(f"{path}: no word of this dictionary is Chinese or Japanese text")
-    return Dictionary(counts, name, path, skipped, digest.hexdigest(), examples)
+    return Dictionary(counts, name, path, skipped, digest.hexdigest(), examples, bool(given))
 
 
 def common_threshold(counts: dict[str, float]) -> float:
@@ -170,3 +173,33 @@ def common_threshold(counts: dict[str, float]) -> float:
         if running >= half:
             return value
     return values[-1] if values else 0.0
+
+
+class PhraseTest:
+    """Tells *function phrases* (到了, 也不, 是一种, 示出了) from new words.
+
+    A string is a function phrase of a reference dictionary when the reference's own
+    segmentation (its words and frequencies) splits it into words of the reference, one
+    of them a *common* one-character word: a word at least as frequent as the median
+    running word (:func:`common_threshold`), which is what function words are (的 了 是 不
+    也 在 就 ...). Such a string is the reference's words in a row, not a word it lacks.
+    Phrases of longer words (色素沉着, 基底膜带) are not function phrases: they may be
+    terms. A reference without frequencies (a plain word list) is judged with the
+    frequencies of the corpus instead (``corpus_counts``).
+    """
+
+    def __init__(
+        self, reference: Dictionary, corpus_counts: dict[str, float] | None = None
+    ) -> None:
+        self.words = reference.counts
+        freqs = reference.counts if reference.has_frequencies else (corpus_counts or {})
+        threshold = common_threshold(freqs) if freqs else math.inf
+        self.common = {w for w, c in freqs.items() if len(w) == 1 and c >= threshold}
+        self.decoder = reference.lexicon().decoder()
+
+    def __call__(self, word: str) -> bool:
+        """True if ``word`` is a function phrase of the reference."""
+        if len(word) < 2 or word in self.words:
+            return False
+        pieces = self.decoder.cut(word)
+        return all(p in self.words for p in pieces) and any(p in self.common for p in pieces)
