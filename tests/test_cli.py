@@ -70,10 +70,17 @@ def test_discover_reference_and_new_only(
     assert "应当" not in new and len(new) == len(rows) - 2
 
 
-def test_new_only_needs_reference(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_only_without_jieba_needs_reference(
+    corpus: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dictionary, "default_jieba_dictionary", lambda: None)
     code, _, err = run(["discover", str(corpus), "--new-only"], capsys)
     assert code == 2
-    assert err == "ciyu: error: --new-only needs --reference LEXICON (the words that are not new)\n"
+    assert err == (
+        "ciyu: error: --new-only without --reference compares with the installed jieba's "
+        "dictionary, but jieba is not installed: pip install jieba, or give --reference "
+        "LEXICON\n"
+    )
 
 
 def test_explain(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:

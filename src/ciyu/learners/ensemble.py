@@ -420,9 +420,7 @@ def _chosen(
     fragment = np.where(tp.orphans()[tp.left], c_right, c_left)  # the non-orphan's count
     plain = ~has_num[tp.left] & ~has_num[tp.right]
     one = tp.orphans()[tp.left] != tp.orphans()[tp.right]  # an orphan and a longer token
-    complete = (
-        one & plain & (seen > config.complete_share * fragment) & (pmi > config.complete_pmi)
-    )
+    complete = one & plain & (seen > config.complete_share * fragment) & (pmi > config.complete_pmi)
     chosen = ok & ((both & plain & (pmi > config.merge_pmi)) | complete)
     if numbers and config.number_suffixes:
         # a number and a token that depends on numbers: the token follows a number in
