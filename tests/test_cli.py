@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ciyu import dictionary
 from ciyu.cli import main, parse_size
 from conftest import SAMPLE
 
