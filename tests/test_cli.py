@@ -311,3 +311,16 @@ def test_progress_bar_on_a_terminal_only() -> None:
         silent("count", 5)
         silent.done()
         assert silent.stream.getvalue() == ""  # type: ignore[attr-defined]
+
+
+def test_a_small_corpus_is_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = tmp_path / "small.txt"
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as fh:
+        small.write_text("".join(next(fh) for _ in range(300)), encoding="utf-8")
+    code, _, err = run(["-q", "train", str(small), "-o", str(tmp_path / "m")], capsys)
+    assert code == 0
+    assert re.fullmatch(
+        r"ciyu: the corpus has only [\d,]+ learnable characters: .* in less than about "
+        r"100,000 characters .* --base jieba\n",
+        err,
+    )

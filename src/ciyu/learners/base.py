@@ -37,6 +37,11 @@ from ..text import fragments as fragments_of
 
 log = logging.getLogger("ciyu")
 
+#: Below this many learnable characters, learning warns that the corpus is small. On the
+#: development sets, models learned from 12 K to 115 K characters scored 0.76–0.82 F1
+#: against 0.83–0.84 from 0.9 M to 2.2 M characters of similar text.
+SMALL_CORPUS_CHARS = 100_000
+
 TextSource = Callable[[], Iterable[str]]
 SEGMENT_CHUNK_CHARS = 1 << 18
 #: Under a memory budget: characters per chunk of a learner's pass over the corpus, and
@@ -162,6 +167,15 @@ def make_context(
         raise ConfigError(
             "no learnable text in the input (no CJK or kana characters); "
             "check the input files, or their encoding"
+        )
+    if counts.n_chars < SMALL_CORPUS_CHARS:
+        log.warning(
+            "the corpus has only %s learnable characters: words are learned from strings "
+            "that recur, and in less than about %s characters most words occur too rarely "
+            "to be told from chance. Add in-domain text (1 M characters or more gives "
+            "steady statistics), or start from an existing dictionary with --base jieba",
+            f"{counts.n_chars:,}",
+            f"{SMALL_CORPUS_CHARS:,}",
         )
     if max_memory is not None and plan is not None:
         counts = fit_learner(counts, cost, max_memory, plan.baseline, owned=owned)
