@@ -425,3 +425,15 @@ def test_calibration_reaches_the_share_it_aims_at(law_lines: list[str]) -> None:
             frags, functools.partial(segment_fragments, ctx.counts, config=lm)
         )
         assert abs(got - share) < 0.01
+
+
+def test_a_term_with_a_letter_is_learned(law_lines: list[str]) -> None:
+    # a single letter glued to Chinese text is part of the learnable run: 维A酸 (tretinoin)
+    # and B超 (ultrasound) recur among ordinary text and are learned as words
+    before = ["医生建议做", "今天复查", "昨天的", "需要", "患者说", "我们看了"]
+    after = ["显示正常", "检查结果", "报告已出", "没有问题", "比较好", "要注意"]
+    extra = [f"{b}{term}{a}。" for b in before for a in after for term in ("B超", "维A酸")] * 4
+    model = ciyu.train(texts=law_lines[:2000] + extra)
+    assert "维A酸" in model.lexicon.counts and "B超" in model.lexicon.counts
+    assert "维A酸" in model.cut("停用维A酸后好转") and model.cut("AB型")[0] == "AB"
+    assert "".join(model.cut("CD4+T细胞，维生素A1")) == "CD4+T细胞，维生素A1"

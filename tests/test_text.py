@@ -113,7 +113,8 @@ def test_emoji_sequences_stay_whole() -> None:
 
 def test_learnable_view_marks_numbers_and_boundaries() -> None:
     assert learnable_view("1998年，abc好") == NUM + "年\0\0好"
-    assert fragments("1998年，abc好x") == [NUM + "年", "好"]
+    assert fragments("1998年，abc好x") == [NUM + "年", "好x"]  # a lone letter joins the run
+    assert fragments("维A酸，AB型，维生素A1，CD4+T细胞") == ["维A酸", "型", "维生素", "T细胞"]
     # a literal noncharacter in the input is never mistaken for a number
     assert learnable_view("\ufdd0年") == "\0年"
 

@@ -60,7 +60,7 @@ from ._grammar import python_class
 from ._untrusted import MAX_JSON_DEPTH, escape, json_depth, load_json_object
 from .decoder import Decoder
 from .errors import ModelFormatError
-from .text import LEARNABLE_RANGES, NUM_DISPLAY, display, undisplay
+from .text import LETTER_RANGES, NUM, NUM_DISPLAY, display, learnable_view, undisplay
 
 FORMAT = "ciyu-model"
 #: The format version ciyu writes.
@@ -112,10 +112,20 @@ def _check_total(total: float, n_words: int) -> str | None:
     return None
 
 
+def _in_vocabulary(word: str) -> bool:
+    """Is ``word`` a piece of tokenizers' vocabularies: text the rule layer hands to the
+    lexicon as one learnable run (with single letters glued in: 维A酸), or one letter
+    (a piece of such a run), and no number pattern."""
+    if NUM in word:
+        return False
+    if len(word) == 1 and _letter().fullmatch(word):
+        return True
+    return learnable_view(word) == word
+
+
 @functools.cache
-def _learnable_word() -> re.Pattern[str]:
-    """A run of learnable characters (what :meth:`Lexicon.vocabulary` keeps)."""
-    return re.compile(f"[{python_class(LEARNABLE_RANGES)}]+")
+def _letter() -> re.Pattern[str]:
+    return re.compile(f"[{python_class(LETTER_RANGES)}]")
 
 
 def _plainly_valid(counts: dict[str, float]) -> bool:
@@ -226,8 +236,7 @@ class Lexicon:
         and Hugging Face vocabularies, and the tokenizer exports reproduce the decoder.
         """
         log_probs = self.log_probs()
-        learnable = _learnable_word()
-        words = [(w, log_probs[w]) for w, _ in self.sorted_items() if learnable.fullmatch(w)]
+        words = [(w, log_probs[w]) for w, _ in self.sorted_items() if _in_vocabulary(w)]
         inner = {c for w, _ in words for c in w} - self.counts.keys()
         unk = self.unk_logp()
         return words + [(c, unk) for c in sorted(inner)]

@@ -93,6 +93,17 @@ LEARNABLE_RANGES: Final[Ranges] = (
     (0x20000, 0x323AF),  # CJK extensions B-H and compatibility supplement
 )
 DIGIT_RANGES: Final[Ranges] = ((0x30, 0x39), (0xFF10, 0xFF19))  # ASCII and full-width digits
+#: Letters that can be part of a learned word when they stand alone, glued to learnable
+#: text (维A酸, B超, T细胞, X光, β受体): ASCII, full-width and Greek letters.
+LETTER_RANGES: Final[Ranges] = (
+    (0x41, 0x5A),
+    (0x61, 0x7A),
+    (0x391, 0x3A1),
+    (0x3A3, 0x3A9),
+    (0x3B1, 0x3C9),
+    (0xFF21, 0xFF3A),
+    (0xFF41, 0xFF5A),
+)
 POINT_RANGES: Final[Ranges] = ((0x2E, 0x2E), (0xFF0E, 0xFF0E))  # decimal points . and ．
 PERCENT_RANGES: Final[Ranges] = ((0x25, 0x25), (0xFF05, 0xFF05), (0x2030, 0x2030))  # % ％ ‰
 # a number's sign: hyphen-minus, minus sign, small and full-width hyphen-minus
@@ -164,6 +175,7 @@ def character_sets() -> dict[str, Ranges]:
     """The named character sets the rules are written with."""
     return {
         "learn": LEARNABLE_RANGES,
+        "letter": LETTER_RANGES,
         "atom": atom_ranges(),
         "mark": mark_ranges(),
         "space": _space_ranges(),
@@ -185,7 +197,19 @@ def character_sets() -> dict[str, Ranges]:
 _ATOM_OR_MARK = chars("atom", "mark")
 _DECIMALS = star(seq(chars("point"), plus(chars("digit"))))
 RULES: Final[tuple[Rule, ...]] = (
-    Rule("learn", "learn", plus(chars("learn")), view=""),
+    # a run of learnable characters, with the single letters glued into it (维A酸, B超,
+    # 维生素A): a letter next to another letter, a digit or a mark belongs to an atom
+    Rule(
+        "learn",
+        "learn",
+        seq(
+            opt(seq(NotPreceded(_ATOM_OR_MARK), chars("letter"))),
+            plus(chars("learn")),
+            star(seq(chars("letter"), plus(chars("learn")))),
+            opt(seq(chars("letter"), NotFollowed(_ATOM_OR_MARK))),
+        ),
+        view="",
+    ),
     Rule(
         "num",
         "num",

@@ -35,7 +35,8 @@ def _split(pattern: str) -> dict[str, Any]:
 
 
 def _unknown_pattern(vocab: list[tuple[str, float]]) -> str:
-    """One learnable character that no piece contains."""
+    """One learnable character that no piece contains (a letter is not isolated: it may
+    be a piece of a longer atom such as ``OK``)."""
     known = sorted({ord(c) for piece, _ in vocab for c in piece})
     ranges: list[tuple[int, int]] = []
     for cp in known:
