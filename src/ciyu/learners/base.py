@@ -173,9 +173,10 @@ def make_context(
             "the corpus has only %s learnable characters: words are learned from strings "
             "that recur, and in less than about %s characters most words occur too rarely "
             "to be told from chance. Add in-domain text (1 M characters or more gives "
-            "steady statistics), or start from an existing dictionary with --base jieba",
+            "steady statistics)%s",
             f"{counts.n_chars:,}",
             f"{SMALL_CORPUS_CHARS:,}",
+            "" if base is not None else ", or start from an existing dictionary with --base jieba",
         )
     if max_memory is not None and plan is not None:
         counts = fit_learner(counts, cost, max_memory, plan.baseline, owned=owned)
