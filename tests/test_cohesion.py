@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -100,3 +101,23 @@ def test_config_validation() -> None:
     assert math.isclose(CohesionConfig().threshold(4, 6.0), 0.3 * 6.0 * 3)
     with pytest.raises(ConfigError, match="no learnable text"):
         ciyu.discover(texts=["hello world!", "", "¿qué? 🙂"])
+
+
+def test_long_words_at_fragment_edges_have_free_boundaries() -> None:
+    # a 6-character word (longer than the counted order 5) and a 4-character word, both
+    # always at the start of a line: every edge occurrence is a distinct neighbour, so both
+    # get the left entropy ln(occurrences) (a 6-character word got 0.0 when the edges were
+    # filed as one neighbour); a long word's occurrences are its pieces of the covering cut
+    rng = random.Random(1)
+    tails = [chr(0x4E00 + i) + chr(0x5000 + i) for i in range(40)]
+    lines = [f"甲乙丙丁戊己{rng.choice(tails)}" for _ in range(50)]
+    lines += [f"庚辛壬癸{rng.choice(tails)}" for _ in range(50)]
+    pool = [chr(0x6000 + i) for i in range(300)]  # other text, so that the words are rare
+    lines += ["".join(rng.choices(pool, k=10)) for _ in range(3000)]
+    disc = ciyu.discover(texts=lines, order=4, min_count=2)
+    found = {w.word: w for w in disc.words}
+    assert "甲乙丙丁戊己" in found and "庚辛壬癸" in found
+    long_word = found["甲乙丙丁戊己"]
+    assert long_word.count > 5
+    assert long_word.left_entropy == pytest.approx(math.log(long_word.count))
+    assert found["庚辛壬癸"].left_entropy == pytest.approx(math.log(50))

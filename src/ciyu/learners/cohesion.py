@@ -265,7 +265,8 @@ def covering_cut(
     """Cut a chunk of text at every gap no solid n-gram spans; count the pieces.
 
     Also returns, for pieces of at least ``long_len`` characters, the histograms of their
-    left and right neighbour characters ("" = fragment edge).
+    left and right neighbour characters (occurrences at a fragment edge are left out: each
+    is a distinct neighbour, see :func:`ciyu.stats.entropy_of`).
     """
     masked = "\0" + "\0".join(learnable_view(t) for t in texts) + "\0"
     codes = np.frombuffer(masked.encode("utf-32-le"), dtype=np.uint32)
@@ -293,8 +294,12 @@ def covering_cut(
             continue
         piece = masked[s:e]
         left, right = neighbours.setdefault(piece, (Counter(), Counter()))
-        left[masked[s - 1] if codes[s - 1] else ""] += 1
-        right[masked[e] if codes[e] else ""] += 1
+        # an occurrence at a fragment edge has no neighbour: it counts as a distinct one
+        # (stats.entropy_of implies it), as in the n-gram tables of shorter words
+        if codes[s - 1]:
+            left[masked[s - 1]] += 1
+        if codes[e]:
+            right[masked[e]] += 1
     return pieces, neighbours
 
 
