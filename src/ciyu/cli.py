@@ -476,7 +476,19 @@ def _cmd_templates(args: argparse.Namespace, progress: Progress) -> int:
 def _parse_parse(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("-m", "--model", help="model that segments the text")
     p.add_argument("--templates", required=True, metavar="TSV", help="a `ciyu templates` file")
-    _add_input_args(p, optional=True, threads=1)
+    # parsing runs in one process (no -j)
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="FILE",
+        help="text files (.txt, .gz), directories, or - for standard input (default: -)",
+    )
+    p.add_argument(
+        "--errors",
+        choices=("strict", "replace"),
+        default="strict",
+        help="on invalid UTF-8: stop with an error (strict, default) or substitute U+FFFD",
+    )
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument(
         "--format",
@@ -495,7 +507,7 @@ def _parse_parse(p: argparse.ArgumentParser, method: str) -> None:
         type=int,
         default=TemplateConfig().max_distance,
         metavar="N",
-        help="farthest from the first fixed word the others may be, as mined "
+        help="farthest from the first fixed word the others may be (words), as mined "
         f"(default: {TemplateConfig().max_distance})",
     )
 

@@ -237,7 +237,7 @@ class Template:
     Attributes:
         template: fixed words and slots separated by single spaces, a slot as ``<X>``,
             numbers as ``<num>`` (``在 <X> 中``).
-        count: occurrences in the corpus.
+        count: how many times the parse of the corpus applies it.
         score: nats saved over the corpus by coding its occurrences as units
             (``count · gain``); the ranking.
         gain: nats saved per occurrence; what the parser scores an application with.

@@ -26,7 +26,9 @@ class TemplateConfig:
         0,
         "least count of a fixed word, a pair and a template; 0 = one per 250,000 words, at least 3",
     )
-    max_distance: int = option(32, "farthest apart two consecutive fixed words may be (words)")
+    max_distance: int = option(
+        32, "farthest from the first fixed word of a template the others may be (words)"
+    )
     max_fixed: int = option(3, "most fixed words in a template")
     sample_words: int = option(
         2_000_000,
