@@ -324,3 +324,103 @@ def test_a_small_corpus_is_warned_about(tmp_path: Path, capsys: pytest.CaptureFi
         r"100,000 characters .* --base jieba\n",
         err,
     )
+
+
+# --- templates and parse ---------------------------------------------------------------
+
+
+def test_templates_and_parse_pre_segmented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_templates import FRAMES, made_corpus
+
+    lines = made_corpus(2000, seed=11)[0]
+    src = tmp_path / "made.txt"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tsv = tmp_path / "t.tsv"
+    code, _, err = run(["-q", "templates", "--pre-segmented", str(src), "-o", str(tsv)], capsys)
+    assert code == 0, err
+    rows = [r.split("\t") for r in tsv.read_text(encoding="utf-8").splitlines()]
+    assert rows[0][:2] == ["template", "count"] and {r[0] for r in rows[1:]} == set(FRAMES)
+    code, out, _ = run(["templates", "--pre-segmented", str(src), "-j", "2"], capsys)
+    assert code == 0 and out == tsv.read_text(encoding="utf-8")  # stdout, any -j
+
+    code, text, _ = run(["parse", "--pre-segmented", "--templates", str(tsv), str(src)], capsys)
+    assert code == 0
+    out_lines = text.splitlines()
+    assert len(out_lines) == len(lines)
+    for line, parsed in zip(lines, out_lines, strict=True):
+        assert parsed.replace("[", "").replace("]", "").split() == line.split()
+    assert any(p.startswith("[不仅 ") or " [不仅 " in p for p in out_lines)
+    set_stdin(monkeypatch, (lines[1] + "\n\n").encode())
+    code, js, _ = run(
+        ["parse", "--pre-segmented", "--templates", str(tsv), "--format", "json"], capsys
+    )
+    assert code == 0
+    first, empty = (json.loads(x) for x in js.splitlines())
+    assert empty == []
+
+    def words(t: object) -> list[str]:
+        return [t] if isinstance(t, str) else [w for c in t for w in words(c)]  # type: ignore[attr-defined]
+
+    assert words(first) == lines[1].split()
+
+
+def test_templates_trains_a_model_and_parse_segments(
+    corpus: Path, model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = tmp_path / "law.txt"
+    text = corpus.read_text(encoding="utf-8").splitlines()[:1500]
+    small.write_text("\n".join(text) + "\n", encoding="utf-8")
+    tsv = tmp_path / "t.tsv"
+    code, _, err = run(["-q", "templates", str(small), "-o", str(tsv)], capsys)  # trains
+    assert code == 0, err
+    records = [r.split("\t") for r in tsv.read_text(encoding="utf-8").splitlines()[1:]]
+    assert len(records) > 10 and all("<X>" in r[0] for r in records)
+    code, out, _ = run(
+        ["parse", "-m", str(model), "--templates", str(tsv), str(small), "--format", "json"], capsys
+    )
+    assert code == 0
+    parsed = out.splitlines()
+    assert len(parsed) == len(text)
+
+    def words(t: object) -> list[str]:
+        return [t] if isinstance(t, str) else [w for c in t for w in words(c)]  # type: ignore[attr-defined]
+
+    for line, js in zip(text, parsed, strict=True):
+        assert "".join(words(json.loads(js))) == "".join(line.split())  # lossless
+    assert sum(js.count("[") for js in parsed) > len(text)  # templates were applied
+
+
+def test_templates_and_parse_errors(
+    tmp_path: Path, model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("甲 乙\n", encoding="utf-8")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("template\tcount\n", encoding="utf-8")
+    code, _, err = run(["parse", "--templates", str(bad), str(src)], capsys)
+    assert (code, err) == (
+        2,
+        "ciyu: error: give -m MODEL to segment the text, or --pre-segmented for text whose "
+        "words are separated by spaces\n",
+    )
+    code, _, err = run(["parse", "--pre-segmented", "--templates", str(bad), str(src)], capsys)
+    assert (code, err) == (
+        2,
+        f"ciyu: error: {bad}:1: not a templates file (expected the columns template count "
+        "score gain weakest_pmi fillers top_fillers example); write one with "
+        "`ciyu templates -o FILE`\n",
+    )
+    missing = tmp_path / "none.tsv"
+    code, _, err = run(["parse", "--pre-segmented", "--templates", str(missing), str(src)], capsys)
+    assert (code, err) == (
+        2,
+        f"ciyu: error: {missing}: no such file or directory; check the path\n",
+    )
+    code, _, err = run(["templates", "--pre-segmented", "-m", str(model), str(src)], capsys)
+    assert (code, err) == (2, "ciyu: error: --pre-segmented text needs no model; drop -m/--model\n")
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes("甲 乙\n".encode() + b"\xff\n")
+    code, _, err = run(["templates", "--pre-segmented", str(broken)], capsys)
+    assert code == 2 and err.startswith(f"ciyu: error: {broken}:2: invalid UTF-8 byte 0xff")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -26,12 +27,13 @@ WORDS = [
 ]
 
 
-def embedded(page: str) -> dict[str, object]:
+def embedded(page: str, table: str = "words") -> dict[str, object]:
     m = re.search(r'<script type="application/json" id="ciyu-data">(.*?)</script>', page, re.S)
     assert m is not None
     data = json.loads(m.group(1))
     assert isinstance(data, dict)
-    return data
+    assert isinstance(data[table], dict)
+    return data[table]
 
 
 def test_page_is_self_contained_and_escaped() -> None:
@@ -49,6 +51,10 @@ def test_page_is_self_contained_and_escaped() -> None:
     assert rows[3][2] is None  # a missing statistic is null, not NaN
     assert data["lengths"] == [4, 3, 2, 2, 14]
     assert len(re.findall(r'<svg class="chart"', page)) == 3  # no model: no coverage chart
+    # every chart says how to read it; no model, no sample, no templates section
+    assert len(re.findall(r"<figure><svg .*?</svg><figcaption>[^<]{40,}</figcaption>", page)) == 3
+    assert 'id="sample"' not in page and 'id="templates"' not in page
+    assert "The word table lists the 5 words that discovery ranked" in page
 
 
 def test_discovery_tsv_round_trip(
@@ -93,7 +99,23 @@ def test_report_cli(
     assert main(["-q", "report", str(corpus), "-m", str(model), "-o", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     assert len(re.findall(r'<svg class="chart"', page)) == 4
-    assert "covered by the model&#x27;s words" in page
+    assert len(re.findall(r"<figcaption>", page)) == 4
+    # the share of characters "covered by the model's words" always read 100%: gone
+    assert "covered by the model" not in page
+    # the two word counts are told apart
+    words = len(embedded(page)["rows"])  # type: ignore[arg-type]
+    assert f"The word table lists the {words:,} words" in page
+    assert re.search(r"The model segments with its own lexicon of [\d,]+ words", page)
+    # a sample of sentences as the model segments them, each word in its own span
+    sample = re.search(r'<ol class="sample" id="sample">(.*?)</ol>', page, re.S)
+    assert sample is not None
+    sentences = re.findall(r"<li>(.*?)</li>", sample.group(1))
+    assert len(sentences) == 12
+    corpus_text = corpus.read_text(encoding="utf-8")
+    for sentence in sentences:
+        joined = "".join(re.findall(r'<span class="w">(.*?)</span>', sentence))
+        assert len(re.findall(r'<span class="w">', sentence)) >= 6
+        assert html.unescape(joined) in corpus_text.replace(" ", "").replace("\u3000", "")
     assert main(["report", "-o", str(out)]) == 2
     assert "give the corpus FILE... to discover words in, or --discovery" in capsys.readouterr().err
     tsv = tmp_path / "w.tsv"
@@ -144,14 +166,20 @@ def test_report_in_chromium(
 ) -> None:
     ref = tmp_path / "ref.txt"
     ref.write_text("应当\n或者\n人民法院\n当事人\n", encoding="utf-8")
+    tsv = tmp_path / "templates.tsv"
+    assert main(["-q", "templates", str(corpus), "-m", str(model), "-o", str(tsv)]) == 0
     out = tmp_path / "report.html"
     args = ["-q", "report", str(corpus), "-m", str(model), "--reference", str(ref)]
-    assert main([*args, "-o", str(out)]) == 0
-    rows = embedded(out.read_text(encoding="utf-8"))["rows"]
+    assert main([*args, "--templates", str(tsv), "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    rows = embedded(text)["rows"]
     assert isinstance(rows, list)
     total = len(rows)
     query = rows[0][0][0]  # the first character of the best word
     expected = sum(query in r[0] for r in rows)
+    new_words = sum(not r[-1] for r in rows)
+    trows = embedded(text, "templates")["rows"]
+    assert isinstance(trows, list) and len(trows) > 20
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     requests: list[str] = []
@@ -170,18 +198,26 @@ def test_report_in_chromium(
     for chart in charts:
         box = chart.bounding_box()
         assert box is not None and box["width"] > 300 and box["height"] > 150
+    assert len(page.query_selector_all("#sample li")) == 12
 
-    def column(key: str) -> list[str]:
+    def column(key: str, table: str = "words") -> list[str]:
         index = page.eval_on_selector_all(
-            "#words th", f"ths => ths.findIndex(th => th.dataset.key === '{key}')"
+            f"#{table} th", f"ths => ths.findIndex(th => th.dataset.key === '{key}')"
         )
         return page.eval_on_selector_all(
-            "#words-body tr", f"trs => trs.map(tr => tr.children[{index}].textContent)"
+            f"#{table}-body tr", f"trs => trs.map(tr => tr.children[{index}].textContent)"
         )
 
-    def numbers(key: str) -> list[float]:
-        return [float(x.replace(",", "")) for x in column(key)]
+    def numbers(key: str, table: str = "words") -> list[float]:
+        return [float(x.replace(",", "")) for x in column(key, table)]
 
+    # with a reference, the table opens on the words the reference lacks
+    assert page.input_value("#in-reference") == "no"
+    assert set(column("in_reference")) == {"no"} and "应当" not in column("word")
+    assert page.inner_text("#matching").startswith(
+        f"{new_words:,} of {total:,} words match (not in the reference"
+    )
+    page.select_option("#in-reference", "any")
     assert len(column("word")) == min(total, 500)
     assert page.inner_text("#matching").startswith(f"{total:,} of {total:,} words match")
 
@@ -219,6 +255,25 @@ def test_report_in_chromium(
     if total > 500:
         page.click("#more")
         assert len(column("word")) == min(total, 1000)
+
+    # the templates table: sorted, filtered by template, filler and fixed words
+    assert len(column("template", "templates")) == min(len(trows), 500)
+    page.click("#templates th[data-key='count']")
+    counts = numbers("count", "templates")
+    assert counts == sorted(counts, reverse=True)
+    word = trows[0][0].split(" ")[0]
+    page.fill("#t-search", word)
+    shown = column("template", "templates")
+    assert shown and all(word in t for t in shown)
+    assert len(shown) == sum(word in r[0] for r in trows)
+    page.fill("#t-search", "")
+    page.fill("#t-min-fixed", "3")
+    assert min(numbers("fixed", "templates")) >= 3
+    page.fill("#t-min-fixed", "")
+    filler = trows[0][7][0].split(" ")[0]
+    page.fill("#t-filler", filler)
+    assert trows[0][0] in column("template", "templates")
+    assert page.inner_text("#t-matching").endswith("templates match")
     page.screenshot(path=str(tmp_path / "report.png"))
     assert requests == [out.as_uri()]
     assert errors == []

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from .api import count as count
 from .api import discover as discover
+from .api import load_templates as load_templates
+from .api import save_templates as save_templates
+from .api import templates as templates
 from .api import train as train
 from .counts import NgramCounts as NgramCounts
 from .errors import CiyuError as CiyuError
@@ -24,6 +27,9 @@ from .learners.cohesion import WordStats as WordStats
 from .lexicon import Lexicon as Lexicon
 from .model import Model as Model
 from .reader import Corpus as Corpus
+from .template import Parser as Parser
+from .template import Template as Template
+from .template import TemplateConfig as TemplateConfig
 
 __version__ = "0.1.0"
 

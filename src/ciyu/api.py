@@ -2,7 +2,8 @@
 
 ``ciyu.discover(path)`` ranks the words of a corpus, ``ciyu.train(path)`` returns a
 :class:`~ciyu.model.Model` whose ``cut`` segments text, ``ciyu.count(path)`` returns
-mergeable n-gram counts. The README shows each with real output.
+mergeable n-gram counts, ``ciyu.templates(path)`` mines templates (``在 <X> 中``) and
+:class:`ciyu.Parser` parses with them. The README shows each with real output.
 
 What to read is said in one of three ways, and never guessed:
 
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeGuard
 
 from . import dictionary
+from ._atomic import atomic_write
 from ._strings import check_errors
 from .config import make
 from .counts import DEFAULT_ORDER, NgramCounts, count_ngrams
@@ -44,6 +46,8 @@ from .learners.cohesion import CohesionConfig, Discovery
 from .lexicon import Lexicon
 from .model import Model
 from .reader import Corpus, Errors
+from .template import Mined, Template, TemplateConfig, mine
+from .template.tsv import format_rows, parse_rows
 
 log = logging.getLogger("ciyu")
 
@@ -390,3 +394,100 @@ def _base(base: str | os.PathLike[str] | Lexicon | Model | None, method: str) ->
             ", ".join(found.examples),
         )
     return lexicon
+
+
+def templates(
+    inputs: Inputs | None = None,
+    model: Model | str | os.PathLike[str] | None = None,
+    config: TemplateConfig | None = None,
+    *,
+    texts: Texts | None = None,
+    paths: Paths | None = None,
+    pre_segmented: bool = False,
+    max_memory: int | None = None,
+    errors: Errors = "strict",
+    progress: Callable[[str, int], None] | None = None,
+    threads: int | None = 1,
+    **options: Any,
+) -> Mined:
+    """Mine the templates of a corpus: fixed words with slots (``在 <X> 中``).
+
+    Args:
+        inputs: a path, a list of :class:`pathlib.Path`, or a :class:`Corpus`.
+        model: the model that segments the text (a :class:`Model` or a model file);
+            ``None`` trains the default model on the same text (:func:`train`).
+        config: a :class:`~ciyu.template.TemplateConfig`; keyword ``options`` override its
+            fields (e.g. ``min_count=10``).
+        texts: instead of ``inputs``: the text itself, as strings.
+        paths: instead of ``inputs``: file and directory names.
+        pre_segmented: the text is already segmented, words separated by whitespace (no
+            model is used).
+        max_memory: a budget in bytes for the tables of pairs and templates (the rarest
+            entries are dropped beyond it, and the result is marked approximate); when a
+            model is trained first, also the bound on that training's peak memory (see
+            :func:`train`).
+        errors: how to treat invalid UTF-8 and lone surrogates (``"strict"`` or
+            ``"replace"``).
+        progress: called as ``progress(stage, characters_done)``.
+        threads: processes (``None`` or 0: one per core); the output is the same for any
+            value.
+
+    Returns:
+        A :class:`~ciyu.template.Mined`: the :class:`~ciyu.template.Template` records,
+        best first, and the mining metadata (``.meta``).
+
+    Raises:
+        ConfigError: as for :func:`discover`; on a bad option or model, or when the text
+            holds no words.
+        InputError: if the input or the model file cannot be read.
+    """
+    _check_run(max_memory=max_memory, threads=threads, progress=progress)
+    if config is not None and not isinstance(config, TemplateConfig):
+        raise ConfigError(
+            f"ciyu.templates() takes a TemplateConfig, got a {type(config).__name__}: pass "
+            "ciyu.TemplateConfig(...) or keyword options"
+        )
+    if model is not None and not isinstance(model, Model | str | os.PathLike):
+        raise ConfigError(
+            f"model must be a Model, a model file or None, got {type(model).__name__}"
+        )
+    if pre_segmented and model is not None:
+        raise ConfigError("pre-segmented text needs no model: give model=None")
+    cfg = make(TemplateConfig, config, options)
+    with _reading("templates", inputs, texts, paths, errors) as corpus:
+        lexicon = None
+        if not pre_segmented:
+            if model is None:
+                # the training stages are named apart, so that the first pass of mining
+                # (named "count") sets the total of the passes after it
+                train_progress = (lambda s, n: progress("train " + s, n)) if progress else None
+                model = train(
+                    corpus, progress=train_progress, threads=threads, max_memory=max_memory
+                )
+            elif not isinstance(model, Model):
+                model = Model.load(model)
+            lexicon = model.lexicon
+        return mine(
+            lambda: corpus,
+            lexicon,
+            cfg,
+            threads=threads,
+            max_memory=max_memory,
+            progress=progress,
+        )
+
+
+def save_templates(records: Iterable[Template], path: str | os.PathLike[str]) -> None:
+    """Write templates to a TSV file, atomically (format: :mod:`ciyu.template.tsv`)."""
+    with atomic_write(path, "w") as fh:
+        fh.writelines(format_rows(list(records)))
+
+
+def load_templates(path: str | os.PathLike[str]) -> list[Template]:
+    """Read a templates file written by :func:`save_templates` or ``ciyu templates``.
+
+    Raises:
+        CiyuError: naming the file and line when it is not such a file.
+    """
+    with Corpus([path], spool_stdin=False) as corpus:
+        return parse_rows(((p.lineno, p.text) for p in corpus.pieces()), str(path))

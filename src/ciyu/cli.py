@@ -46,6 +46,9 @@ from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
 from .reader import Corpus
 from .report import Report, coverage
+from .template import Parser, TemplateConfig, Tree, to_json, to_text
+from .template.sentences import split_words
+from .template.tsv import format_rows
 from .text import undisplay
 from .wordtable import read_discovery_tsv, rows_from_discovery, write_discovery_tsv
 
@@ -418,6 +421,129 @@ def _cmd_export(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def _parse_templates(p: argparse.ArgumentParser, method: str) -> None:
+    _add_input_args(p)
+    p.add_argument("-o", "--output", help="TSV file to write (default: standard output)")
+    p.add_argument(
+        "-m", "--model", help="model that segments the text (default: train the default one)"
+    )
+    p.add_argument(
+        "--pre-segmented",
+        action="store_true",
+        help="the text is already segmented: words separated by spaces",
+    )
+    _add_max_memory(
+        p,
+        "budget for the tables of pairs and templates, e.g. 2G (the rarest entries are "
+        "dropped to stay within it, and the counts are marked approximate); without -m, also "
+        "the bound on the training's peak memory",
+    )
+    add_arguments(p, TemplateConfig)
+
+
+def _cmd_templates(args: argparse.Namespace, progress: Progress) -> int:
+    if args.pre_segmented and args.model:
+        raise CiyuError("--pre-segmented text needs no model; drop -m/--model")
+    model = Model.load(args.model) if args.model else None
+    config = from_namespace(TemplateConfig, args)
+    with Corpus(args.inputs, errors=args.errors) as corpus:
+        try:
+            mined = api.templates(
+                corpus,
+                model,
+                config,
+                pre_segmented=args.pre_segmented,
+                max_memory=args.max_memory,
+                progress=progress,
+                threads=args.threads,
+            )
+        finally:
+            progress.done()
+    if _is_stdout(args.output):
+        with _output(None) as out:
+            out.writelines(format_rows(mined.templates))
+    else:
+        api.save_templates(mined.templates, _output_path(args.output))
+    if mined.meta.get("approximate"):
+        log.warning("the memory budget dropped rare pairs or templates: counts are approximate")
+    progress.summary(
+        f"{_n(len(mined), 'template')} from {_n(mined.meta['words'], 'word')} written to "
+        f"{_shown(args.output)}"
+    )
+    return 0
+
+
+def _parse_parse(p: argparse.ArgumentParser, method: str) -> None:
+    p.add_argument("-m", "--model", help="model that segments the text")
+    p.add_argument("--templates", required=True, metavar="TSV", help="a `ciyu templates` file")
+    # parsing runs in one process (no -j)
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="FILE",
+        help="text files (.txt, .gz), directories, or - for standard input (default: -)",
+    )
+    p.add_argument(
+        "--errors",
+        choices=("strict", "replace"),
+        default="strict",
+        help="on invalid UTF-8: stop with an error (strict, default) or substitute U+FFFD",
+    )
+    p.add_argument("-o", "--output", help="output file (default: standard output)")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: words and [brackets] (default); json: one JSON value per line, a node "
+        "being a word or a list of nodes",
+    )
+    p.add_argument(
+        "--pre-segmented",
+        action="store_true",
+        help="the input is already segmented: words separated by spaces (no model needed)",
+    )
+    p.add_argument(
+        "--max-distance",
+        type=int,
+        default=TemplateConfig().max_distance,
+        metavar="N",
+        help="farthest from the first fixed word the others may be (words), as mined "
+        f"(default: {TemplateConfig().max_distance})",
+    )
+
+
+def _cmd_parse(args: argparse.Namespace, progress: Progress) -> int:
+    if args.pre_segmented == bool(args.model):
+        raise CiyuError(
+            "give -m MODEL to segment the text, or --pre-segmented for text whose words are "
+            "separated by spaces"
+        )
+    model = Model.load(args.model) if args.model else None
+    parser = Parser(api.load_templates(args.templates), model, args.max_distance)
+    words_of = split_words if args.pre_segmented else parser.words
+    show = to_json if args.format == "json" else to_text
+    # one pass: standard input and pipes are read as they come
+    corpus = Corpus(args.inputs or ["-"], errors=args.errors, spool_stdin=False)
+    lines = 0
+    with _output(args.output) as out:
+        trees: list[Tree] = []  # the parts of a line read in several pieces
+        for piece in corpus.pieces():
+            tree = parser.parse(words_of(piece.text))
+            if not piece.eol:
+                trees.append(tree)
+                continue
+            if trees:
+                tree = [*trees, tree]
+                trees = []
+            out.write(show(tree) + "\n")
+            lines += 1
+        if trees:
+            out.write(show(trees) + "\n")
+            lines += 1
+    progress.summary(f"{_n(lines, 'line')} parsed into {_shown(args.output)}")
+    return 0
+
+
 def _parse_report(p: argparse.ArgumentParser, method: str) -> None:
     _add_input_args(p, optional=True, stdin=False)
     p.add_argument("-o", "--output", required=True, help="HTML file to write")
@@ -425,6 +551,9 @@ def _parse_report(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("-m", "--model", help="a model: adds its coverage of FILE...")
     p.add_argument("--reference", metavar="LEXICON", help="known-word list: marks new words")
     p.add_argument("--title", default=None, help="page title")
+    p.add_argument(
+        "--templates", metavar="TSV", help="a `ciyu templates` file: adds the templates section"
+    )
     _add_learn_args(p)
 
 
@@ -451,9 +580,11 @@ def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
             facts.append(("model", f"{name} ({method}, {len(model.lexicon):,} words)"))
             cov = coverage(model, corpus, progress)
             progress.done()
+    templates = api.load_templates(args.templates) if args.templates else None
     sources = list(args.inputs) or [args.discovery]
     title = args.title or f"ciyu report: {', '.join(os.path.basename(s) for s in sources)}"
-    page = Report(title, words, sources, facts, cov).html()
+    model_words = len(model.lexicon) if model is not None else None
+    page = Report(title, words, sources, facts, cov, model_words, templates).html()
     with atomic_write(_output_path(args.output), "w") as fh:
         fh.write(page)
     progress.summary(f"report on {_n(len(words), 'word')} written to {_shown(args.output)}")
@@ -526,6 +657,24 @@ COMMANDS: list[Command] = [
         "with a warning.",
     ),
     Command(
+        "templates",
+        "mine templates: fixed words with slots (在 <X> 中), learned from raw text",
+        _parse_templates,
+        _cmd_templates,
+        "Segment the text with a model (or train the default one), find the words that go "
+        "together at a distance, and write the templates they make, best first, as TSV: "
+        "template, count, score, gain, weakest_pmi, fillers, top_fillers, example.",
+    ),
+    Command(
+        "parse",
+        "parse text with templates, one tree per input line",
+        _parse_parse,
+        _cmd_parse,
+        "Parse every line with the templates of `ciyu templates`: a template application "
+        "is a bracket holding its fixed words and its slots' subtrees. Every word of the "
+        "input appears exactly once, in order.",
+    ),
+    Command(
         "report",
         "write a self-contained HTML report: word table and charts",
         _parse_report,
@@ -533,7 +682,8 @@ COMMANDS: list[Command] = [
         "Write one HTML file (no network needed) with the ranked, sortable and filterable "
         "word table and charts. The words come from a discovery run on FILE..., or from a "
         "table saved by `ciyu discover -o` (--discovery); with -m, the report also shows "
-        "how the model's words cover FILE....",
+        "how the model's words cover FILE... and a sample of its sentences segmented; with "
+        "--templates, the templates of `ciyu templates`.",
     ),
     Command(
         "eval",

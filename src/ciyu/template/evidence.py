@@ -1,0 +1,291 @@
+"""The last passes of template mining: parse the corpus with the candidate templates,
+and keep the evidence a user needs to trust a template (how often the parse applies it,
+its slot fillers, an example sentence); then the output records.
+
+Parsing the corpus is what removes redundant templates, as de-redundancy removes words
+(design memo §6.3) and BytePiece drops pieces its own tokenizer never uses (§8.2): where
+several candidates match the same words, the parse applies the one that saves most, so a
+variant (``新华社 <X> <num>月 <X> 电`` beside ``新华社 <X> <num>月 <num>日 电``) or a part
+of a longer template is applied only where nothing better matches. A template is kept when
+the parse applies it ``min_count`` times or more, and when every slot is open: no single
+filler fills more than half of a slot's applications (otherwise the "slot" is a fixed
+part of a longer phrase).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from ..text import display, undisplay
+from .mining import Scored
+from .occurrences import template_text
+from .options import DISTINCT_EXACT, FILLER_BUDGET, TOP_FILLERS, TemplateConfig
+from .parser import Match, TemplateTrie, best_cover
+from .sentences import SLOT, Sentence, Words, chunk_sentences
+
+Slots = Sequence[tuple[int, int]]
+
+
+def slot_texts(sent: Sentence, slots: Slots) -> list[str]:
+    """The words of each slot, by key (numbers as the number class), separated by
+    spaces."""
+    return [" ".join(sent.keys[s:e]) for s, e in slots]
+
+
+def example_text(sent: Sentence, slots: Slots) -> str:
+    """The sentence with the slots in brackets."""
+    opens = {s for s, _ in slots}
+    closes = {e for _, e in slots}
+    out = []
+    for i, w in enumerate(sent.words):
+        if i in closes:
+            out.append("]")
+        if i in opens:
+            out.append("[")
+        out.append(w)
+    if len(sent.words) in closes:
+        out.append("]")
+    return " ".join(out).replace("[ ", "[").replace(" ]", "]")
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _prune(counter: Counter[str], floor: int) -> tuple[Counter[str], int]:
+    """Drop the rarest entries of ``counter`` until at most half of
+    :data:`FILLER_BUDGET` remain (lossy counting; the floor only rises)."""
+    while len(counter) > FILLER_BUDGET // 2:
+        floor += 1
+        counter = Counter({f: c for f, c in counter.items() if c >= floor})
+    return counter, floor
+
+
+@dataclass
+class Evidence:
+    """What a template's occurrences show.
+
+    Attributes:
+        n: occurrences seen.
+        fillers: counts of whole fillers (the words of every slot).
+        slots: counts of each slot's filler, per slot.
+        hashes: the :data:`DISTINCT_EXACT` smallest hashes of the whole fillers, a
+            sketch of how many distinct fillers there are (exact below that many).
+        example: the example sentence: the shortest of at least six words, ties by text.
+        floor: filler counts below this were pruned (at most :data:`FILLER_BUDGET` kept).
+    """
+
+    n: int = 0
+    fillers: Counter[str] = field(default_factory=Counter)
+    slots: list[Counter[str]] = field(default_factory=list)
+    hashes: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    example: tuple[bool, int, str] | None = None
+    floor: int = 0
+
+    def add(self, sent: Sentence, slots: Slots) -> str:
+        """Record one application; returns its filler (the caller adds its hash)."""
+        self.n += 1
+        parts = slot_texts(sent, slots)
+        if not self.slots:
+            self.slots = [Counter() for _ in parts]
+        for counter, part in zip(self.slots, parts, strict=True):
+            counter[part] += 1
+        filler = " / ".join(parts)
+        self.fillers[filler] += 1
+        rank = (len(sent.words) < 6, len(sent.words))
+        if self.example is None or rank <= self.example[:2]:
+            key = (*rank, example_text(sent, slots))
+            if self.example is None or key < self.example:
+                self.example = key
+        return filler
+
+    def absorb(self, other: Evidence) -> None:
+        """Add ``other``."""
+        self.n += other.n
+        self.fillers.update(other.fillers)
+        if not self.slots:
+            self.slots = other.slots
+        else:
+            for mine, theirs in zip(self.slots, other.slots, strict=True):
+                mine.update(theirs)
+        self.hashes = np.union1d(self.hashes, other.hashes)[:DISTINCT_EXACT]
+        if other.example is not None and (self.example is None or other.example < self.example):
+            self.example = other.example
+        self.floor = max(self.floor, other.floor)
+        self.shrink()
+
+    def shrink(self) -> None:
+        """Keep the filler tables within :data:`FILLER_BUDGET` entries each."""
+        floor = self.floor
+        if len(self.fillers) > FILLER_BUDGET:
+            self.fillers, floor = _prune(self.fillers, floor)
+        for s, counter in enumerate(self.slots):
+            if len(counter) > FILLER_BUDGET:
+                self.slots[s], floor = _prune(counter, floor)
+        self.floor = floor
+
+    def distinct(self) -> int:
+        """Distinct fillers: exact below :data:`DISTINCT_EXACT`, estimated above."""
+        if len(self.hashes) < DISTINCT_EXACT:
+            return len(self.hashes)
+        kth = float(self.hashes[DISTINCT_EXACT - 1]) / 2.0**64
+        return round((DISTINCT_EXACT - 1) / kth)
+
+    def open_slots(self) -> bool:
+        """True if no slot has one filler filling more than half of its occurrences."""
+        return all(max(c.values(), default=0) * 2 <= self.n for c in self.slots)
+
+
+@dataclass
+class EvidenceTable:
+    """Evidence by template (pass 4's partial result)."""
+
+    rows: dict[tuple[str, ...], Evidence] = field(default_factory=dict)
+    n_words: int = 0
+
+    def absorb(self, other: EvidenceTable) -> None:
+        """Add ``other``."""
+        self.n_words += other.n_words
+        for items, ev in other.rows.items():
+            mine = self.rows.get(items)
+            if mine is None:
+                self.rows[items] = ev
+            else:
+                mine.absorb(ev)
+
+    def size(self) -> int:
+        """Templates held (the candidates only: bounded)."""
+        return len(self.rows)
+
+    def shrink(self, max_entries: int) -> None:
+        """Bounded by the candidates; each row bounds itself."""
+
+
+class EvidencePass:
+    """A parse pass: parse every sentence with the candidate templates; record the evidence of
+    every application."""
+
+    stage = "parse"
+
+    def __init__(self, config: TemplateConfig, candidates: Sequence[Scored]) -> None:
+        self.items = [c.items for c in candidates]
+        self.gains = [c.gain for c in candidates]
+        self.trie = TemplateTrie(self.items, config.max_distance)
+
+    def empty(self) -> EvidenceTable:
+        """No evidence."""
+        return EvidenceTable()
+
+    def applications(self, sent: Sentence) -> list[Match]:
+        """The template applications of the best parse of a sentence."""
+        matches = self.trie.matches(sent, self.gains)
+        if not matches:
+            return []
+        used, _ = best_cover(len(sent.words), matches)
+        return used
+
+    def map(self, words_of: Words, lines: list[str]) -> EvidenceTable:
+        """Gather the evidence of a chunk."""
+        part = EvidenceTable()
+        hashes: dict[tuple[str, ...], set[int]] = {}
+        for sent in chunk_sentences(lines, words_of):
+            part.n_words += len(sent.words)
+            for m in self.applications(sent):
+                items = self.items[m.template]
+                ev = part.rows.get(items)
+                if ev is None:
+                    ev = part.rows[items] = Evidence()
+                filler = ev.add(sent, m.slots)
+                hashes.setdefault(items, set()).add(_hash64(filler))
+        for items, hs in hashes.items():
+            ev = part.rows[items]
+            ev.hashes = np.array(sorted(hs)[:DISTINCT_EXACT], dtype=np.uint64)
+            ev.shrink()
+        return part
+
+    def finish(self, merged: EvidenceTable) -> EvidenceTable:
+        """The merged evidence."""
+        return merged
+
+
+def keep(
+    candidates: Sequence[Scored], evidence: EvidenceTable, min_count: int, scale: float = 1.0
+) -> list[Scored]:
+    """The candidates the parse applies ``min_count`` times or more, with open slots, their
+    count now the number of applications (times ``scale`` when a sample was parsed); best
+    first (most nats saved)."""
+    kept = []
+    for c in candidates:
+        ev = evidence.rows.get(c.items)
+        if ev is None or ev.n * scale < min_count or not ev.open_slots():
+            continue
+        kept.append(Scored(c.items, round(ev.n * scale), c.gain, c.weakest_pmi, c.cost))
+    kept.sort(key=lambda c: (-c.score, -c.count, c.items))
+    return kept
+
+
+@dataclass(frozen=True)
+class Template:
+    """A mined template and the evidence for it.
+
+    Attributes:
+        template: fixed words and slots separated by single spaces, a slot as ``<X>``,
+            numbers as ``<num>`` (``在 <X> 中``).
+        count: how many times the parse of the corpus applies it.
+        score: nats saved over the corpus by coding its occurrences as units
+            (``count · gain``); the ranking.
+        gain: nats saved per occurrence; what the parser scores an application with.
+        weakest_pmi: PMI (nats) of the weakest pair of consecutive fixed words, at the
+            distances where the pair is associated.
+        fillers: distinct slot fillers (exact up to 1,024, estimated above).
+        top_fillers: the most frequent fillers, each as its slots' words (`` / `` between
+            slots).
+        example: an example sentence, its slots in brackets.
+    """
+
+    template: str
+    count: int
+    score: float
+    gain: float
+    weakest_pmi: float
+    fillers: int
+    top_fillers: tuple[str, ...]
+    example: str
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        """Fixed word keys and :data:`SLOT` markers (numbers as the number class)."""
+        return tuple(x if x == SLOT else undisplay(x) for x in self.template.split(" "))
+
+    @property
+    def trivial(self) -> bool:
+        """True if it has a single fixed word (``<X> 的 <X>``)."""
+        return sum(x != SLOT for x in self.template.split(" ")) == 1
+
+
+def make_templates(kept: Sequence[Scored], evidence: EvidenceTable) -> list[Template]:
+    """The output records, in ranking order; numbers rounded to 4 decimals (so that the
+    TSV file holds them exactly)."""
+    out = []
+    for s in kept:
+        ev = evidence.rows.get(s.items, Evidence())
+        top = sorted(ev.fillers.items(), key=lambda fc: (-fc[1], fc[0]))[:TOP_FILLERS]
+        out.append(
+            Template(
+                template=template_text(s.items),
+                count=s.count,
+                score=round(s.score, 4),
+                gain=round(s.gain, 4),
+                weakest_pmi=round(s.weakest_pmi, 4),
+                fillers=ev.distinct(),
+                top_fillers=tuple(display(f) for f, _ in top),
+                example=display(ev.example[2]) if ev.example else "",
+            )
+        )
+    return out

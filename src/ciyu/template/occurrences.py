@@ -1,0 +1,160 @@
+"""Where templates occur in a sentence: paths of kept pairs between word positions."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..text import display
+from .options import MAX_PATHS, bucket
+from .pairs import ChunkPairs, Ints
+from .sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of a template in a sentence.
+
+    Attributes:
+        items: the template: fixed word keys, and :data:`SLOT` for each slot.
+        fixed: positions of the fixed words in the sentence.
+        slots: ``(start, end)`` of each slot.
+        gaps: distance bucket of each internal slot (for the slot-length entropy).
+    """
+
+    items: tuple[str, ...]
+    fixed: tuple[int, ...]
+    slots: tuple[tuple[int, int], ...]
+    gaps: tuple[int, ...]
+
+
+def occurrence(sent: Sentence, path: Sequence[int]) -> Occurrence | None:
+    """The template occurrence a path of fixed-word positions makes, or None if it makes
+    none: a template neither begins nor ends with punctuation (but for an opening or a
+    closing bracket or quote), and holds a slot."""
+    classes, keys = sent.classes, sent.keys
+    first, last = classes[path[0]], classes[path[-1]]
+    if (first & PUNCT and not first & OPENER) or (last & PUNCT and not last & CLOSER):
+        return None
+    items = [keys[path[0]]]
+    slots = []
+    gaps = []
+    for p, q in itertools.pairwise(path):
+        if q - p > 1:
+            items.append(SLOT)
+            slots.append((p + 1, q))
+            gaps.append(bucket(q - p))
+        items.append(keys[q])
+    end = path[-1]
+    if sent.clauses[end] > sent.clauses[path[0]] and sent.clause_end[end] > end + 1:
+        items.append(SLOT)
+        slots.append((end + 1, sent.clause_end[end]))
+    if not slots:
+        return None
+    return Occurrence(tuple(items), tuple(path), tuple(slots), tuple(gaps))
+
+
+def trivial_occurrence(sent: Sentence, pos: int) -> Occurrence | None:
+    """The trivial template ``<X> w <X>`` at ``pos``: a word that is not punctuation, with
+    material on both sides in its clause (the slots run to the clause's ends)."""
+    if sent.classes[pos] & PUNCT:
+        return None
+    clause = sent.clauses[pos]
+    start = pos
+    while start > 0 and sent.clauses[start - 1] == clause:
+        start -= 1
+    end = sent.clause_end[pos]
+    if not start < pos < end - 1:
+        return None
+    return Occurrence((SLOT, sent.keys[pos], SLOT), (pos,), ((start, pos), (pos + 1, end)), ())
+
+
+def trivial_occurrences(sent: Sentence, fixed_ok: Sequence[bool]) -> Iterator[Occurrence]:
+    """Every trivial template occurrence of a sentence (see :func:`trivial_occurrence`)."""
+    for pos in range(len(sent.words)):
+        if fixed_ok[pos]:
+            occ = trivial_occurrence(sent, pos)
+            if occ is not None:
+                yield occ
+
+
+def occurrences(
+    sent: Sentence,
+    succ: dict[int, list[int]],
+    max_fixed: int,
+    max_distance: int,
+    fixed_ok: Sequence[bool],
+    trivial: bool,
+) -> Iterator[Occurrence]:
+    """The template occurrences of a sentence, one per template: paths of edges (``succ``:
+    position → following positions it has an edge to, ascending) are explored from each
+    start, shortest first, and the first path that makes a template is its occurrence
+    (counting a template once per sentence keeps a long list, whose items pair with each
+    other, from counting its templates many times over). A template's fixed words lie
+    within ``max_distance`` words of its first one, in the same clause or the next: a
+    template relates at most two clauses."""
+    seen: set[tuple[str, ...]] = set()
+    classes = sent.classes
+    for start in sorted(succ):
+        first = classes[start]
+        if first & PUNCT and not first & OPENER:
+            continue  # no template begins here
+        limit = start + max_distance
+        last_clause = sent.clauses[start] + 1
+        # breadth first, shortest paths first, at most MAX_PATHS from each start: a long
+        # sentence whose words are all associated with each other (boilerplate) has more
+        # paths than are worth counting, and the two- and three-word ones matter most
+        level: list[list[int]] = [[start]]
+        budget = MAX_PATHS
+        while level and budget > 0:
+            longer: list[list[int]] = []
+            for path in level:
+                for nxt in succ.get(path[-1], ()):
+                    if nxt > limit or sent.clauses[nxt] > last_clause or budget <= 0:
+                        break
+                    budget -= 1
+                    new = [*path, nxt]
+                    last = classes[nxt]
+                    if not (last & PUNCT and not last & CLOSER):
+                        occ = occurrence(sent, new)
+                        if occ is not None and occ.items not in seen:
+                            seen.add(occ.items)
+                            yield occ
+                    if len(new) < max_fixed:
+                        longer.append(new)
+            level = longer
+    if trivial:
+        for occ in trivial_occurrences(sent, fixed_ok):
+            if occ.items not in seen:
+                seen.add(occ.items)
+                yield occ
+
+
+def sentence_edges(
+    cp: ChunkPairs, edges: Ints, n_vocab: int, n_buckets: int
+) -> list[dict[int, list[int]]]:
+    """For each sentence of a chunk, its edges: position → positions after it."""
+    out: list[dict[int, list[int]]] = [{} for _ in cp.words]
+    if len(edges) == 0 or len(cp.left) == 0:
+        return out
+    a, b = cp.ids[cp.left], cp.ids[cp.right]
+    ok = (a >= 0) & (b >= 0)
+    keys = (a * n_vocab + b) * n_buckets + cp.buckets
+    idx = np.searchsorted(edges, keys)
+    hit = ok & (edges[np.minimum(idx, len(edges) - 1)] == keys)
+    i, j = cp.left[hit], cp.right[hit]
+    order = np.lexsort((j, i))
+    i, j = i[order], j[order]
+    sent = np.searchsorted(cp.starts, i, side="right") - 1
+    base = cp.starts[sent]
+    for s, p, q in zip(sent.tolist(), (i - base).tolist(), (j - base).tolist(), strict=True):
+        out[s].setdefault(p, []).append(q)
+    return out
+
+
+def template_text(items: Sequence[str]) -> str:
+    """A template as written: items separated by single spaces, numbers as ``<num>``."""
+    return " ".join(display(x) for x in items)

@@ -1,0 +1,381 @@
+"""Parsing with templates: every template that matches a sentence, and the best nesting.
+
+A template matches a sentence where its fixed words appear in order, no further from the
+first than mining allows (``max_distance`` words, in the same clause or the next), every
+slot covering one word or more and adjacent fixed words adjacent; a
+template with a trailing slot matches when it spans two clauses, its slot covering the
+rest of the last clause, exactly as mining saw it (:func:`~ciyu.template.occurrences.
+occurrence` decides both). Templates are kept in a trie over their fixed words, so that
+the matches of all templates starting at a position are found in one walk.
+
+The parse of a sentence is the set of template applications that saves the most
+(the sum of their ``gain``: the minimum-entropy view, where a parse is the shortest code of
+the sentence), applications nesting inside each other's slots but never crossing. Plain
+words save nothing. Ties go to the parse with more fixed words, then to the first found.
+It is computed by dynamic programming over spans: ``best(i, j)`` is the best sequence of
+words and applications covering words ``i..j-1``, and an application's value is its gain
+plus the best of each of its slots.
+
+A parse is a tree: a node is a word (a string) or a list of nodes. A template application
+is a list of its fixed words and, for each slot, the subtree of the words it covers; a span
+of several words that no template covers as a whole is a list of its parts. Every word of
+the input appears exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
+
+from ..errors import ConfigError
+from .occurrences import occurrence, trivial_occurrence
+from .sentences import SLOT, Sentence, model_words, sentences
+
+if TYPE_CHECKING:
+    from ..model import Model
+    from .evidence import Template
+
+#: A parse tree: a word, or a list of subtrees.
+Tree: TypeAlias = "str | list[Tree]"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One template application in a sentence.
+
+    Attributes:
+        template: index of the template.
+        start, end: the words covered, ``start .. end-1``.
+        fixed: positions of the fixed words.
+        slots: ``(start, end)`` of each slot.
+        gain: nats saved by applying it.
+    """
+
+    template: int
+    start: int
+    end: int
+    fixed: tuple[int, ...]
+    slots: tuple[tuple[int, int], ...]
+    gain: float
+
+
+@dataclass
+class _Node:
+    children: dict[tuple[bool, str], _Node] = field(default_factory=dict)
+    templates: list[int] = field(default_factory=list)
+
+
+class TemplateTrie:
+    """Templates by their fixed words: each step is a word and whether it follows the
+    previous fixed word directly (no slot between them).
+
+    Args:
+        templates: each template's items (fixed word keys and :data:`SLOT`).
+        max_distance: farthest apart two consecutive fixed words may be.
+    """
+
+    def __init__(self, templates: Sequence[Sequence[str]], max_distance: int) -> None:
+        self.items = [tuple(t) for t in templates]
+        self.max_distance = max_distance
+        self.root = _Node()
+        #: trivial templates (``<X> w <X>``) by their word: matched apart
+        self.trivial: dict[str, list[int]] = {}
+        for index, items in enumerate(self.items):
+            if len(items) == 3 and items[0] == items[2] == SLOT and items[1] != SLOT:
+                self.trivial.setdefault(items[1], []).append(index)
+                continue
+            node = self.root
+            adjacent = False
+            for x in items:
+                if x == SLOT:
+                    adjacent = False
+                    continue
+                node = node.children.setdefault((adjacent and node is not self.root, x), _Node())
+                adjacent = True
+            node.templates.append(index)
+
+    def matches(self, sent: Sentence, gains: Sequence[float]) -> list[Match]:
+        """Every application of every template in a sentence."""
+        keys = sent.keys
+        where: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            where.setdefault(k, []).append(i)
+        out: list[Match] = []
+        for start, key in enumerate(keys):
+            node = self.root.children.get((False, key))
+            if node is not None:
+                self._walk(sent, node, [start], where, gains, out)
+            for index in self.trivial.get(key, ()):
+                occ = trivial_occurrence(sent, start)
+                if occ is not None:
+                    s, e = occ.slots[0][0], occ.slots[1][1]
+                    out.append(Match(index, s, e, occ.fixed, occ.slots, gains[index]))
+        return out
+
+    def _walk(
+        self,
+        sent: Sentence,
+        node: _Node,
+        path: list[int],
+        where: dict[str, list[int]],
+        gains: Sequence[float],
+        out: list[Match],
+    ) -> None:
+        for index in node.templates:
+            occ = occurrence(sent, path)
+            if occ is not None and occ.items == self.items[index]:
+                end = (
+                    occ.slots[-1][1] if occ.slots and occ.slots[-1][0] > path[-1] else path[-1] + 1
+                )
+                out.append(Match(index, path[0], end, occ.fixed, occ.slots, gains[index]))
+        last = path[-1]
+        keys = sent.keys
+        n = len(keys)
+        children = node.children
+        if not children:
+            return
+        first = path[0]
+        if (
+            last + 1 < n
+            and last + 1 - first <= self.max_distance
+            and sent.clauses[last + 1] - sent.clauses[first] <= 1
+        ):
+            child = children.get((True, keys[last + 1]))
+            if child is not None:
+                self._walk(sent, child, [*path, last + 1], where, gains, out)
+        # a template's fixed words lie within max_distance words of the first, in its
+        # clause or the next (as mining counts them)
+        limit = min(n, path[0] + self.max_distance + 1)
+        clause = sent.clauses[path[0]]
+        if len(children) <= limit - last:
+            # few children: look each one's word up in the sentence
+            for (adjacent, word), child in children.items():
+                if adjacent:
+                    continue
+                for nxt in where.get(word, ()):
+                    if nxt <= last + 1:
+                        continue
+                    if nxt >= limit or sent.clauses[nxt] - clause > 1:
+                        break
+                    self._walk(sent, child, [*path, nxt], where, gains, out)
+            return
+        # many children: look each word of the window up among them
+        for nxt in range(last + 2, limit):
+            if sent.clauses[nxt] - clause > 1:
+                break
+            child = children.get((False, keys[nxt]))
+            if child is not None:
+                self._walk(sent, child, [*path, nxt], where, gains, out)
+
+
+def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
+    """The best parse of a sentence of ``n`` words from its template matches.
+
+    Returns:
+        The applications used, and the parse tree over word positions: its leaves are the
+        positions as decimal strings (:func:`parse_words` puts the words in).
+    """
+    # rows[i][j - i] is the best (score, fixed words) of a sequence covering i..j-1; a row
+    # is needed from 0 to n and from each slot start to the end of its longest slot
+    need: dict[int, int] = {0: n}
+    for m in matches:
+        for s, e in m.slots:
+            if need.get(s, -1) < e:
+                need[s] = e
+    ends: dict[int, list[int]] = {}
+    for k, m in enumerate(matches):
+        ends.setdefault(m.end, []).append(k)
+    values: list[tuple[float, int] | None] = [None] * len(matches)
+    rows: dict[int, list[tuple[float, int]]] = {}
+    backs: dict[int, list[int]] = {}
+
+    def value(k: int) -> tuple[float, int]:
+        v = values[k]
+        if v is None:
+            m = matches[k]
+            score, fixed = m.gain, len(m.fixed)
+            for s, e in m.slots:
+                sub = rows[s][e - s]
+                score += sub[0]
+                fixed += sub[1]
+            v = values[k] = (score, fixed)
+        return v
+
+    # a slot's row is ready before its match's: slots start after their match's start
+    # (the leading slot of a trivial template starts with it: its row is the one being
+    # filled, complete up to the slot's end)
+    for i in sorted(need, reverse=True):
+        best: list[tuple[float, int]] = [(0.0, 0)]
+        back: list[int] = [-1]
+        rows[i], backs[i] = best, back
+        for j in range(i + 1, need[i] + 1):
+            top = best[-1]
+            choice = -1
+            for k in ends.get(j, ()):
+                start = matches[k].start
+                if start < i:
+                    continue
+                before = best[start - i]
+                v = value(k)
+                cand = (before[0] + v[0], before[1] + v[1])
+                if cand > top:
+                    top, choice = cand, k
+            best.append(top)
+            back.append(choice)
+
+    used: list[Match] = []
+
+    def sequence(i: int, j: int) -> list[Tree]:
+        nodes: list[Tree] = []
+        back = backs[i]
+        while j > i:
+            k = back[j - i]
+            if k < 0:
+                nodes.append(str(j - 1))
+                j -= 1
+            else:
+                nodes.append(application(matches[k]))
+                j = matches[k].start
+        nodes.reverse()
+        return nodes
+
+    def application(m: Match) -> Tree:
+        used.append(m)
+        node: list[Tree] = []
+        slot_at = dict(m.slots)
+        pos = m.start
+        while pos < m.end:
+            if pos in slot_at:
+                e = slot_at[pos]
+                sub = sequence(pos, e)
+                node.append(sub[0] if len(sub) == 1 else sub)
+                pos = e
+            else:
+                node.append(str(pos))
+                pos += 1
+        return node
+
+    nodes = sequence(0, n)
+    tree: Tree = nodes[0] if len(nodes) == 1 else nodes
+    return used, tree
+
+
+def _relabel(tree: Tree, words: Sequence[str]) -> Tree:
+    if isinstance(tree, str):
+        return words[int(tree)]
+    return [_relabel(t, words) for t in tree]
+
+
+def leaves(tree: Tree) -> Iterator[str]:
+    """The words of a tree, in order."""
+    if isinstance(tree, str):
+        yield tree
+        return
+    for t in tree:
+        yield from leaves(t)
+
+
+def brackets(tree: Tree) -> list[tuple[int, int]]:
+    """The spans ``(start, end)`` of every list node of a tree, over word positions."""
+    spans: list[tuple[int, int]] = []
+
+    def walk(t: Tree, start: int) -> int:
+        if isinstance(t, str):
+            return start + 1
+        pos = start
+        for child in t:
+            pos = walk(child, pos)
+        spans.append((start, pos))
+        return pos
+
+    walk(tree, 0)
+    return spans
+
+
+def to_text(tree: Tree) -> str:
+    """A tree as readable text: words separated by spaces, each list node but the
+    outermost in square brackets."""
+
+    def show(t: Tree) -> str:
+        if isinstance(t, str):
+            return t
+        return "[" + " ".join(show(c) for c in t) + "]"
+
+    if isinstance(tree, str):
+        return tree
+    return " ".join(show(c) for c in tree)
+
+
+def to_json(tree: Tree) -> str:
+    """A tree as one line of JSON (non-ASCII kept as is)."""
+    return json.dumps(tree, ensure_ascii=False)
+
+
+def parse_words(words: Sequence[str], trie: TemplateTrie, gains: Sequence[float]) -> Tree:
+    """Parse the words of one line: each sentence on its own, the line's tree holding one
+    subtree per sentence when it has several."""
+    trees: list[Tree] = []
+    for sent_words in sentences(words):
+        sent = Sentence.of(sent_words)
+        _, tree = best_cover(len(sent_words), trie.matches(sent, gains))
+        trees.append(_relabel(tree, sent_words))
+    if len(trees) == 1:
+        return trees[0]
+    return trees
+
+
+class Parser:
+    """Parses text with templates (``ciyu.Parser(ciyu.load_templates("t.tsv"), model)``).
+
+    Args:
+        templates: the templates (records from :func:`ciyu.templates` or a templates file).
+        model: the model that segments text given as a string; without one, text must be
+            given as a list of words.
+        max_distance: farthest apart two consecutive fixed words may be (as mined).
+
+    >>> from ciyu.template import Template
+    >>> t = Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")
+    >>> Parser([t]).parse("他 在 会议 中 发言 。".split())
+    ['他', ['在', '会议', '中'], '发言', '。']
+    """
+
+    def __init__(
+        self,
+        templates: Sequence[Template],
+        model: Model | None = None,
+        max_distance: int = 32,
+    ) -> None:
+        self.templates = list(templates)
+        self.gains = [t.gain for t in self.templates]
+        self.trie = TemplateTrie([t.items for t in self.templates], max_distance)
+        self._words = model_words(model) if model is not None else None
+
+    def words(self, text: str) -> list[str]:
+        """The words of ``text`` as the model segments it (whitespace dropped).
+
+        Raises:
+            ConfigError: if the parser has no model.
+        """
+        if self._words is None:
+            raise ConfigError(
+                "this parser has no model to segment text with; give the text as a list of "
+                "words, or make the parser with a model"
+            )
+        return self._words(text)
+
+    def parse(self, text_or_words: str | Sequence[str]) -> Tree:
+        """Parse one line: a string (segmented by the model) or its words.
+
+        Returns:
+            The tree (module documentation); its leaves are the words, in order.
+        """
+        words = self.words(text_or_words) if isinstance(text_or_words, str) else text_or_words
+        return parse_words(list(words), self.trie, self.gains)
+
+    def applications(self, words: Sequence[str]) -> list[tuple[Template, Match]]:
+        """The template applications in the best parse of one sentence's words."""
+        sent = Sentence.of(list(words))
+        used, _ = best_cover(len(sent.words), self.trie.matches(sent, self.gains))
+        return [(self.templates[m.template], m) for m in sorted(used, key=lambda m: m.start)]

@@ -1,0 +1,142 @@
+"""Mining templates from a corpus: the passes of :mod:`ciyu.template.mining`, run one
+after the other by :func:`~ciyu.template.passes.run_pass`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import to_dict
+from ..errors import ConfigError
+from ..lexicon import Lexicon
+from .evidence import EvidencePass, Template, keep, make_templates
+from .mining import TemplatePass
+from .options import TemplateConfig, sample_every
+from .pairs import PairPass, WordCounts, WordPass
+from .passes import Segmenter, run_pass
+
+log = logging.getLogger("ciyu")
+
+#: Most parses of the corpus at the end of mining: each drops the templates it does not
+#: apply often enough or whose slots are not open, until none is dropped.
+PARSE_ROUNDS = 2
+#: Characters per chunk: a chunk's pair slots (about 15 per word) are held in numpy.
+CHUNK_CHARS = 1 << 17
+# Bytes per entry the budget reckons with: a pair is two int64 and the temporaries of a
+# merge; a template is a Python tuple and list.
+_PAIR_BYTES = 64
+_TEMPLATE_BYTES = 600
+
+
+@dataclass
+class Mined:
+    """The templates of a corpus, in ranking order, and how they were mined.
+
+    Attributes:
+        templates: the records.
+        meta: options, corpus totals, and whether a memory budget made counts approximate.
+    """
+
+    templates: list[Template]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Any:
+        return iter(self.templates)
+
+    def __len__(self) -> int:
+        return len(self.templates)
+
+    def __getitem__(self, i: int) -> Template:
+        return self.templates[i]
+
+
+def mine(
+    lines: Callable[[], Iterable[str]],
+    lexicon: Lexicon | None,
+    config: TemplateConfig,
+    *,
+    threads: int | None = 1,
+    max_memory: int | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Mined:
+    """Mine the templates of a corpus.
+
+    Args:
+        lines: returns a fresh iterable over the corpus's lines each time it is called
+            (five passes are made: words, pairs, templates, and two parses).
+        lexicon: the lexicon of the model that segments the text, or None when the text
+            is already segmented (words separated by whitespace).
+        config: the options.
+        threads: worker processes (``None`` or 0: one per core); same output for any value.
+        max_memory: a budget, in bytes, for the pair and template tables; the rarest
+            entries are dropped beyond it and the result is marked approximate.
+        progress: called as ``progress(stage, characters_done)``.
+
+    Raises:
+        ConfigError: if the corpus holds no words.
+    """
+    seg = Segmenter(lexicon)
+    common: dict[str, Any] = {"chunk_chars": CHUNK_CHARS, "threads": threads, "progress": progress}
+    word_pass = WordPass(config)
+    vocab = run_pass(word_pass, lines(), seg, WordCounts, **common)
+    if vocab.n_words == 0:
+        raise ConfigError("no words in the input; check the input files, or their encoding")
+    log.info(
+        "%d words; %d fixed-word candidates (seen %d times or more)",
+        vocab.n_words,
+        len(vocab.words),
+        vocab.min_count,
+    )
+    pair_pass = PairPass(config, vocab)
+    pairs = run_pass(
+        pair_pass,
+        lines(),
+        seg,
+        pair_pass.empty,
+        max_entries=max_memory // _PAIR_BYTES if max_memory else None,
+        **common,
+    )
+    log.info("%d pairs kept", len(pairs.pmi))
+    # templates are sought in a sample of the corpus (all of it when it is small), and
+    # counted by parsing all of it
+    every = sample_every(vocab.n_words, config.sample_words)
+    template_pass = TemplatePass(config, pairs)
+    candidates = run_pass(
+        template_pass,
+        lines(),
+        seg,
+        template_pass.empty,
+        max_entries=max_memory // _TEMPLATE_BYTES if max_memory else None,
+        every=every,
+        **common,
+    )
+    log.info("%d candidate templates (from every %d. chunk)", len(candidates), every)
+    # Parse the corpus with the candidates; a template the parse does not apply often
+    # enough, or whose slot is not open, is dropped, and the corpus is parsed again with
+    # the others (the dropped ones may have taken applications from them). The rounds but
+    # the last parse the sample; the last parses all of the corpus.
+    kept = candidates
+    for round_ in range(PARSE_ROUNDS):
+        last = round_ == PARSE_ROUNDS - 1
+        evidence_pass = EvidencePass(config, kept)
+        evidence = run_pass(
+            evidence_pass, lines(), seg, evidence_pass.empty, every=1 if last else every, **common
+        )
+        scale = 1.0 if last else vocab.n_words / max(evidence.n_words, 1)
+        survivors = keep(kept, evidence, vocab.min_count, scale)
+        settled = len(survivors) == len(kept)
+        kept = survivors
+        if settled and (last or every == 1):
+            break
+    log.info("%d templates kept", len(kept))
+    meta: dict[str, Any] = {
+        "options": to_dict(config),
+        "min_count_used": vocab.min_count,
+        "words": vocab.n_words,
+        "characters": vocab.n_chars,
+        "approximate": pairs.approximate or template_pass.approximate,
+        "segmented_by": None if lexicon is None else lexicon.meta.get("method", "model"),
+    }
+    return Mined(make_templates(kept, evidence), meta)

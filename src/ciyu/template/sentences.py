@@ -1,0 +1,206 @@
+"""Sentences and clauses: the units templates are mined in and parsed over.
+
+A line is segmented into words (by a :class:`~ciyu.model.Model`, or given already
+segmented, words separated by whitespace); whitespace is a separator, not a word. The words
+are then cut into *sentences* after sentence-final punctuation (``。！？!?``, with any
+closing quotes or brackets that follow it). Punctuation stays in the sentence as words, so
+a template may hold a comma (``虽然 <X> ， 但 <X>``) and span two *clauses*: a clause ends
+after a comma, semicolon or colon.
+
+Statistics see each word through its *key*: the word itself, except that a word holding a
+number is written with the number class (``2021年`` → ``<num>年`` in files), so that
+``第 <num> 条`` is one template whatever the number.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..text import learnable_view
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+#: Marks that end a sentence (a token made only of them, such as ``？！`` or ``！！``).
+SENTENCE_END = frozenset("。！？!?｡")
+#: Marks that end a clause inside a sentence.
+CLAUSE_END = frozenset("，,；;：:")
+#: Closing quotes and brackets that stay with the sentence they follow.
+CLOSERS = frozenset("”’」』）)】》〕〉\"'")
+#: How a slot is written in a template.
+SLOT = "<X>"
+
+_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
+# A separator for the bulk segmenter that text almost never holds (a noncharacter); a
+# line that does hold it is segmented word by word instead.
+_SEP = "\ufdd1"
+
+#: A function that turns one line of text into its words.
+Words = Callable[[str], list[str]]
+
+
+def is_sentence_end(word: str) -> bool:
+    """True if ``word`` is sentence-final punctuation (``。``, ``？！``, ``!!``)."""
+    return bool(word) and all(ch in SENTENCE_END for ch in word)
+
+
+def is_clause_end(word: str) -> bool:
+    """True if ``word`` ends a clause (a comma, semicolon or colon, or a run of them)."""
+    return bool(word) and all(ch in CLAUSE_END for ch in word)
+
+
+def is_boundary(word: str) -> bool:
+    """True for the punctuation a template may hold inside but never begin or end with."""
+    return is_clause_end(word) or is_sentence_end(word)
+
+
+def word_key(word: str) -> str:
+    """The word as statistics see it: numbers replaced by the number class.
+
+    >>> from ciyu.text import display
+    >>> display(word_key("2021年")), word_key("中国")
+    ('<num>年', '中国')
+    """
+    if not _DIGIT.search(word):
+        return word
+    view = learnable_view(word)
+    return word if "\0" in view or not view else view
+
+
+def model_words(model: Model) -> Words:
+    """Words of a line as segmented by ``model`` (whitespace dropped)."""
+    segment = model.segment
+    cut = model.cut
+
+    def words(line: str) -> list[str]:
+        tokens = cut(line) if _SEP in line else segment(line, _SEP).split(_SEP)
+        return [t for t in tokens if t and not t.isspace()]
+
+    return words
+
+
+def split_words(line: str) -> list[str]:
+    """Words of a pre-segmented line: separated by whitespace."""
+    return line.split()
+
+
+# classes of a word, as bits
+BOUNDARY, PUNCT, OPENER, CLOSER, SENTENCE, CLAUSE, CLOSING = 1, 2, 4, 8, 16, 32, 64
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def word_class(word: str) -> int:
+    """Bits: BOUNDARY (ends a clause or sentence), SENTENCE (ends a sentence), CLAUSE (ends a
+    clause), CLOSING (made of :data:`CLOSERS`), PUNCT (only punctuation and symbols),
+    OPENER (an opening bracket or quote), CLOSER (a closing one)."""
+    bits = 0
+    if is_sentence_end(word):
+        bits |= BOUNDARY | SENTENCE
+    if is_clause_end(word):
+        bits |= BOUNDARY | CLAUSE
+    if word and all(ch in CLOSERS for ch in word):
+        bits |= CLOSING
+    cats = [unicodedata.category(ch) for ch in word]
+    if cats and all(c[0] in "PS" for c in cats):
+        bits |= PUNCT
+        if all(c in ("Ps", "Pi") for c in cats):
+            bits |= OPENER
+        if all(c in ("Pe", "Pf") for c in cats):
+            bits |= CLOSER
+    return bits
+
+
+def sentences(words: Sequence[str]) -> Iterator[list[str]]:
+    """Cut the words of a line into sentences after sentence-final punctuation.
+
+    >>> [" ".join(s) for s in sentences("他 说 ： “ 好 。 ” 走 吧 ！ 嗯".split())]
+    ['他 说 ： “ 好 。 ”', '走 吧 ！', '嗯']
+    """
+    start = 0
+    n = len(words)
+    i = 0
+    while i < n:
+        if word_class(words[i]) & SENTENCE:
+            i += 1
+            while i < n and word_class(words[i]) & CLOSING:
+                i += 1
+            yield list(words[start:i])
+            start = i
+        else:
+            i += 1
+    if start < n:
+        yield list(words[start:])
+
+
+def clause_ids(words: Sequence[str]) -> list[int]:
+    """The clause of every word of a sentence (0, 1, ...); a clause's final comma,
+    semicolon or colon belongs to it.
+
+    >>> clause_ids("虽然 下 雨 ， 但 他 来 了 。".split())
+    [0, 0, 0, 0, 1, 1, 1, 1, 1]
+    """
+    ids = []
+    clause = 0
+    for word in words:
+        ids.append(clause)
+        if word_class(word) & CLAUSE:
+            clause += 1
+    return ids
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: its words (as written), their keys, and its layout.
+
+    Attributes:
+        words: the words.
+        keys: their keys (:func:`word_key`).
+        classes: :func:`word_class` of each word.
+        clauses: the clause of each word (:func:`clause_ids`).
+        clause_end: for each position, the first position after it that holds a
+            boundary mark, or the sentence length.
+    """
+
+    words: list[str]
+    keys: list[str]
+    classes: list[int]
+    clauses: list[int]
+    clause_end: list[int]
+
+    @classmethod
+    def of(cls, words: list[str]) -> Sentence:
+        """The sentence of ``words``."""
+        infos = [word_info(w) for w in words]
+        keys = [k for k, _ in infos]
+        classes = [c for _, c in infos]
+        clauses = []
+        clause = 0
+        for c in classes:
+            clauses.append(clause)
+            if c & CLAUSE:
+                clause += 1
+        ends = [0] * len(words)
+        nxt = len(words)
+        for i in range(len(words) - 1, -1, -1):
+            ends[i] = nxt
+            if classes[i] & BOUNDARY:
+                nxt = i
+        return cls(words, keys, classes, clauses, ends)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def word_info(word: str) -> tuple[str, int]:
+    """:func:`word_key` and :func:`word_class` of a word (cached: words repeat)."""
+    return word_key(word), word_class(word)
+
+
+def chunk_sentences(lines: Iterable[str], words_of: Words) -> Iterator[Sentence]:
+    """Every sentence of ``lines``, with its word keys."""
+    for line in lines:
+        for sent in sentences(words_of(line)):
+            yield Sentence.of(sent)

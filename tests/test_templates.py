@@ -1,0 +1,395 @@
+"""Templates: mining on made-up corpora whose templates are known by construction, the
+parser (nesting, no crossing, lossless), the TSV format, and the passes' map / merge."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import ciyu
+from ciyu.errors import CiyuError, ConfigError
+from ciyu.template import Parser, Template, brackets, leaves, to_json, to_text
+from ciyu.template.evidence import EvidencePass, EvidenceTable
+from ciyu.template.mining import TemplateCounts, TemplatePass
+from ciyu.template.options import TemplateConfig
+from ciyu.template.pairs import PairCounts, PairPass, WordCounts, WordPass
+from ciyu.template.parser import Match, best_cover
+from ciyu.template.passes import Segmenter, run_pass
+from ciyu.template.sentences import Sentence, sentences, split_words
+from ciyu.template.tsv import format_rows, parse_rows
+
+# --- a corpus made from known frames --------------------------------------------------
+
+FRAMES = {
+    "在 <X> 中": ("在", None, "中"),
+    "对 <X> 来说": ("对", None, "来说"),
+    "不仅 <X> ， 而且 <X>": ("不仅", None, "，", "而且", None),
+    "虽然 <X> ， 但 <X>": ("虽然", None, "，", "但", None),
+}
+# frames that may appear inside another frame's slot (they hold no comma)
+INNER = ("在 <X> 中", "对 <X> 来说")
+
+
+def filler_words(n: int = 400, seed: int = 1) -> list[str]:
+    """Two-character words made of characters that no frame word uses."""
+    rng = random.Random(seed)
+    chars = [chr(0x4E00 + i) for i in rng.sample(range(20000), 2 * n)]
+    frame_chars = {ch for f in FRAMES.values() for w in f if w for ch in w}
+    chars = [c for c in chars if c not in frame_chars]
+    return ["".join(chars[2 * i : 2 * i + 2]) for i in range(len(chars) // 2)]
+
+
+class Made:
+    """A generated sentence: its words, its tree, and the frames it holds."""
+
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.counts: dict[str, int] = dict.fromkeys(FRAMES, 0)
+
+
+def _slot(rng: random.Random, vocab: list[str], made: Made, depth: int) -> ciyu.template.Tree:
+    nodes: list[ciyu.template.Tree] = []
+    for _ in range(rng.randint(1, 3)):
+        if depth == 0 and rng.random() < 0.2:
+            nodes.append(_frame(rng, vocab, made, rng.choice(INNER), depth + 1))
+        else:
+            word = rng.choice(vocab)
+            made.words.append(word)
+            nodes.append(word)
+    return nodes[0] if len(nodes) == 1 else nodes
+
+
+def _frame(
+    rng: random.Random, vocab: list[str], made: Made, name: str, depth: int
+) -> ciyu.template.Tree:
+    made.counts[name] += 1
+    node: list[ciyu.template.Tree] = []
+    for item in FRAMES[name]:
+        if item is None:
+            node.append(_slot(rng, vocab, made, depth))
+        else:
+            made.words.append(item)
+            node.append(item)
+    return node
+
+
+def made_corpus(
+    n: int = 3000, seed: int = 7
+) -> tuple[list[str], list[ciyu.template.Tree], dict[str, int]]:
+    """Sentences of random filler words around (and inside) the frames, with the tree each
+    should parse to and the number of times each frame was used."""
+    rng = random.Random(seed)
+    vocab = filler_words()
+    lines, trees = [], []
+    counts = dict.fromkeys(FRAMES, 0)
+    for _ in range(n):
+        made = Made()
+        top: list[ciyu.template.Tree] = []
+        for _ in range(rng.randint(0, 2)):
+            made.words.append(rng.choice(vocab))
+            top.append(made.words[-1])
+        trailing = 1
+        if rng.random() < 0.7:
+            name = rng.choice(list(FRAMES))
+            top.append(_frame(rng, vocab, made, name, 0))
+            # a frame across two clauses takes the rest of its last clause as its slot
+            trailing = 0 if FRAMES[name][-1] is None else 1
+        for _ in range(rng.randint(trailing, 2 * trailing)):
+            made.words.append(rng.choice(vocab))
+            top.append(made.words[-1])
+        made.words.append("。")
+        top.append("。")
+        lines.append(" ".join(made.words))
+        trees.append(top)
+        for name, c in made.counts.items():
+            counts[name] += c
+    return lines, trees, counts
+
+
+@pytest.fixture(scope="module")
+def made() -> tuple[list[str], list[ciyu.template.Tree], dict[str, int]]:
+    return made_corpus()
+
+
+@pytest.fixture(scope="module")
+def mined(made: tuple[list[str], list[ciyu.template.Tree], dict[str, int]]) -> ciyu.template.Mined:
+    return ciyu.templates(texts=made[0], pre_segmented=True)
+
+
+def test_the_frames_are_found_and_counted(
+    made: tuple[list[str], list[ciyu.template.Tree], dict[str, int]],
+    mined: ciyu.template.Mined,
+) -> None:
+    _, _, counts = made
+    found = {t.template: t for t in mined}
+    # exactly the frames: nothing made of filler words, no variant of a frame
+    assert set(found) == set(FRAMES)
+    for name, t in found.items():
+        assert t.count == counts[name]
+        assert t.gain > 0 and t.score == pytest.approx(t.count * t.gain, rel=1e-4)
+        assert t.weakest_pmi > 1
+        assert t.fillers > 0.8 * t.count  # random fillers: nearly all distinct
+        assert len(t.top_fillers) == 5
+        # the example holds the template's fixed words with its slots in brackets
+        assert t.example.endswith("。") and "[" in t.example
+    # best first: the frames that save the most (rare words, two clauses) lead
+    assert [t.score for t in mined] == sorted((t.score for t in mined), reverse=True)
+    assert mined.meta["words"] == sum(len(line.split()) for line in made[0])
+    assert mined.meta["approximate"] is False
+
+
+def test_the_parser_recovers_the_nesting(
+    made: tuple[list[str], list[ciyu.template.Tree], dict[str, int]],
+    mined: ciyu.template.Mined,
+) -> None:
+    lines, trees, _ = made
+    parser = Parser(mined.templates)
+    for line, gold in zip(lines, trees, strict=True):
+        words = line.split()
+        tree = parser.parse(words)
+        assert list(leaves(tree)) == words
+        expected = gold[0] if len(gold) == 1 else gold
+        assert tree == expected, line
+
+
+def test_trees_as_text_and_json() -> None:
+    t = Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")
+    tree = Parser([t]).parse(["他", "在", "大", "会议", "中", "发言", "。"])
+    assert tree == ["他", ["在", ["大", "会议"], "中"], "发言", "。"]
+    assert to_text(tree) == "他 [在 [大 会议] 中] 发言 。"
+    assert to_json(tree) == '["他", ["在", ["大", "会议"], "中"], "发言", "。"]'
+    assert brackets(tree) == [(2, 4), (1, 5), (0, 7)]
+    # a line of two sentences holds one tree per sentence; a single word is a string
+    two = Parser([t]).parse(["在", "家", "中", "。", "好", "。"])
+    assert two == [[["在", "家", "中"], "。"], ["好", "。"]]
+    assert Parser([t]).parse(["好"]) == "好"
+    assert Parser([t]).parse([]) == []
+    with pytest.raises(ConfigError, match="no model to segment text with"):
+        Parser([t]).parse("在家中")
+
+
+def test_clause_spanning_template_takes_the_rest_of_its_clause() -> None:
+    t = Template("虽然 <X> ， 但 <X>", 10, 5.0, 2.0, 2.0, 8, (), "")
+    words = ["虽然", "下", "雨", "，", "但", "他", "来", "了", "，", "好", "。"]
+    assert Parser([t]).parse(words) == [
+        ["虽然", ["下", "雨"], "，", "但", ["他", "来", "了"]],
+        "，",
+        "好",
+        "。",
+    ]
+    # within one clause the trailing slot is not there: no match
+    assert Parser([t]).parse(["虽然", "下", "雨", "但", "他", "。"]) == [
+        "虽然",
+        "下",
+        "雨",
+        "但",
+        "他",
+        "。",
+    ]
+
+
+def test_parse_with_a_model_segments_the_text(sample_model: ciyu.Model) -> None:
+    t = Template("由 <X> 责令改正", 10, 5.0, 3.0, 2.0, 8, (), "")
+    parser = Parser([t], sample_model)
+    text = "由县级以上人民政府责令改正，处一万元罚款。"
+    assert parser.words(text)[:5] == ["由", "县级以上", "人民", "政府", "责令改正"]
+    tree = parser.parse(text)
+    assert "".join(leaves(tree)) == text
+    assert isinstance(tree, list)
+    assert tree[0] == ["由", ["县级以上", "人民", "政府"], "责令改正"]
+
+
+# --- the parser's search: the best nesting, never crossing -----------------------------
+
+
+def _compatible(a: Match, b: Match) -> bool:
+    """Two applications can be in one parse: apart, or one inside a slot of the other."""
+    if a.end <= b.start or b.end <= a.start:
+        return True
+    return any(s <= b.start and b.end <= e for s, e in a.slots) or any(
+        s <= a.start and a.end <= e for s, e in b.slots
+    )
+
+
+@st.composite
+def sentences_and_templates(draw: st.DrawFn) -> tuple[list[str], list[Template]]:
+    words = draw(st.lists(st.sampled_from("甲乙丙丁，。"), min_size=0, max_size=12))
+    templates = []
+    for _ in range(draw(st.integers(1, 4))):
+        fixed = draw(st.lists(st.sampled_from("甲乙丙丁，"), min_size=1, max_size=3))
+        items: list[str] = []
+        for k, f in enumerate(fixed):
+            if k and draw(st.booleans()):
+                items.append("<X>")
+            items.append(f)
+        if len(items) == 1 or draw(st.booleans()):
+            items.append("<X>")
+        if draw(st.booleans()) and len(items) > 1:
+            items.insert(0, "<X>")
+        gain = draw(st.sampled_from([0.5, 1.0, 1.5, 2.0]))
+        templates.append(Template(" ".join(items), 5, gain * 5, gain, 1.0, 3, (), ""))
+    return words, templates
+
+
+@given(sentences_and_templates())
+def test_parse_is_lossless_and_best(case: tuple[list[str], list[Template]]) -> None:
+    words, templates = case
+    parser = Parser(templates, max_distance=32)
+    tree = parser.parse(words)
+    assert list(leaves(tree)) == words
+    # brackets never cross
+    spans = brackets(tree)
+    for (a, b), (c, d) in itertools.combinations(spans, 2):
+        assert b <= c or d <= a or (a <= c and d <= b) or (c <= a and b <= d)
+    # the best parse: no compatible set of matches saves more (brute force)
+    for sent_words in sentences(words):
+        sent = Sentence.of(sent_words)
+        matches = parser.trie.matches(sent, parser.gains)[:9]
+        used, _ = best_cover(len(sent_words), matches)
+        assert all(_compatible(a, b) for a, b in itertools.combinations(used, 2))
+        best = 0.0
+        for r in range(1, len(matches) + 1):
+            for subset in itertools.combinations(matches, r):
+                if all(_compatible(a, b) for a, b in itertools.combinations(subset, 2)):
+                    best = max(best, sum(m.gain for m in subset))
+        assert sum(m.gain for m in used) == pytest.approx(best)
+
+
+# --- the TSV file ----------------------------------------------------------------------
+
+
+def test_tsv_round_trip(mined: ciyu.template.Mined, tmp_path: Path) -> None:
+    odd = Template(
+        "第 <X> 条 <num>年",
+        3,
+        12.3457,
+        4.1152,
+        2.5,
+        2,
+        ('a | b / "c"', "\\", "<num>个"),
+        "第 [三] 条 [x] 2021年 。",
+    )
+    records = [*mined.templates, odd]
+    path = tmp_path / "t.tsv"
+    ciyu.save_templates(records, path)
+    assert ciyu.load_templates(path) == records
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0].split("\t") == [
+        "template",
+        "count",
+        "score",
+        "gain",
+        "weakest_pmi",
+        "fillers",
+        "top_fillers",
+        "example",
+    ]
+    assert text == "".join(format_rows(records))
+    assert odd.items == ("第", "<X>", "条", "\ufdd0年")
+
+
+def test_tsv_errors() -> None:
+    with pytest.raises(CiyuError, match=r"^t.tsv:1: not a templates file"):
+        parse_rows([(1, "word\tcount")], "t.tsv")
+    header = "\t".join(
+        ["template", "count", "score", "gain", "weakest_pmi", "fillers", "top_fillers", "example"]
+    )
+    for bad in ("在 <X> 中\t3\t1\t1\t1\t2\tnot json\tx", "<X>\t3\t1\t1\t1\t2\t[]\tx", "在\t3"):
+        with pytest.raises(CiyuError, match=r"^t.tsv:2: malformed row; expected 8"):
+            parse_rows([(1, header), (2, bad)], "t.tsv")
+
+
+# --- the passes: map over any partition, exact merge, same result ----------------------
+
+
+def _map_all(corpus_pass: object, lines: list[str], cuts: list[int]) -> object:
+    parts = []
+    bounds = [0, *sorted(cuts), len(lines)]
+    for a, b in itertools.pairwise(bounds):
+        parts.append(corpus_pass.map(split_words, lines[a:b]))  # type: ignore[attr-defined]
+    first = parts[0]
+    for p in parts[1:]:
+        first.absorb(p)
+    return first
+
+
+@given(st.lists(st.integers(0, 400), max_size=4), st.randoms(use_true_random=False))
+def test_passes_merge_exactly_on_any_partition(cuts: list[int], rnd: random.Random) -> None:
+    lines = made_corpus(400, seed=3)[0]
+    cfg = TemplateConfig(min_count=3)
+    seg = Segmenter(None)
+    word_pass = WordPass(cfg)
+    whole_words = word_pass.map(split_words, lines)
+    split_words_counts = _map_all(word_pass, lines, cuts)
+    assert isinstance(split_words_counts, WordCounts)
+    assert split_words_counts.counts == whole_words.counts
+    vocab = word_pass.finish(whole_words)
+    pair_pass = PairPass(cfg, vocab)
+    whole = pair_pass.map(split_words, lines)
+    parts = _map_all(pair_pass, lines, cuts)
+    assert isinstance(parts, PairCounts)
+    for name in ("keys", "counts", "left", "right", "slots"):
+        assert (getattr(parts, name) == getattr(whole, name)).all(), name
+    pairs = pair_pass.finish(whole)
+    template_pass = TemplatePass(cfg, pairs)
+    t_whole = template_pass.map(split_words, lines)
+    t_parts = _map_all(template_pass, lines, cuts)
+    assert isinstance(t_parts, TemplateCounts)
+    assert t_parts.stats == t_whole.stats and t_parts.fillers == t_whole.fillers
+    candidates = template_pass.finish(t_whole)
+    evidence_pass = EvidencePass(cfg, candidates)
+    e_whole = evidence_pass.map(split_words, lines)
+    e_parts = _map_all(evidence_pass, lines, cuts)
+    assert isinstance(e_parts, EvidenceTable)
+    assert {k: (v.n, v.fillers, v.example) for k, v in e_parts.rows.items()} == {
+        k: (v.n, v.fillers, v.example) for k, v in e_whole.rows.items()
+    }
+    # run_pass merges in a balanced order: same result
+    ran = run_pass(pair_pass, lines, seg, pair_pass.empty, chunk_chars=rnd.randint(50, 3000))
+    assert (ran.edges == pairs.edges).all() and ran.pmi == pairs.pmi
+
+
+def test_same_output_for_any_number_of_processes() -> None:
+    lines = made_corpus(6000, seed=5)[0] * 2
+    one = ciyu.templates(texts=lines, pre_segmented=True, threads=1)
+    two = ciyu.templates(texts=lines, pre_segmented=True, threads=2)
+    assert one.templates == two.templates and len(one) == 4
+
+
+def test_sampling_and_budget_keep_the_frames(
+    made: tuple[list[str], list[ciyu.template.Tree], dict[str, int]],
+    mined: ciyu.template.Mined,
+) -> None:
+    lines = made[0]
+    sampled = ciyu.templates(texts=lines, pre_segmented=True, sample_words=6000)
+    # sought in a sample, counted by parsing everything: the same counts
+    assert [(t.template, t.count) for t in sampled] == [(t.template, t.count) for t in mined]
+    tight = ciyu.templates(texts=lines, pre_segmented=True, max_memory=40_000)
+    assert tight.meta["approximate"] is True
+    assert {t.template for t in tight} == set(FRAMES)
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ConfigError, match="--max-fixed must be between 2 and 16"):
+        ciyu.templates(texts=["a b"], pre_segmented=True, max_fixed=1)
+    with pytest.raises(ConfigError, match="unknown option"):
+        ciyu.templates(texts=["a b"], pre_segmented=True, window=5)
+    with pytest.raises(ConfigError, match="no words in the input"):
+        ciyu.templates(texts=["", "  "], pre_segmented=True)
+
+
+def test_trivial_templates_only_when_asked(
+    made: tuple[list[str], list[ciyu.template.Tree], dict[str, int]],
+) -> None:
+    lines = made[0][:1500]
+    plain = ciyu.templates(texts=lines, pre_segmented=True)
+    assert not any(t.trivial for t in plain)
+    with_trivial = ciyu.templates(texts=lines, pre_segmented=True, trivial=True)
+    trivial = [t for t in with_trivial if t.trivial]
+    assert trivial and all(t.template.startswith("<X> ") for t in trivial)
+    assert {t.template for t in with_trivial if not t.trivial} == {t.template for t in plain}
