@@ -13,6 +13,16 @@ What to read is said in one of three ways, and never guessed:
 - ``paths=[...]``: file and directory names, as ``str`` or path objects;
 - ``texts=[...]``: the text itself, as strings (a single ``str`` is one text).
 
+A path may also be a URL (``s3://bucket/corpus/*.txt``, ``gs://...``, ``file:///...``),
+read with pyarrow's file systems, and the first argument may be a ``ray.data.Dataset``
+whose column ``text_column`` holds the text (it is then read on the Ray cluster).
+
+``engine`` says what runs the passes over the corpus: ``"local"`` (the default: this
+process and ``threads`` worker processes), ``"ray"`` (a Ray instance started on this
+machine for the call, or the Ray cluster this process is connected to; see
+:mod:`ciyu.distributed`), or an engine object (:class:`ciyu.distributed.RayEngine`,
+:class:`ciyu.passes.LocalEngine`) kept open across calls. The results are the same.
+
 A list of strings as the first argument could be either (``["a.txt", "b.txt"]`` or two
 sentences), so it is an error whose message says what to write instead; so is a ``str``
 that names no existing file.
@@ -45,6 +55,7 @@ from .learners.base import make_context
 from .learners.cohesion import CohesionConfig, Discovery
 from .lexicon import Lexicon
 from .model import Model
+from .passes import Engine, LocalEngine
 from .reader import Corpus, Errors
 from .template import Mined, Template, TemplateConfig, mine
 from .template.tsv import format_rows, parse_rows
@@ -141,6 +152,52 @@ def _corpus(
     )
 
 
+def _is_dataset(value: object) -> bool:
+    """True for a ``ray.data.Dataset`` (recognised without importing Ray)."""
+    return type(value).__module__.startswith("ray.data") and hasattr(value, "to_arrow_refs")
+
+
+def _urls(inputs: object, paths: object) -> list[str]:
+    """The inputs when they are URLs (all of them; a mix with local paths is an error)."""
+
+    def is_url(path: str | os.PathLike[str]) -> bool:
+        text = os.fspath(path)
+        return isinstance(text, str) and "://" in text
+
+    given: list[object] = []
+    for value in (inputs, paths):
+        if isinstance(value, str | os.PathLike):
+            given.append(value)
+        elif isinstance(value, list | tuple):
+            given.extend(value)
+    remote = [os.fspath(v) for v in given if isinstance(v, str | os.PathLike) and is_url(v)]
+    if remote and len(remote) != len(given):
+        raise ConfigError("give either URLs or local paths, not both")
+    return [str(u) for u in remote]
+
+
+@contextlib.contextmanager
+def _engine(engine: object, threads: object, inputs: object) -> Iterator[Engine | None]:
+    """The engine a call names (see the module documentation); one made here is closed
+    at the end. A Ray dataset is read with Ray whatever ``engine`` says, unless it names
+    an engine object."""
+    if engine is None and _is_dataset(inputs):
+        engine = "ray"
+    if engine is None or engine == "local":
+        yield None
+        return
+    if engine == "ray":
+        from . import distributed
+
+        with distributed.RayEngine() as ray_engine:
+            yield ray_engine
+        return
+    if isinstance(engine, Engine):
+        yield engine
+        return
+    raise ConfigError(f"engine must be 'local', 'ray' or an engine object, got {engine!r}")
+
+
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -186,6 +243,8 @@ def count(
     errors: Errors = "strict",
     progress: Callable[[int], None] | None = None,
     threads: int | None = 1,
+    engine: str | Engine | None = None,
+    text_column: str = "text",
 ) -> NgramCounts:
     """Count the character n-grams (orders ``1..order``) of a corpus, as a stream.
 
@@ -204,6 +263,9 @@ def count(
         progress: called with the number of characters counted so far.
         threads: counting processes (``None`` or 0: one per core); the counts are the
             same for any value.
+        engine: ``"local"``, ``"ray"`` or an engine object (see the module
+            documentation); the counts are the same.
+        text_column: the column of a Ray dataset that holds the text.
 
     Raises:
         ConfigError: if the input is ambiguous or missing (the message says what to
@@ -211,10 +273,26 @@ def count(
         InputError: if the input cannot be read.
     """
     _check_run(order=order, max_memory=max_memory, threads=threads, progress=progress)
-    with _reading("count", inputs, texts, paths, errors) as corpus:
-        return count_ngrams(
-            corpus, order, max_memory=max_memory, progress=progress, threads=threads
-        )
+    with (
+        _engine(engine, threads, inputs) as runner,
+        _reading("count", inputs, texts, paths, errors, text_column) as corpus,
+    ):
+        if runner is None or isinstance(runner, LocalEngine):
+            return count_ngrams(
+                corpus,
+                order,
+                max_memory=max_memory,
+                progress=progress,
+                threads=threads,
+                engine=runner,
+            )
+        if max_memory is not None:
+            raise ConfigError(
+                "max_memory bounds the processes of this machine; with a cluster engine, "
+                "size the memory of the cluster's nodes instead"
+            )
+        counts: NgramCounts = runner.count(lambda: corpus, order, progress=progress).counts
+        return counts
 
 
 def _config(who: str, cls: type[Any], config: Any, options: dict[str, Any]) -> Any:
@@ -236,10 +314,32 @@ def _config(who: str, cls: type[Any], config: Any, options: dict[str, Any]) -> A
 
 @contextlib.contextmanager
 def _reading(
-    fn: str, inputs: Inputs | None, texts: Texts | None, paths: Paths | None, errors: Errors
-) -> Iterator[Corpus]:
+    fn: str,
+    inputs: Inputs | None,
+    texts: Texts | None,
+    paths: Paths | None,
+    errors: Errors,
+    text_column: str = "text",
+) -> Iterator[Iterable[str]]:
     """:func:`_corpus`, closed afterwards if it was made here (a Corpus given by the
-    caller stays theirs: closing it would delete its copy of standard input)."""
+    caller stays theirs: closing it would delete its copy of standard input); or the
+    text column of a Ray dataset, or files named by URLs."""
+    if _is_dataset(inputs):
+        from . import distributed
+
+        if texts is not None or paths is not None:
+            raise ConfigError(f"ciyu.{fn}() reads a dataset, texts= or paths=, not several")
+        if not isinstance(text_column, str):
+            raise ConfigError(f"text_column must be a column name, got {text_column!r}")
+        yield distributed.DatasetText(inputs, text_column)
+        return
+    urls = _urls(inputs if texts is None else None, paths)
+    if urls:
+        from . import distributed
+
+        check_errors(errors)
+        yield distributed.UrlCorpus(tuple(distributed.expand_urls(urls)), errors)
+        return
     corpus = _corpus(fn, inputs, texts, paths, errors)
     if corpus is inputs:
         yield corpus
@@ -259,6 +359,8 @@ def discover(
     errors: Errors = "strict",
     progress: Callable[[str, int], None] | None = None,
     threads: int | None = 1,
+    engine: str | Engine | None = None,
+    text_column: str = "text",
     **options: Any,
 ) -> Discovery:
     """Discover the words of a corpus with the cohesion learner.
@@ -276,8 +378,11 @@ def discover(
         errors: how to treat invalid UTF-8 and lone surrogates (``"strict"`` or
             ``"replace"``).
         progress: called as ``progress(stage, characters_done)``.
-        threads: processes for counting (``None`` or 0: one per core); results are the
-            same for any value.
+        threads: processes for counting and the passes over the corpus (``None`` or 0:
+            one per core); results are the same for any value.
+        engine: ``"local"``, ``"ray"`` or an engine object (see the module
+            documentation); results are the same.
+        text_column: the column of a Ray dataset that holds the text.
 
     Returns:
         A :class:`Discovery`: ``.words`` is the ranked list of :class:`WordStats`,
@@ -291,8 +396,10 @@ def discover(
     """
     _check_run(max_memory=max_memory, threads=threads, progress=progress, counts=counts)
     cfg = _config("ciyu.discover()", CohesionConfig, config, options)
-    with _reading("discover", inputs, texts, paths, errors) as corpus:
-        ctx = make_context(
+    with (
+        _engine(engine, threads, inputs) as runner,
+        _reading("discover", inputs, texts, paths, errors, text_column) as corpus,
+        make_context(
             lambda: corpus,
             cfg.count_order(),
             counts,
@@ -300,7 +407,9 @@ def discover(
             max_memory=max_memory,
             progress=progress,
             threads=threads,
-        )
+            engine=runner,
+        ) as ctx,
+    ):
         return cohesion.discover(ctx, cfg)
 
 
@@ -317,6 +426,8 @@ def train(
     progress: Callable[[str, int], None] | None = None,
     threads: int | None = 1,
     base: str | os.PathLike[str] | Lexicon | Model | None = None,
+    engine: str | Engine | None = None,
+    text_column: str = "text",
     **options: Any,
 ) -> Model:
     """Learn a segmentation model from raw text.
@@ -327,8 +438,8 @@ def train(
             the quality benchmark, :data:`ciyu.learners.DEFAULT_METHOD`).
         config: that learner's config object (e.g. :class:`ciyu.learners.NvbeConfig` for
             ``"nvbe"``); keyword ``options`` override its fields.
-        texts, paths, counts, max_memory, errors, progress, threads: as for
-            :func:`discover`.
+        texts, paths, counts, max_memory, errors, progress, threads, engine,
+            text_column: as for :func:`discover`.
         base: an existing dictionary to adapt to the text (only with the default
             method): ``"jieba"`` for the installed jieba's dictionary, the path of a
             jieba-format dictionary (``word [freq [tag]]`` lines) or of a ciyu model, or
@@ -351,8 +462,10 @@ def train(
     spec = METHODS[method]
     cfg = _config(f"method {method!r}", spec.config, config, options)
     base_lexicon = _base(base, method)
-    with _reading("train", inputs, texts, paths, errors) as corpus:
-        ctx = make_context(
+    with (
+        _engine(engine, threads, inputs) as runner,
+        _reading("train", inputs, texts, paths, errors, text_column) as corpus,
+        make_context(
             lambda: corpus,
             cfg.count_order(),
             counts,
@@ -362,7 +475,9 @@ def train(
             drop_singletons=cfg.singletons_unused(),
             learner=method,
             base=base_lexicon,
-        )
+            engine=runner,
+        ) as ctx,
+    ):
         return Model._from_checked(spec.learn(ctx, cfg))
 
 

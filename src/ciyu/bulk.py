@@ -1,30 +1,35 @@
-"""Segmenting a corpus in bulk, in one process or several, with the same output for any
-number of processes.
+"""Segmenting a corpus in bulk, with one thread or several, with the same output for any
+number of threads.
 
 The corpus is read in blocks of whole lines (about 1 MiB, see
 :meth:`ciyu.reader.Corpus.blocks`); each block is one job, and the results are written in
-input order (:func:`ciyu.parallel.ordered_map`). A line longer than a block arrives in
-several blocks, whose words are joined with the separator as if it had been one block.
+input order. A line longer than a block arrives in several blocks, whose words are joined
+with the separator as if it had been one block.
 
-Worker processes load the model themselves, once each, from the model file: a
-:class:`BlockSegmenter` travels to them as its file's path and identity (device, inode,
-size, modification time), never as the model itself, and a worker refuses a file that
-changed since the calling process loaded it. The calling process keeps no state between
-runs: its model lives in the :class:`BlockSegmenter` it made.
+Threads share one model: the compiled segmenter runs the rule layer and the lattice
+without the GIL, and a model never changes once it has segmented (see
+:meth:`ciyu.model.Model.segment`), so ``N`` threads segment about ``N`` blocks at once
+while this thread reads the input and writes the output. At most ``2 × N`` blocks are in
+flight, so memory stays bounded whatever the size of the input. The calling process keeps
+no state between runs: its model lives in the :class:`BlockSegmenter` it made.
+
+:func:`segment_file` segments one file into another: what each task of
+``ciyu segment --engine ray`` does with one input file.
 """
 
 from __future__ import annotations
 
 import collections
-import functools
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from ._atomic import atomic_write
 from .errors import ModelFormatError
 from .model import Model
-from .parallel import ordered_map
-from .reader import Corpus
+from .parallel import resolve_threads
+from .reader import Corpus, Errors
 
 #: What identifies the content of a model file: device, inode, size, modification time.
 Fingerprint = tuple[int, int, int, int]
@@ -57,24 +62,6 @@ def load_model(path: str) -> tuple[Model, Fingerprint]:
     if before != after:
         raise ModelFormatError(f"{path}: the model file changed while it was read; run again")
     return model, after
-
-
-@functools.lru_cache(maxsize=1)
-def _worker_model(path: str, fingerprint: Fingerprint) -> Model:
-    """The model of a worker process: loaded by its first job, kept for the next ones.
-
-    Only worker processes call this (when they unpickle a :class:`BlockSegmenter`).
-    """
-    model, found = load_model(path)
-    if found != fingerprint:
-        raise ModelFormatError(
-            f"{path}: the model file changed while the text was being segmented; run again"
-        )
-    return model
-
-
-def _in_worker(path: str, fingerprint: Fingerprint, sep: str) -> BlockSegmenter:
-    return BlockSegmenter(_worker_model(path, fingerprint), sep, path, fingerprint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +97,7 @@ class BlockSegmenter:
     Args:
         model: the model.
         sep: the word separator.
-        path: the model's file, needed to segment in worker processes.
+        path: the model's file (for messages).
         fingerprint: the file's identity when ``model`` was loaded from it
             (:func:`load_model`).
     """
@@ -131,32 +118,55 @@ class BlockSegmenter:
         """The segmented text of ``job``, with its prefix and suffix."""
         return job.prefix + self.model.segment(job.text, self.sep) + job.suffix
 
-    def __reduce__(self) -> tuple[object, tuple[str, Fingerprint, str]]:
-        # a worker gets the file's path and identity, and loads the model once
-        if self.path is None or self.fingerprint is None:
-            raise TypeError("a BlockSegmenter without a model file cannot go to a worker")
-        return _in_worker, (self.path, self.fingerprint, self.sep)
-
     def run(self, corpus: Corpus, threads: int | None = 1) -> Iterator[tuple[str, int]]:
         """Segment ``corpus``; yields, in input order, each block's output and its size in
         the input (bytes). The output is the same for any ``threads``.
 
         Args:
             corpus: the text.
-            threads: worker processes (``None`` or 0: one per core); without a model
-                file, everything runs in this process.
+            threads: threads that segment (``None`` or 0: one per core).
         """
         pending = jobs(corpus, self.sep)
-        if (threads is not None and threads <= 1) or self.path is None:
+        n = resolve_threads(threads)
+        if n <= 1:
             for job in pending:
                 yield self(job), job.nbytes
             return
-        sizes: collections.deque[int] = collections.deque()  # of the jobs in flight
+        # the first use builds the shared tables (the rule layer's, and freezes the
+        # lattice) here, before any thread shares them
+        self.model.segment("", self.sep)
+        in_flight: collections.deque[tuple[Future[str], int]] = collections.deque()
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="ciyu-segment") as pool:
+            try:
+                for job in pending:
+                    in_flight.append((pool.submit(self, job), job.nbytes))
+                    if len(in_flight) >= 2 * n:
+                        future, nbytes = in_flight.popleft()
+                        yield future.result(), nbytes
+                while in_flight:
+                    future, nbytes = in_flight.popleft()
+                    yield future.result(), nbytes
+            finally:
+                for future, _ in in_flight:
+                    future.cancel()
 
-        def items() -> Iterator[Job]:
-            for job in pending:
-                sizes.append(job.nbytes)
-                yield job
 
-        for chunk in ordered_map(self, items(), threads):
-            yield chunk, sizes.popleft()
+def segment_file(
+    segmenter: BlockSegmenter, source: str, target: str, errors: Errors = "strict"
+) -> int:
+    """Segment the file ``source`` (plain or gzip) into the file ``target``, written
+    atomically; returns the bytes of the input read (uncompressed).
+
+    Raises:
+        InputError: if ``source`` cannot be read or is not UTF-8 (with ``errors``).
+        OutputError: if ``target`` cannot be written.
+    """
+    folder = os.path.dirname(target)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    done = 0
+    with Corpus([source], errors=errors) as corpus, atomic_write(target, "w") as out:
+        for chunk, nbytes in segmenter.run(corpus, 1):
+            out.write(chunk)
+            done += nbytes
+    return done

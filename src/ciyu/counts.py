@@ -5,10 +5,13 @@ sorted fixed-width unicode array (dtype ``<Uk``, so a key *is* the string) and t
 ``int64`` counts. N-grams never cross a fragment boundary (see :mod:`ciyu.text`):
 occurrences are counted overlapping, inside learnable runs only.
 
-Counting is a map-reduce: :func:`count_chunk` turns one chunk of text into counts, and
+Counting is a map-reduce, the first pass over a corpus (:class:`CountPass`, see
+:mod:`ciyu.passes`): :func:`count_chunk` turns one chunk of text into counts, and
 :meth:`NgramCounts.merge` adds two count tables. Merging is exact, so counts made on
 separate pieces of a corpus (by several processes, or machines) and merged equal the counts
-of the whole corpus, as long as no memory-budget pruning happened. Under a memory budget
+of the whole corpus, as long as no memory-budget pruning happened. The same pass can also
+collect the corpus's distinct fragments with their counts (BytePiece-style), the table
+every later pass of a learner reads instead of the text. Under a memory budget
 (``max_memory``, see :mod:`ciyu._memory`) the tables are measured as they grow, and when
 they, the next chunk and the temporaries of merging would outgrow their room the rarest
 n-grams of order 2 and up are dropped (lossy counting, with the floor read off the
@@ -38,7 +41,7 @@ the suffix of every n-gram are counted at least as often as the n-gram itself.
 from __future__ import annotations
 
 import dataclasses
-import functools
+import itertools
 import json
 import logging
 import os
@@ -48,6 +51,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +66,10 @@ from ._memory import (
 )
 from ._untrusted import NpzReader, escape, load_json_object
 from .errors import ConfigError, ModelFormatError
-from .parallel import ordered_map, resolve_threads
+from .parallel import resolve_threads
+from .passes import Accumulator, Batch, LocalEngine, Message, Pass, Stack, TextBatch
+from .tables import StringCounts, shard_of, sum_by_key
+from .tables import merge_tables as _merge_tables
 from .text import is_learnable, learnable_view
 
 log = logging.getLogger("ciyu")
@@ -85,42 +92,6 @@ Counts = npt.NDArray[np.int64]
 
 def _empty_table(k: int) -> tuple[Keys, Counts]:
     return np.empty(0, dtype=f"<U{k}"), np.empty(0, dtype=np.int64)
-
-
-def _merge_tables(a: tuple[Keys, Counts], b: tuple[Keys, Counts]) -> tuple[Keys, Counts]:
-    """Add two sorted count tables of the same order (neither is modified).
-
-    The smaller table is merged into the larger by binary search: its keys found there add
-    their counts, the others are placed between the larger table's keys. This needs no
-    sort, and besides the result only a mask of its size and index arrays of the smaller
-    table's size (see :func:`ciyu._memory.merge_bytes_per_entry`).
-    """
-    if len(a[0]) < len(b[0]):
-        a, b = b, a
-    if len(b[0]) == 0:
-        return a
-    a_keys, a_counts = a
-    b_keys, b_counts = b
-    idx = np.searchsorted(a_keys, b_keys)
-    found = a_keys[np.minimum(idx, len(a_keys) - 1)] == b_keys
-    new = ~found
-    where = idx[new]  # b's new keys go before these positions of a (non-decreasing)
-    n_new = len(where)
-    # position of each new key in the result, and of each of a's keys (the rest)
-    at_new = where + np.arange(n_new, dtype=where.dtype)
-    is_a = np.ones(len(a_keys) + n_new, dtype=bool)
-    is_a[at_new] = False
-    keys = np.empty(len(is_a), dtype=a_keys.dtype)
-    keys[is_a] = a_keys
-    keys[at_new] = b_keys[new]
-    counts = np.empty(len(is_a), dtype=np.int64)
-    counts[is_a] = a_counts
-    counts[at_new] = b_counts[new]
-    del is_a, at_new
-    # b's keys found in a: a's key i moved right by the new keys placed before it
-    hit = idx[found]
-    counts[hit + np.searchsorted(where, hit, side="right")] += b_counts[found]
-    return keys, counts
 
 
 def _as_codepoints(text: str) -> npt.NDArray[np.uint32]:
@@ -556,14 +527,26 @@ def count_chunk(texts: Iterable[str], order: int = DEFAULT_ORDER) -> NgramCounts
     Each string is cut into learnable fragments by the rule layer; n-grams never span two
     strings or two fragments.
     """
+    return _count_codes(_chunk_codes(texts), order)
+
+
+def count_chunk_and_fragments(
+    texts: Iterable[str], order: int = DEFAULT_ORDER
+) -> tuple[NgramCounts, StringCounts]:
+    """:func:`count_chunk`, and the distinct fragments of the chunk with their counts."""
+    codes = _chunk_codes(texts)
+    return _count_codes(codes, order), _fragment_table(codes)
+
+
+def _chunk_codes(texts: Iterable[str]) -> npt.NDArray[np.uint32]:
+    """The learnable views of ``texts`` as one code point array, 0 between fragments (and
+    at both ends)."""
     views = [""]
     views.extend(learnable_view(t) for t in texts)
     views.append("")
     joined = "\0".join(views)
     del views
-    codes = _as_codepoints(joined)
-    del joined
-    return _count_codes(codes, order)
+    return _as_codepoints(joined)
 
 
 def _count_codes(codes: npt.NDArray[np.uint32], order: int) -> NgramCounts:
@@ -589,6 +572,27 @@ def _count_codes(codes: npt.NDArray[np.uint32], order: int) -> NgramCounts:
         tables.append((keys[starts], counts))
         del keys, starts
     return NgramCounts(order=order, tables=tables, n_chars=n_chars, n_fragments=n_fragments)
+
+
+def _fragment_table(codes: npt.NDArray[np.uint32]) -> StringCounts:
+    """The distinct fragments of a code point array in which 0 separates fragments (and
+    which starts and ends with 0), with how often each occurs."""
+    run = _run_lengths(codes)
+    ends = np.flatnonzero((run[:-1] > 0) & (run[1:] == 0))  # the last character of each
+    lengths = run[ends]
+    order = np.argsort(lengths, kind="stable")
+    ends, lengths = ends[order], lengths[order]
+    bounds = [0, *(np.flatnonzero(np.diff(lengths)) + 1).tolist(), len(lengths)]
+    table = StringCounts()
+    for lo, hi in itertools.pairwise(bounds):
+        if lo == hi:
+            continue
+        k = int(lengths[lo])
+        starts = ends[lo:hi] - (k - 1)
+        rows = codes[starts[:, None] + np.arange(k)]
+        keys = np.ascontiguousarray(rows).view(f"<U{k}").ravel()
+        table.tables[k] = sum_by_key(keys, np.ones(len(keys), dtype=np.int64))
+    return table
 
 
 #: Texts longer than this (or than the chunk size, if larger) are split: see :func:`split_long`.
@@ -777,6 +781,229 @@ class _Accumulator:
         return total
 
 
+@dataclass
+class Counted:
+    """What the first pass over a corpus gives (:class:`CountPass`).
+
+    Attributes:
+        counts: the n-gram counts.
+        table: the distinct fragments of the corpus with how often each occurs, when the
+            pass was asked to collect them: a :class:`~ciyu.tables.StringCounts`, or
+            where an engine keeps it (on a cluster) that engine's handle.
+    """
+
+    counts: NgramCounts
+    table: Any = None
+
+
+CountPartial = tuple[NgramCounts, StringCounts | None]
+
+
+class _CountAccumulator:
+    """Merges the partials of :class:`CountPass`: the counts as :class:`_Accumulator`
+    does (within the count tables' room, pruning under a budget), the fragment tables on
+    a :class:`~ciyu.passes.Stack`."""
+
+    def __init__(self, job: CountPass) -> None:
+        self.min_count = job.min_count
+        self.counts = _Accumulator(job.order, job.table_bytes, job.chunk_chars)
+        self.fragments: Stack[StringCounts] | None = None
+        if job.fragments:
+            self.fragments = Stack(_absorbed, lambda t: t.nbytes, StringCounts)
+
+    def add(self, partial: CountPartial) -> None:
+        counts, table = partial
+        self.counts.add(counts)
+        if self.fragments is not None and table is not None:
+            self.fragments.add(table)
+
+    def result(self) -> CountPartial:
+        table = self.fragments.result() if self.fragments is not None else None
+        return self.counts.result(self.min_count), table
+
+
+def _absorbed(a: StringCounts, b: StringCounts) -> StringCounts:
+    a.absorb(b)
+    return a
+
+
+class CountPass(Pass[CountPartial, Counted]):
+    """Counting n-grams as a pass over the corpus (see :mod:`ciyu.passes`), and with
+    ``fragments`` collecting the corpus's distinct fragments with their counts.
+
+    Args:
+        order: highest n-gram order.
+        min_count: n-grams of order 2 and up seen fewer times than this in the whole
+            corpus are dropped (after the global merge, never per batch).
+        table_bytes: the room of the count tables while merging (see :class:`_Accumulator`).
+        chunk_chars: characters per batch (for the accumulator's planning).
+        fragments: also collect the table of distinct fragments.
+    """
+
+    kind = "count"
+
+    def __init__(
+        self,
+        order: int,
+        *,
+        min_count: int = 1,
+        table_bytes: int | None = None,
+        chunk_chars: int = DEFAULT_CHUNK_CHARS,
+        fragments: bool = False,
+    ) -> None:
+        self.order = order
+        self.min_count = max(1, min_count)
+        self.table_bytes = table_bytes
+        self.chunk_chars = chunk_chars
+        self.fragments = fragments
+
+    def map(self, batch: Batch) -> CountPartial:
+        if not isinstance(batch, TextBatch):
+            raise TypeError("the count pass reads text")
+        if self.fragments:
+            return count_chunk_and_fragments(batch.texts, self.order)
+        return count_chunk(batch.texts, self.order), None
+
+    def merge(self, a: CountPartial, b: CountPartial) -> CountPartial:
+        a[0].absorb(b[0])
+        if a[1] is None:
+            return a[0], b[1]
+        if b[1] is not None:
+            a[1].absorb(b[1])
+        return a
+
+    def empty(self) -> CountPartial:
+        return NgramCounts(self.order), StringCounts() if self.fragments else None
+
+    def accumulator(self) -> Accumulator[CountPartial]:
+        return _CountAccumulator(self)
+
+    def trim(self, merged: CountPartial) -> CountPartial:
+        counts, table = merged
+        if counts.min_count < self.min_count:
+            counts.prune_in_place(self.min_count)
+        return counts, table
+
+    def finish(self, merged: CountPartial) -> Counted:
+        return Counted(*merged)
+
+    def chars(self, partial: CountPartial) -> int:
+        return partial[0].n_chars
+
+    def size(self, partial: CountPartial) -> int:
+        return partial[0].nbytes + (partial[1].nbytes if partial[1] is not None else 0)
+
+    def shard(self, partial: CountPartial, n: int) -> list[CountPartial]:
+        counts, table = partial
+        # the number of characters and fragments goes with the first shard only
+        shards = [
+            dataclasses.replace(counts, tables=[], n_chars=0, n_fragments=0) for _ in range(n)
+        ]
+        shards[0].n_chars, shards[0].n_fragments = counts.n_chars, counts.n_fragments
+        for k, (keys, cnt) in enumerate(counts.tables):
+            where = shard_of(keys, n)
+            for i, shard in enumerate(shards):
+                mask = where == i
+                shard.tables[k] = (keys[mask], cnt[mask])
+        tables: list[StringCounts | None] = (
+            list(table.shard(n)) if table is not None else [None] * n
+        )
+        return list(zip(shards, tables, strict=True))
+
+    def to_message(self, partial: CountPartial) -> Message:
+        counts, table = partial
+        arrays: dict[str, npt.NDArray[np.generic]] = {}
+        for k, (keys, cnt) in enumerate(counts.tables, 1):
+            arrays[f"keys_{k}"] = keys
+            arrays[f"counts_{k}"] = cnt
+        if table is not None:
+            arrays.update(table.to_arrays("fragments."))
+        return counts.meta() | {"with_fragments": table is not None}, arrays
+
+    def from_message(self, meta: dict[str, Any], arrays: dict[str, Any]) -> CountPartial:
+        order = int(meta["order"])
+        if order != self.order:
+            raise ValueError(f"counts of order {order}, not {self.order}")
+        tables = []
+        for k in range(1, order + 1):
+            keys, cnt = arrays[f"keys_{k}"], arrays[f"counts_{k}"]
+            if keys.dtype != np.dtype(f"<U{k}") or cnt.dtype != np.int64 or keys.shape != cnt.shape:
+                raise ValueError(f"bad table of order {k}")
+            tables.append((keys, cnt))
+        counts = NgramCounts(
+            order=order,
+            tables=tables,
+            n_chars=int(meta["n_chars"]),
+            n_fragments=int(meta["n_fragments"]),
+            min_count=int(meta["min_count"]),
+            approximate=bool(meta["approximate"]),
+            prune_floor=int(meta["prune_floor"]),
+        )
+        table = StringCounts.from_arrays(arrays, "fragments.") if meta["with_fragments"] else None
+        return counts, table
+
+    def state(self) -> Message:
+        meta = {"order": self.order, "min_count": self.min_count, "fragments": self.fragments}
+        return meta, {}
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, Any]) -> CountPass:
+        return cls(
+            int(meta["order"]), min_count=int(meta["min_count"]), fragments=bool(meta["fragments"])
+        )
+
+
+class FragmentsPass(Pass[StringCounts, StringCounts]):
+    """The distinct fragments of a corpus with their counts, as a pass of its own (when
+    they were not collected while counting: counts given, or a memory budget)."""
+
+    kind = "fragments"
+
+    def map(self, batch: Batch) -> StringCounts:
+        if not isinstance(batch, TextBatch):
+            raise TypeError("the fragments pass reads text")
+        return _fragment_table(_chunk_codes(batch.texts))
+
+    def merge(self, a: StringCounts, b: StringCounts) -> StringCounts:
+        return _absorbed(a, b)
+
+    def empty(self) -> StringCounts:
+        return StringCounts()
+
+    def finish(self, merged: StringCounts) -> StringCounts:
+        return merged
+
+    def chars(self, partial: StringCounts) -> int:
+        return partial.chars()
+
+    def size(self, partial: StringCounts) -> int:
+        return partial.nbytes
+
+    def shard(self, partial: StringCounts, n: int) -> list[StringCounts]:
+        return partial.shard(n)
+
+    def to_message(self, partial: StringCounts) -> Message:
+        return {}, partial.to_arrays()
+
+    def from_message(self, meta: dict[str, Any], arrays: dict[str, Any]) -> StringCounts:
+        return StringCounts.from_arrays(arrays)
+
+    def state(self) -> Message:
+        return {}, {}
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, Any]) -> FragmentsPass:
+        return cls()
+
+
+def text_batches(texts: Iterable[str], chunk_chars: int) -> Iterator[TextBatch]:
+    """The batches of the first pass: texts cut where they are too long (see
+    :func:`split_long`), in chunks of about ``chunk_chars`` characters."""
+    split_at = max(chunk_chars, SPLIT_MIN_CHARS)
+    pieces = (piece for text in texts for piece in split_long(text, split_at))
+    return (TextBatch(chunk) for chunk in chunked(pieces, chunk_chars))
+
+
 def count_ngrams(
     texts: Iterable[str],
     order: int = DEFAULT_ORDER,
@@ -788,6 +1015,8 @@ def count_ngrams(
     min_count: int = 1,
     table_bytes: int | None = None,
     plan: CountPlan | None = None,
+    engine: LocalEngine | None = None,
+    fragments: bool = False,
 ) -> NgramCounts:
     """Count character n-grams of orders ``1..order`` over a stream of text.
 
@@ -809,6 +1038,8 @@ def count_ngrams(
         table_bytes: bound on the count tables alone (merge temporaries included), when
             no ``max_memory`` is given.
         plan: how to spend ``max_memory``, when the caller made the plan.
+        engine: the engine whose workers count (default: one made for this call).
+        fragments: see :func:`count_corpus`; here the table is dropped.
 
     Returns:
         The merged :class:`NgramCounts`.
@@ -817,6 +1048,38 @@ def count_ngrams(
         ConfigError: if ``order`` is out of range.
         MemoryBudgetError: if ``max_memory`` is below what counting needs at least.
     """
+    return count_corpus(
+        texts,
+        order,
+        max_memory=max_memory,
+        chunk_chars=chunk_chars,
+        progress=progress,
+        threads=threads,
+        min_count=min_count,
+        table_bytes=table_bytes,
+        plan=plan,
+        engine=engine,
+        fragments=fragments,
+    ).counts
+
+
+def count_corpus(
+    texts: Iterable[str],
+    order: int = DEFAULT_ORDER,
+    *,
+    max_memory: int | None = None,
+    chunk_chars: int = DEFAULT_CHUNK_CHARS,
+    progress: Callable[[int], None] | None = None,
+    threads: int | None = 1,
+    min_count: int = 1,
+    table_bytes: int | None = None,
+    plan: CountPlan | None = None,
+    engine: LocalEngine | None = None,
+    fragments: bool = False,
+) -> Counted:
+    """:func:`count_ngrams`, and with ``fragments`` the table of the distinct fragments
+    of the text with their counts (collected in the same pass; only without a memory
+    budget, which does not plan for it)."""
     if order < 1 or order > MAX_ORDER:
         raise ConfigError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
     workers = resolve_threads(threads)
@@ -833,22 +1096,28 @@ def count_ngrams(
             )
         workers, chunk_chars, table_bytes = plan.workers, plan.chunk_chars, plan.table_bytes
         in_flight = plan.in_flight
+        fragments = False
     if max_memory is not None:
         return_freed_memory()
     chunk_chars = max(1, chunk_chars)
-    acc = _Accumulator(order, table_bytes, chunk_chars)
-    split_at = max(chunk_chars, SPLIT_MIN_CHARS)
-    pieces = (piece for text in texts for piece in split_long(text, split_at))
-    seen = 0
-    for part in ordered_map(
-        functools.partial(count_chunk, order=order),
-        chunked(pieces, chunk_chars),
-        workers,
-        in_flight=in_flight,
-        initializer=return_freed_memory if max_memory is not None else None,
-    ):
-        acc.add(part)
-        seen += part.n_chars
-        if progress is not None:
-            progress(seen)
-    return acc.result(min_count)
+    job = CountPass(
+        order,
+        min_count=min_count,
+        table_bytes=table_bytes,
+        chunk_chars=chunk_chars,
+        fragments=fragments,
+    )
+    own = engine is None
+    runner = engine if engine is not None else LocalEngine(workers)
+    try:
+        return runner.run(
+            job,
+            text_batches(texts, chunk_chars),
+            progress=progress,
+            workers=workers,
+            in_flight=in_flight,
+            budget=max_memory is not None,
+        )
+    finally:
+        if own:
+            runner.close()

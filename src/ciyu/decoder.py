@@ -21,6 +21,7 @@ tests compare the two on random lexicons and strings.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
@@ -34,9 +35,28 @@ from ._compiled import lattice as _lattice
 if TYPE_CHECKING:
     from ._lattice import Lattice
 
-__all__ = ["HAVE_COMPILED", "Decoder", "best_split", "boundaries_from_tables"]
+__all__ = ["HAVE_COMPILED", "Decoder", "best_split", "boundaries_from_tables", "scores_of"]
 
 _NEG_INF = -math.inf
+
+
+class _Boundaries(functools.partial[list[int]]):
+    """The compiled :meth:`Decoder.boundaries`, which keeps the word scores it was built
+    from (``source``: the table and the unknown character's score), so that the same
+    decoder can be rebuilt in another process (see :func:`scores_of`)."""
+
+    source: tuple[Mapping[str, float], float]
+
+
+def scores_of(boundaries: Callable[[str], list[int]]) -> tuple[Mapping[str, float], float] | None:
+    """The word scores and the unknown character's score of a decoder's ``boundaries``
+    method (compiled or not), or None if ``boundaries`` is not one."""
+    if isinstance(boundaries, _Boundaries):
+        return boundaries.source
+    owner = getattr(boundaries, "__self__", None)
+    if isinstance(owner, Decoder) and not owner.compiled:
+        return owner._log_probs, owner.unk_logp
+    return None
 
 
 class Decoder:
@@ -72,7 +92,9 @@ class Decoder:
             self.fast = _lattice.Lattice(
                 list(log_probs), [float(lp) for lp in log_probs.values()], self.unk_logp
             )
-            self.boundaries = self.fast.boundaries  # type: ignore[method-assign, assignment]
+            bound = _Boundaries(self.fast.boundaries)
+            bound.source = (log_probs, self.unk_logp)
+            self.boundaries = bound  # type: ignore[method-assign]
         else:
             for word, lp in log_probs.items():
                 if not math.isfinite(lp):

@@ -277,6 +277,16 @@ class Lexicon:
             fh.write(_CHECKSUM + digest.hexdigest().encode("ascii") + b"\n")
 
     @classmethod
+    def loads(cls, data: bytes, name: str = "<model>") -> Lexicon:
+        """Read and validate the bytes of a model file, as :meth:`load` reads a file
+        (``name`` is what messages call it).
+
+        Raises:
+            ModelFormatError: naming the line of the first problem.
+        """
+        return _Parser(io.BufferedReader(io.BytesIO(data)), escape(name)).lexicon()
+
+    @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Lexicon:
         """Read and validate a model file written by :meth:`save` (format version 1 or 2).
 

@@ -400,6 +400,15 @@ class Model:
             raise ConfigError(f"Model.load takes a path (str or os.PathLike), got {path!r}")
         return cls._from_checked(Lexicon.load(path))
 
+    @classmethod
+    def loads(cls, data: bytes, name: str = "<model>") -> Model:
+        """A model from the bytes of a model file (validated as :meth:`load` does).
+
+        Raises:
+            ModelFormatError: if the bytes are not a valid model.
+        """
+        return cls._from_checked(Lexicon.loads(data, name))
+
     def __repr__(self) -> str:
         method = self.meta.get("method", "?")
         return f"<ciyu.Model method={method} words={len(self._lexicon)}>"

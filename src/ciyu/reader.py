@@ -200,14 +200,21 @@ def read_binary(
     name: str,
     errors: Errors = "strict",
     max_piece_bytes: int = DEFAULT_PIECE_BYTES,
+    *,
+    first_line: int = 1,
+    first_offset: int = 0,
 ) -> Iterator[Piece]:
     """Decode an open binary stream into :class:`Piece` objects.
+
+    ``first_line`` and ``first_offset`` are the line number and the byte offset in the
+    file of the stream's first byte (for a stream that starts inside a file), as errors
+    name them.
 
     Raises:
         InputError: on invalid UTF-8 (with ``errors="strict"``) or an unreadable stream.
     """
-    lineno = 1
-    offset = 0  # byte offset of the start of ``carry`` in the stream
+    lineno = first_line
+    offset = first_offset  # byte offset of the start of ``carry`` in the stream
     carry = b""
     at_line_start = True
     while True:
@@ -216,7 +223,7 @@ def read_binary(
         except (OSError, EOFError) as exc:  # e.g. a truncated gzip file
             raise InputError(f"{name}: cannot read line {lineno}: {exc}") from None
         if not chunk and not carry:
-            if offset and not at_line_start:  # the stream ended exactly after a piece
+            if offset > first_offset and not at_line_start:  # it ended right after a piece
                 yield Piece(name, lineno, "", True)
             return
         data = carry + chunk
@@ -496,6 +503,14 @@ class Corpus:
             raise InputError(f"texts must be strings, got {type(texts).__name__}")
         corpus._texts = [valid_text(t, errors, f"texts[{i}]") for i, t in enumerate(texts)]
         return corpus
+
+    @property
+    def files(self) -> list[Path] | None:
+        """The files read, in order, or None when the sources include standard input or
+        in-memory text."""
+        if self._texts is not None or None in self._paths:
+            return None
+        return [p for p in self._paths if p is not None]
 
     @property
     def names(self) -> list[str]:

@@ -1,21 +1,33 @@
 """What every learner shares: the corpus handle, the n-gram counts, and turning a
 segmenter into a lexicon.
 
-A learner sees the corpus only through a :class:`Context`: a function that re-reads the
-text (learners make more than one pass), the n-gram counts of the whole corpus, and a
-progress callback. Learners that segment by some other criterion than a lexicon (branching
-entropy, a character language model, a vote) become lexicon learners through
-:func:`count_segmentation`: segment every fragment of the corpus and count the words
-(BytePiece's "pre-tokenisation" step, design memo §3.4), so that every method ends in the
-same shared lattice decoder.
+A learner sees the corpus only through a :class:`Context`: the n-gram counts of the whole
+corpus, passes over the corpus (:meth:`Context.run`, which hands a
+:class:`~ciyu.passes.Pass` to the context's engine: this process, worker processes, or a
+Ray cluster; the learner does not know which), a function that re-reads the text in order
+(:meth:`Context.fragments`), and a progress callback. Learners that segment by some other
+criterion than a lexicon (branching entropy, a character language model, a vote) become
+lexicon learners through :func:`count_segmentation`: segment every fragment of the corpus
+and count the words (BytePiece's "pre-tokenisation" step, design memo §3.4), so that every
+method ends in the same shared lattice decoder.
+
+**Duplicates are counted once.** The counting pass also collects the table of the
+corpus's distinct fragments with how often each occurs (:attr:`Context.table`), and every
+later pass maps that table instead of reading the text again: a fragment that occurs a
+thousand times (boilerplate, a form's template, a law in several versions) is segmented
+once and weighs a thousand. The results are exactly those of reading every copy. Under a
+memory budget the table is made only when it fits beside the counts and the learner;
+otherwise the passes read the text again.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,11 +41,35 @@ from .._memory import (
     plan_count,
     return_freed_memory,
 )
-from ..counts import DEFAULT_CHUNK_CHARS, NgramCounts, chunked, count_ngrams, split_long
+from ..counts import (
+    DEFAULT_CHUNK_CHARS,
+    FragmentsPass,
+    NgramCounts,
+    chunked,
+    count_corpus,
+    split_long,
+    text_batches,
+)
 from ..errors import ConfigError
-from ..lexicon import MAX_WORD_LEN, Lexicon
+from ..lexicon import Lexicon
 from ..parallel import resolve_threads
+from ..passes import Batch, Engine, LocalEngine, Pass, TextBatch
+from ..tables import StringCounts
 from ..text import fragments as fragments_of
+from .passes import WordCountPass, words_of
+from .segmenters import per_fragment
+
+__all__ = [
+    "Context",
+    "Progress",
+    "Segmenter",
+    "TextSource",
+    "count_segmentation",
+    "fit_learner",
+    "make_context",
+    "per_fragment",
+    "segmentation",
+]
 
 log = logging.getLogger("ciyu")
 
@@ -42,6 +78,7 @@ log = logging.getLogger("ciyu")
 #: against 0.83–0.84 from 0.9 M to 2.2 M characters of similar text.
 SMALL_CORPUS_CHARS = 100_000
 
+R = TypeVar("R")
 TextSource = Callable[[], Iterable[str]]
 SEGMENT_CHUNK_CHARS = 1 << 18
 #: Under a memory budget: characters per chunk of a learner's pass over the corpus, and
@@ -50,13 +87,9 @@ SEGMENT_CHUNK_CHARS = 1 << 18
 BUDGET_CHUNK_CHARS = 1 << 15
 Progress = Callable[[str, int], None]
 #: A segmenter: a batch of fragments of learnable text (numbers as NUM) → for each
-#: fragment, the end offsets of its words.
+#: fragment, the end offsets of its words. Those of :mod:`~ciyu.learners.segmenters`
+#: can be rebuilt in worker processes; a pass over any other runs in this process.
 Segmenter = Callable[[list[str]], list[list[int]]]
-
-
-def per_fragment(boundaries: Callable[[str], list[int]]) -> Segmenter:
-    """A :data:`Segmenter` from a function that segments one fragment."""
-    return lambda frags: [boundaries(f) for f in frags]
 
 
 @dataclass
@@ -70,6 +103,10 @@ class Context:
         progress: called as ``progress(stage, characters_done)``, or None; a pass over
             the corpus counts learnable characters, so it ends at ``counts.n_chars``.
         base: an existing dictionary the learner adapts (``ciyu train --base``), or None.
+        engine: what runs the passes (default: this process).
+        table: the distinct fragments of the corpus with how often each occurs, which
+            the passes map instead of the text; None: the passes read the text again.
+        owns_engine: :meth:`close` closes the engine (it was made for this context).
     """
 
     texts: TextSource
@@ -77,12 +114,15 @@ class Context:
     chunk_chars: int = DEFAULT_CHUNK_CHARS
     progress: Progress | None = None
     base: Lexicon | None = None
+    engine: Engine = field(default_factory=LocalEngine)
+    table: Any = None
+    owns_engine: bool = False
 
     def fragments(self, stage: str | None = "segment") -> Iterable[list[str]]:
-        """The learnable fragments of the corpus, in chunks of about ``chunk_chars``
-        (at most 256 K characters: segmenters hold per-character temporaries); the
-        progress callback hears of each chunk under the name ``stage`` (not at all if
-        None)."""
+        """The learnable fragments of the corpus in corpus order, every occurrence, in
+        chunks of about ``chunk_chars`` (at most 256 K characters: segmenters hold
+        per-character temporaries); the progress callback hears of each chunk under the
+        name ``stage`` (not at all if None)."""
         done = 0
         for chunk in chunked(self.texts(), min(self.chunk_chars, SEGMENT_CHUNK_CHARS)):
             frags = [f for t in chunk for f in fragments_of(t)]
@@ -90,6 +130,34 @@ class Context:
             done += sum(map(len, frags))  # learnable characters, as counted by the counts
             if stage is not None and self.progress is not None:
                 self.progress(stage, done)
+
+    def batches(self) -> Iterable[Batch]:
+        """The corpus as the batches of a pass: slices of :attr:`table`, or the text."""
+        size = min(self.chunk_chars, SEGMENT_CHUNK_CHARS)
+        if isinstance(self.table, StringCounts):
+            return self.table.slices(size)
+        return (TextBatch(chunk) for chunk in chunked(self.texts(), size))
+
+    def run(self, job: Pass[Any, R], stage: str | None = "segment") -> R:
+        """Run a pass over the corpus with the context's engine; progress is reported
+        as ``stage`` (not at all if None)."""
+        report = None
+        if stage is not None and self.progress is not None:
+            report = functools.partial(self.progress, stage)
+        if self.table is not None and not isinstance(self.table, StringCounts):
+            return self.engine.run_table(job, self.table, progress=report)
+        return self.engine.run(job, self.batches(), progress=report)
+
+    def close(self) -> None:
+        """Close the engine if it was made for this context (its worker processes)."""
+        if self.owns_engine:
+            self.engine.close()
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def make_context(
@@ -105,6 +173,8 @@ def make_context(
     drop_singletons: bool = False,
     learner: str | None = None,
     base: Lexicon | None = None,
+    engine: Engine | None = None,
+    dedupe: bool = True,
 ) -> Context:
     """Count the corpus (unless ``counts`` are given) and wrap it for the learners.
 
@@ -113,15 +183,24 @@ def make_context(
     config says ``singletons_unused()``), n-grams of order 2 and up seen once are dropped:
     while merging when the counts are made here, from a copy when they are given.
 
+    With ``dedupe`` (the default) the distinct fragments of the corpus are collected with
+    their counts, and the learner's passes map that table instead of the text (the same
+    results; see the module documentation).
+
     ``max_memory`` bounds the peak resident memory of this process and its workers, the
     learner included (see :mod:`ciyu._memory`): counting is planned within it, the
     learner's passes read the corpus in small chunks, and before learning the n-grams
     rarer than a floor are dropped from the counts until the structures of the learner
     named ``learner`` (a ``--method``; None: the default learners), as
     :func:`ciyu._memory.learner_cost` estimates them, fit beside them
-    (:func:`fit_learner`). ``base`` is an existing dictionary to adapt (see
+    (:func:`fit_learner`). What is left of the budget then pays for the table of
+    distinct fragments, if it fits, and for the worker processes of the later passes
+    (none when they do not fit). ``base`` is an existing dictionary to adapt (see
     :class:`Context`); it is held whole (it is not counted against ``max_memory``'s
     pruning).
+
+    ``engine`` runs the passes (default: a :class:`~ciyu.passes.LocalEngine` with
+    ``threads`` processes, closed by :meth:`Context.close`).
 
     Raises:
         ConfigError: if the given counts are of a lower order than ``order``, or the corpus
@@ -131,9 +210,17 @@ def make_context(
     """
     plan = None
     cost = learner_cost(learner)
+    owns_engine = engine is None
+    if engine is None:
+        engine = LocalEngine(threads)
+    elif max_memory is not None and not isinstance(engine, LocalEngine):
+        raise ConfigError(
+            "--max-memory bounds the processes of this machine; with a cluster engine, "
+            "size the memory of the cluster's nodes instead"
+        )
     if max_memory is not None:
         plan = plan_count(
-            max_memory, order, resolve_threads(threads), then=cost.fixed, what="learning"
+            max_memory, order, resolve_workers(engine, threads), then=cost.fixed, what="learning"
         )
         return_freed_memory()
         whole = texts
@@ -143,45 +230,104 @@ def make_context(
 
         chunk_chars = min(chunk_chars, BUDGET_CHUNK_CHARS)
     owned = counts is None
-    if counts is None:
-        counts = count_ngrams(
-            texts(),
-            order,
-            max_memory=max_memory,
-            plan=plan,
-            chunk_chars=chunk_chars,
-            progress=(lambda n: progress("count", n)) if progress else None,
-            threads=threads,
-            min_count=2 if drop_singletons else 1,
-        )
-    elif counts.order < (min_order or order):
-        need = min_order or order
-        raise ConfigError(
-            f"the counts go up to order {counts.order} but this learner needs order {need}; "
-            f"recount with `ciyu count --order {need}`"
-        )
-    if drop_singletons and counts.min_count < 2:  # given counts: prune a copy
-        counts = counts.prune(2)
-        owned = True
-    if counts.n_chars == 0:
-        raise ConfigError(
-            "no learnable text in the input (no CJK or kana characters); "
-            "check the input files, or their encoding"
-        )
-    if counts.n_chars < SMALL_CORPUS_CHARS:
-        log.warning(
-            "the corpus has only %s learnable characters: words are learned from strings "
-            "that recur, and in less than about %s characters most words occur too rarely "
-            "to be told from chance. Add in-domain text (1 M characters or more gives "
-            "steady statistics)%s",
-            f"{counts.n_chars:,}",
-            f"{SMALL_CORPUS_CHARS:,}",
-            "" if base is not None else ", or start from an existing dictionary with --base jieba",
-        )
-    if max_memory is not None and plan is not None:
-        counts = fit_learner(counts, cost, max_memory, plan.baseline, owned=owned)
-        return_freed_memory()
-    return Context(texts, counts, chunk_chars, progress, base)
+    table: Any = None
+    try:
+        if counts is None:
+            report = (lambda n: progress("count", n)) if progress else None
+            min_count = 2 if drop_singletons else 1
+            if isinstance(engine, LocalEngine):
+                counted = count_corpus(
+                    texts(),
+                    order,
+                    max_memory=max_memory,
+                    plan=plan,
+                    chunk_chars=chunk_chars,
+                    progress=report,
+                    threads=threads,
+                    min_count=min_count,
+                    engine=engine,
+                    fragments=dedupe and max_memory is None,
+                )
+            else:
+                counted = engine.count(
+                    texts, order, min_count=min_count, fragments=dedupe, progress=report
+                )
+            counts, table = counted.counts, counted.table
+        elif counts.order < (min_order or order):
+            need = min_order or order
+            raise ConfigError(
+                f"the counts go up to order {counts.order} but this learner needs order "
+                f"{need}; recount with `ciyu count --order {need}`"
+            )
+        if drop_singletons and counts.min_count < 2:  # given counts: prune a copy
+            counts = counts.prune(2)
+            owned = True
+        if counts.n_chars == 0:
+            raise ConfigError(
+                "no learnable text in the input (no CJK or kana characters); "
+                "check the input files, or their encoding"
+            )
+        if counts.n_chars < SMALL_CORPUS_CHARS:
+            log.warning(
+                "the corpus has only %s learnable characters: words are learned from "
+                "strings that recur, and in less than about %s characters most words occur "
+                "too rarely to be told from chance. Add in-domain text (1 M characters or "
+                "more gives steady statistics)%s",
+                f"{counts.n_chars:,}",
+                f"{SMALL_CORPUS_CHARS:,}",
+                ""
+                if base is not None
+                else ", or start from an existing dictionary with --base jieba",
+            )
+        spare = None
+        if max_memory is not None and plan is not None:
+            counts = fit_learner(counts, cost, max_memory, plan.baseline, owned=owned)
+            return_freed_memory()
+            spare = spare_room(counts, cost, max_memory, plan.baseline)
+        if dedupe and table is None:
+            need = 3 * table_bytes_at_most(counts)
+            if spare is None or need <= spare:
+                if spare is not None and isinstance(engine, LocalEngine):
+                    engine.worker_room = spare - need  # workers beside the growing table
+                table = _fragment_table(engine, texts, chunk_chars)
+                if spare is not None:
+                    spare -= need / 3
+            else:
+                log.info(
+                    "memory budget: the passes read the text again (no room for the table "
+                    "of distinct fragments, up to %s)",
+                    format_size(need / 3),
+                )
+        if spare is not None and isinstance(engine, LocalEngine):
+            engine.worker_room = spare
+    except BaseException:
+        if owns_engine:
+            engine.close()
+        raise
+    return Context(texts, counts, chunk_chars, progress, base, engine, table, owns_engine)
+
+
+def resolve_workers(engine: Engine, threads: int | None) -> int:
+    """The processes that count: the engine's (``threads`` for a local engine)."""
+    return engine.workers if isinstance(engine, LocalEngine) else resolve_threads(threads)
+
+
+def _fragment_table(engine: Engine, texts: TextSource, chunk_chars: int) -> Any:
+    """The table of distinct fragments, made by a pass of its own."""
+    return engine.run(FragmentsPass(), text_batches(texts(), chunk_chars))
+
+
+def table_bytes_at_most(counts: NgramCounts) -> int:
+    """The most the table of distinct fragments of a corpus can hold: every fragment
+    distinct, four bytes a character and an eight-byte count each."""
+    return 4 * counts.n_chars + 8 * counts.n_fragments
+
+
+def spare_room(counts: NgramCounts, cost: LearnerCost, budget: int, baseline: int) -> float:
+    """What is left of ``budget`` beside the counts and the learner's estimated
+    structures (see :func:`fit_learner`)."""
+    need = cost.bytes(0, counts.n_chars) + (1 + cost.per_table_byte) * counts.nbytes
+    return learning_room(budget, baseline) - need
 
 
 def fit_learner(
@@ -235,25 +381,16 @@ def fit_learner(
 
 
 def segmentation(ctx: Context, segmenter: Segmenter, stage: str = "segment") -> Iterator[list[str]]:
-    """Segment every fragment of the corpus; yields the words of each fragment, none
-    longer than :data:`~ciyu.lexicon.MAX_WORD_LEN` characters. Progress is reported as
-    ``stage``."""
+    """Segment every fragment of the corpus, in corpus order, in this process; yields the
+    words of each fragment, none longer than :data:`~ciyu.lexicon.MAX_WORD_LEN`
+    characters. Progress is reported as ``stage``."""
     for frags in ctx.fragments(stage):
         for frag, ends in zip(frags, segmenter(frags), strict=True):
-            words = [frag[start:end] for start, end in zip([0, *ends], ends, strict=False)]
-            if len(frag) > MAX_WORD_LEN and max(map(len, words)) > MAX_WORD_LEN:
-                # a model holds no longer word (it keeps the decoder linear): cut the
-                # strings a segmenter leaves whole into pieces of that length
-                words = [
-                    w[i : i + MAX_WORD_LEN] for w in words for i in range(0, len(w), MAX_WORD_LEN)
-                ]
-            yield words
+            yield words_of(frag, ends)
 
 
 def count_segmentation(ctx: Context, segmenter: Segmenter, stage: str = "segment") -> Counter[str]:
     """Segment every fragment of the corpus and count the resulting words (progress is
-    reported as ``stage``)."""
-    words: Counter[str] = Counter()
-    for fragment_words in segmentation(ctx, segmenter, stage):
-        words.update(fragment_words)
-    return words
+    reported as ``stage``): a :class:`~ciyu.learners.passes.WordCountPass` run by the
+    context's engine."""
+    return ctx.run(WordCountPass(segmenter), stage)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,12 +38,14 @@ import numpy.typing as npt
 
 from .. import stats
 from ..config import option, to_dict
-from ..counts import DEFAULT_ORDER, Keys, NgramCounts, chunked, windows
+from ..counts import DEFAULT_ORDER, Keys, NgramCounts, windows
 from ..decoder import Decoder
 from ..errors import ConfigError
 from ..lexicon import MAX_WORD_LEN, Lexicon
+from ..tables import StringCounts, sum_by_key
 from ..text import NUM, learnable_view
 from .base import Context, Segmenter, per_fragment
+from .passes import PAIR_SEP, CoveringCutPass
 
 log = logging.getLogger("ciyu")
 
@@ -268,7 +270,35 @@ def covering_cut(
     left and right neighbour characters (occurrences at a fragment edge are left out: each
     is a distinct neighbour, see :func:`ciyu.stats.entropy_of`).
     """
-    masked = "\0" + "\0".join(learnable_view(t) for t in texts) + "\0"
+    frags = [f for t in texts for f in learnable_view(t).split("\0") if f]
+    pieces, sides = cut_fragments(frags, np.ones(len(frags), dtype=np.int64), solid, long_len)
+    return Counter(pieces.to_dict()), neighbour_counts(sides)
+
+
+def neighbour_counts(sides: StringCounts) -> dict[str, tuple[Counter[str], Counter[str]]]:
+    """The neighbours of :func:`cut_fragments`, as two histograms per piece (an
+    occurrence at a fragment edge is in neither: each is a distinct neighbour)."""
+    neighbours: dict[str, tuple[Counter[str], Counter[str]]] = {}
+    for key, n in sides.items():
+        piece, _, rest = key.partition(PAIR_SEP)
+        left, right = neighbours.setdefault(piece, (Counter(), Counter()))
+        if len(rest) > 1:
+            (left if rest[0] == "<" else right)[rest[1:]] += n
+    return neighbours
+
+
+def cut_fragments(
+    frags: list[str],
+    weights: npt.NDArray[np.int64],
+    solid: Mapping[int, Keys],
+    long_len: int,
+) -> tuple[StringCounts, StringCounts]:
+    """The covering cut of fragments that occur ``weights[i]`` times each: the pieces
+    with their counts, and for pieces of at least ``long_len`` characters their
+    neighbours, as keys ``piece + PAIR_SEP + side + neighbour`` (side ``<`` or ``>``,
+    neighbour ``""`` at the edge of the fragment, which :func:`neighbour_counts` leaves
+    out) with their counts."""
+    masked = "\0" + "\0".join(frags) + "\0"
     codes = np.frombuffer(masked.encode("utf-32-le"), dtype=np.uint32)
     n = len(codes)
     diff = np.zeros(n + 1, dtype=np.int32)
@@ -285,22 +315,24 @@ def covering_cut(
     # a piece starts at every non-separator character that follows a separator or a cut gap
     starts = np.flatnonzero(~zero[1:] & (zero[:-1] | ~covered[:-1])) + 1
     ends = np.flatnonzero(~zero[:-1] & (zero[1:] | ~covered[:-1])) + 1
-    cut_text = np.insert(codes, ends, 0).tobytes().decode("utf-32-le")
-    pieces = Counter(cut_text.split("\0"))
-    del pieces[""]
-    neighbours: dict[str, tuple[Counter[str], Counter[str]]] = {}
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        if e - s < long_len:
-            continue
+    piece_weights = np.asarray(weights, dtype=np.int64)[sep[starts] - 1]
+    lengths = ends - starts
+    pieces = StringCounts()
+    for k in np.unique(lengths).tolist():
+        rows = np.flatnonzero(lengths == k)
+        window = codes[starts[rows][:, None] + np.arange(k)]
+        keys = np.ascontiguousarray(window).view(f"<U{k}").ravel()
+        pieces.tables[k] = sum_by_key(keys, piece_weights[rows])
+    sides: list[str] = []
+    side_weights: list[int] = []
+    for row in np.flatnonzero(lengths >= long_len).tolist():
+        s, e = int(starts[row]), int(ends[row])
         piece = masked[s:e]
-        left, right = neighbours.setdefault(piece, (Counter(), Counter()))
-        # an occurrence at a fragment edge has no neighbour: it counts as a distinct one
-        # (stats.entropy_of implies it), as in the n-gram tables of shorter words
-        if codes[s - 1]:
-            left[masked[s - 1]] += 1
-        if codes[e]:
-            right[masked[e]] += 1
-    return pieces, neighbours
+        w = int(piece_weights[row])
+        sides.append(f"{piece}{PAIR_SEP}<{masked[s - 1] if codes[s - 1] else ''}")
+        sides.append(f"{piece}{PAIR_SEP}>{masked[e] if codes[e] else ''}")
+        side_weights += (w, w)
+    return pieces, StringCounts.from_items(sides, side_weights)
 
 
 def _word_stats(
@@ -354,24 +386,10 @@ def discover(ctx: Context, config: CohesionConfig | None = None) -> Discovery:
     """
     config = config or CohesionConfig()
     counts = ctx.counts
-    texts = ctx.texts
-    progress = ctx.progress
     min_count = config.resolve_min_count(counts.n_chars)
     solid = solid_ngrams(counts, config, min_count)
     long_len = counts.order  # boundary entropy of shorter words comes from the counts
-    pieces: Counter[str] = Counter()
-    long_neighbours: dict[str, tuple[Counter[str], Counter[str]]] = {}
-    done = 0
-    for chunk in chunked(texts(), ctx.chunk_chars):
-        p, nb = covering_cut(chunk, solid, long_len)
-        pieces.update(p)
-        for w, (left, right) in nb.items():
-            old = long_neighbours.setdefault(w, (Counter(), Counter()))
-            old[0].update(left)
-            old[1].update(right)
-        done += sum(len(w) * n for w, n in p.items())  # learnable characters, as counted
-        if progress:
-            progress("cut", done)
+    pieces, long_neighbours = ctx.run(CoveringCutPass(solid, long_len), "cut")
     solid_sets = {k: set(v.tolist()) for k, v in solid.items()}
     disc = Discovery(config, counts, min_count, solid_sets, pieces, [], {}, long_neighbours)
     kept: dict[str, float] = {}

@@ -83,7 +83,6 @@ Every member is learned from the same n-gram counts.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -96,14 +95,14 @@ from ..config import option, to_dict
 from ..errors import ConfigError
 from ..lexicon import MAX_WORD_LEN, Lexicon
 from ..text import NUM
-from . import calibrate
+from . import calibrate, segmenters
 from .base import (
     Context,
     Segmenter,
     count_segmentation,
     per_fragment,
-    segmentation,
 )
+from .passes import OrphanPairsPass
 
 MEMBERS = ("cohesion", "nvbe", "lm")
 
@@ -236,14 +235,42 @@ def _vote_segmenter(ctx: Context, config: EnsembleConfig) -> tuple[Segmenter, di
         if m not in built:
             built[m] = METHODS[m].segmenter(ctx, _member_config(m, factors))
     members = [built[m] for m in config.members]
+    return VoteSegmenter(members, config.min_votes, config.number_suffixes), factors
 
-    def segment(frags: list[str]) -> list[list[int]]:
-        ends = vote(frags, [m(frags) for m in members], config.min_votes)
-        if config.number_suffixes:
+
+class VoteSegmenter:
+    """The vote's segmenter: word ends where at least ``min_votes`` members cut, and with
+    ``number_suffixes`` every number set apart (see the module documentation). It can be
+    rebuilt in a worker process when its members can (see
+    :mod:`~ciyu.learners.segmenters`)."""
+
+    def __init__(self, members: list[Segmenter], min_votes: int, number_suffixes: bool) -> None:
+        self.members = members
+        self.min_votes = min_votes
+        self.number_suffixes = number_suffixes
+
+    def __call__(self, frags: list[str]) -> list[list[int]]:
+        ends = vote(frags, [m(frags) for m in self.members], self.min_votes)
+        if self.number_suffixes:
             ends = [sorted({*e, *n}) for e, n in zip(ends, _number_edges(frags), strict=True)]
         return ends
 
-    return segment, factors
+    def spec(self) -> segmenters.Spec | None:
+        """The members' specs, or None if one of them cannot travel."""
+        specs = [segmenters.spec_of(m) for m in self.members]
+        if any(spec is None for spec in specs):
+            return None
+        meta, arrays = segmenters.nest(spec for spec in specs if spec is not None)
+        meta.update(segmenter="vote", min_votes=self.min_votes, numbers=self.number_suffixes)
+        return meta, arrays
+
+    @classmethod
+    def from_spec(cls, meta: dict[str, Any], arrays: Mapping[str, Any]) -> VoteSegmenter:
+        """The segmenter of :meth:`spec`."""
+        members: list[Segmenter] = [
+            segmenters.rebuild(*spec) for spec in segmenters.unnest(meta, arrays)
+        ]
+        return cls(members, int(meta["min_votes"]), bool(meta["numbers"]))
 
 
 def _member_config(name: str, factors: dict[str, float]) -> Any:
@@ -268,9 +295,6 @@ def _number_edges(frags: list[str]) -> list[list[int]]:
         for f in frags
     ]
 
-
-#: Tokens gathered before their pairs are counted in one numpy batch.
-_BATCH_TOKENS = 1 << 18
 
 #: An adjacent pair of tokens of a segmentation, at least one of them a single character.
 Pair = tuple[str, str]
@@ -328,55 +352,11 @@ def orphan_pairs(
     stage: str = "segment",
 ) -> TokenPairs:
     """Segment the corpus; count its tokens and the adjacent pairs of tokens of which at
-    least one is an orphan (a single character)."""
-    index: dict[str, int] = {"": 0}  # token → id; "" separates fragments
-    short = [False]  # id → is the token a single character
-    counts = np.zeros(1, dtype=np.int64)
-    # Pairs are counted in numpy, one int64 key per pair, in parts merged now and then:
-    # this pass runs once per merge round, and a Counter of tuples was both its slowest
-    # part and most of its memory.
-    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
-    held = 0
-
-    def add(flat: list[str]) -> None:
-        nonlocal counts, parts, held
-        known = len(index)
-        ids = np.array([index.setdefault(t, len(index)) for t in flat], dtype=np.int64)
-        short.extend(len(t) == 1 for t in itertools.islice(index, known, None))
-        counts = np.bincount(ids, minlength=len(index)).astype(np.int64) + np.pad(
-            counts, (0, len(index) - len(counts))
-        )
-        is_short = np.array(short)
-        left, right = ids[:-1], ids[1:]
-        keep = (left > 0) & (right > 0) & (is_short[left] | is_short[right])
-        parts.append(_sum_by_key((left[keep] << 32) | right[keep]))
-        held += len(parts[-1][0])
-        if held > 2 * len(parts[0][0]) + (1 << 20):
-            parts = [_sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))]
-            held = len(parts[0][0])
-
-    flat: list[str] = []  # the tokens of many fragments, each followed by ""
-    for words in segmentation(ctx, segment, stage):
-        flat += words
-        flat.append("")
-        if len(flat) >= _BATCH_TOKENS:
-            add(flat)
-            flat = []
-    add(flat)
-    counts[0] = 0
-    keys, n = _sum_by_key(*map(np.concatenate, zip(*parts, strict=True)))
-    return TokenPairs(list(index), counts, keys >> 32, keys & 0xFFFFFFFF, n, np.array(short))
-
-
-def _sum_by_key(
-    keys: npt.NDArray[np.int64], counts: npt.NDArray[np.int64] | None = None
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Distinct keys (sorted) and the sum of the counts of each (1 per key by default)."""
-    if counts is None:
-        unique, n = np.unique(keys, return_counts=True)
-        return unique, n.astype(np.int64)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+    least one is an orphan (a single character). A pass of the context's engine
+    (:class:`~ciyu.learners.passes.OrphanPairsPass`)."""
+    pairs = ctx.run(OrphanPairsPass(segment), stage)
+    orphan = np.array([len(t) == 1 for t in pairs.names])
+    return TokenPairs(pairs.names, pairs.counts, pairs.left, pairs.right, pairs.n, orphan)
 
 
 def _lengths(tp: TokenPairs) -> npt.NDArray[np.int64]:

@@ -30,7 +30,9 @@ when the compiled extension is installed, with :func:`viterbi` as its reference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -174,11 +176,65 @@ def segment_fragments(counts: NgramCounts, frags: list[str], config: LmConfig) -
     return out
 
 
+class LmSegmenter:
+    """Segments batches of fragments with the model; can be rebuilt in a worker process
+    from the counts it needs (orders ``1..config.order``, see
+    :mod:`~ciyu.learners.segmenters`)."""
+
+    def __init__(self, counts: NgramCounts, config: LmConfig) -> None:
+        self.counts = counts
+        self.config = config
+
+    def __call__(self, frags: list[str]) -> list[list[int]]:
+        return segment_fragments(self.counts, frags, self.config)
+
+    def spec(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The config and the count tables the model reads."""
+        c, counts = self.config, self.counts
+        arrays: dict[str, Any] = {}
+        for k in range(1, c.order + 1):
+            arrays[f"keys_{k}"], arrays[f"counts_{k}"] = counts.table(k)
+        meta = {
+            "segmenter": "lm",
+            "order": c.order,
+            "join_pmi": list(c.join_pmi),
+            "join_share": list(c.join_share),
+            "floor": c.floor,
+            "n_chars": counts.n_chars,
+            "n_fragments": counts.n_fragments,
+            "min_count": counts.min_count,
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_spec(cls, meta: dict[str, Any], arrays: Mapping[str, Any]) -> LmSegmenter:
+        """The segmenter of :meth:`spec`."""
+        order = int(meta["order"])
+        tables = []
+        for k in range(1, order + 1):
+            keys, cnt = arrays[f"keys_{k}"], arrays[f"counts_{k}"]
+            if keys.dtype != np.dtype(f"<U{k}") or cnt.dtype != np.int64 or keys.shape != cnt.shape:
+                raise ValueError(f"bad counts of order {k}")
+            tables.append((keys, cnt))
+        config = LmConfig(
+            order=order,
+            join_pmi=tuple(float(x) for x in meta["join_pmi"]),
+            join_share=tuple(float(x) for x in meta["join_share"]),
+            floor=float(meta["floor"]),
+        )
+        counts = NgramCounts(
+            order=order,
+            tables=tables,
+            n_chars=int(meta["n_chars"]),
+            n_fragments=int(meta["n_fragments"]),
+            min_count=int(meta["min_count"]),
+        )
+        return cls(counts, config)
+
+
 def segmenter(ctx: Context, config: LmConfig | None = None) -> Segmenter:
     """Segment batches of fragments with the model."""
-    config = config or LmConfig()
-    counts = ctx.counts
-    return lambda frags: segment_fragments(counts, frags, config)
+    return LmSegmenter(ctx.counts, config or LmConfig())
 
 
 def learn(ctx: Context, config: LmConfig | None = None) -> Lexicon:

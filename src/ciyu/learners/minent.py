@@ -28,13 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import option, to_dict
-from ..counts import chunked
 from ..decoder import best_split
 from ..errors import ConfigError
 from ..lexicon import MAX_WORD_LEN, Lexicon
 from ..stats import as_keys, codes_of
 from .base import Context, Segmenter, per_fragment
-from .cohesion import covering_cut
+from .passes import CoveringCutPass
 
 
 @dataclass(frozen=True)
@@ -98,10 +97,7 @@ def learn(ctx: Context, config: MinentConfig | None = None) -> Lexicon:
     with np.errstate(divide="ignore"):
         pmi = np.log(c2 / n_pairs) - np.log(first) - np.log(second)
     kept = pairs[(c2 / n_pairs > config.min_proba) & (pmi > config.min_pmi)]
-    pieces: Counter[str] = Counter()
-    for chunk in chunked(ctx.texts(), ctx.chunk_chars):
-        p, _ = covering_cut(chunk, {2: kept}, long_len=1 << 30)
-        pieces.update(p)
+    pieces, _ = ctx.run(CoveringCutPass({2: kept}, long_len=1 << 30), "cut")
     total = sum(pieces.values())
     words: Counter[str] = Counter()
     dropped = []

@@ -34,6 +34,7 @@ from ..decoder import boundaries_from_tables
 from ..errors import ConfigError
 from ..lexicon import Lexicon
 from .base import Context, Segmenter, count_segmentation, per_fragment
+from .segmenters import DecoderSegmenter
 
 Floats = npt.NDArray[np.float64]
 
@@ -123,6 +124,8 @@ def segmenter(ctx: Context, config: NvbeConfig | None = None) -> Segmenter:
     tables = (
         (keys, a * (keys.dtype.itemsize // 4)) for keys, a in autonomy_tables(ctx.counts, config)
     )
+    if ctx.engine.ships:  # kept, for the worker processes to rebuild the decoder
+        return DecoderSegmenter.from_tables(list(tables), UNSEEN_SCORE)
     return per_fragment(boundaries_from_tables(tables, UNSEEN_SCORE))
 
 

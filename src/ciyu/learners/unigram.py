@@ -30,6 +30,7 @@ is lost. With ids, they map to ``<unk>``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections import Counter
@@ -41,7 +42,7 @@ from ..config import option, to_dict
 from ..decoder import best_split
 from ..errors import ConfigError
 from ..lexicon import Lexicon
-from .base import Context, Segmenter, per_fragment
+from .base import Context, Segmenter, count_segmentation, per_fragment
 
 log = logging.getLogger("ciyu")
 
@@ -89,15 +90,10 @@ def required_characters(ctx: Context, coverage: float) -> set[str]:
     return set(chars[order[:n]].tolist())
 
 
-def _viterbi_counts(sentences: Counter[str], pieces: dict[str, float]) -> Counter[str]:
-    decoder = Lexicon(pieces).decoder()
-    out: Counter[str] = Counter()
-    for sentence, n in sentences.items():
-        start = 0
-        for end in decoder.boundaries(sentence):
-            out[sentence[start:end]] += n
-            start = end
-    return out
+def _viterbi_counts(ctx: Context, pieces: dict[str, float], stage: str) -> Counter[str]:
+    """One Viterbi EM step: the pieces of the best segmentation of every fragment of the
+    corpus (each distinct fragment once, weighted by its count), counted."""
+    return count_segmentation(ctx, per_fragment(Lexicon(pieces).decoder().boundaries), stage)
 
 
 def _losses(counts: Counter[str], max_len: int) -> list[tuple[float, str]]:
@@ -125,7 +121,6 @@ def learn(ctx: Context, config: UnigramConfig | None = None) -> Lexicon:
             f"needed to cover {config.character_coverage:.2%} of the text; raise --vocab-size "
             "or lower --character-coverage"
         )
-    sentences: Counter[str] = Counter(f for frags in ctx.fragments() for f in frags)
     counts = ctx.counts
     seeds: list[tuple[int, str]] = []
     for k in range(2, config.max_piece_length + 1):
@@ -138,8 +133,9 @@ def learn(ctx: Context, config: UnigramConfig | None = None) -> Lexicon:
     chars, char_counts = counts.table(1)
     pieces.update(zip(chars.tolist(), char_counts.astype(float).tolist(), strict=True))
     n_required = len(required)
+    rounds = itertools.count(1)
     while True:
-        used = _viterbi_counts(sentences, pieces)
+        used = _viterbi_counts(ctx, pieces, f"EM round {next(rounds)}")
         ranked = _losses(used, config.max_piece_length)
         size = len(ranked) + n_required
         target = (
@@ -155,7 +151,7 @@ def learn(ctx: Context, config: UnigramConfig | None = None) -> Lexicon:
         if target == config.vocab_size:
             break
     for _ in range(2):
-        used = _viterbi_counts(sentences, pieces)
+        used = _viterbi_counts(ctx, pieces, f"EM round {next(rounds)}")
         pieces = {w: float(c) for w, c in used.items() if w in pieces and c > 0}
         for ch in required:
             pieces.setdefault(ch, 1.0)
