@@ -164,12 +164,57 @@ def _add_input_args(
     _add_threads_arg(p, threads)
 
 
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where the passes over the corpus run: local (this machine, -j processes; "
+        "default) or ray (a Ray cluster, or Ray started on this machine with -j CPUs; "
+        "pip install 'ciyu[ray]'); the output is the same",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="with --engine ray: the cluster to join (auto: the cluster this machine "
+        "belongs to; ray://HOST:10001); default: start Ray here for this command, its "
+        "session files in a temporary directory (or $RAY_TMPDIR)",
+    )
+
+
+@contextlib.contextmanager
+def _engine(args: argparse.Namespace) -> Iterator[Any]:
+    """The engine ``--engine`` names: None (local), or a Ray engine closed afterwards."""
+    if args.engine != "ray":
+        if args.address is not None:
+            raise CiyuError("--address goes with --engine ray")
+        yield None
+        return
+    from .distributed import RayEngine
+
+    cpus = None if args.address is not None or not args.threads else args.threads
+    with RayEngine(args.address, num_cpus=cpus) as engine:
+        yield engine
+
+
+@contextlib.contextmanager
+def _inputs(args: argparse.Namespace, *, spool: bool = True) -> Iterator[dict[str, Any]]:
+    """How the API is told what to read: a :class:`Corpus`, or ``paths=`` for URLs
+    (``s3://...``), which the API reads with pyarrow."""
+    if any("://" in str(source) for source in args.inputs):
+        yield {"paths": list(args.inputs), "errors": args.errors}
+        return
+    with Corpus(args.inputs, errors=args.errors, spool_stdin=spool) as corpus:
+        yield {"inputs": corpus}
+
+
 def _add_max_memory(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--max-memory", type=parse_size, default=None, metavar="SIZE", help=help)
 
 
 def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfig) -> None:
     p.add_argument("--counts", metavar="COUNTS", help="reuse counts saved by `ciyu count`")
+    _add_engine_args(p)
     _add_max_memory(
         p,
         "bound on the peak resident memory of the whole command (this process and its "
@@ -187,28 +232,31 @@ def _run_learner(
     progress: Progress,
     learn: Callable[..., T],
     config: object,
-    corpus: Corpus,
+    source: dict[str, Any],
 ) -> T:
-    """Run ``api.discover`` or ``api.train`` with the options every learning command has."""
+    """Run ``api.discover`` or ``api.train`` with the options every learning command
+    has; ``source`` names the input (see :func:`_inputs`)."""
     counts = NgramCounts.load(args.counts) if args.counts else None
     if counts is not None:
         progress.set_total(counts.n_chars)
     try:
-        return learn(
-            corpus,
-            config=config,
-            counts=counts,
-            max_memory=args.max_memory,
-            progress=progress,
-            threads=args.threads,
-        )
+        with _engine(args) as engine:
+            return learn(
+                **source,
+                config=config,
+                counts=counts,
+                max_memory=args.max_memory,
+                progress=progress,
+                threads=args.threads,
+                engine=engine,
+            )
     finally:
         progress.done()
 
 
-def _discover(args: argparse.Namespace, progress: Progress, corpus: Corpus) -> Discovery:
+def _discover(args: argparse.Namespace, progress: Progress, source: dict[str, Any]) -> Discovery:
     config = from_namespace(CohesionConfig, args)
-    return _run_learner(args, progress, api.discover, config, corpus)
+    return _run_learner(args, progress, api.discover, config, source)
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,17 +273,19 @@ def _parse_count(p: argparse.ArgumentParser, method: str) -> None:
         "workers), e.g. 2G; at least about 60M (the interpreter holds about 40 MiB). Rare "
         "n-grams are pruned to stay within it, and the counts are marked approximate",
     )
+    _add_engine_args(p)
 
 
 def _cmd_count(args: argparse.Namespace, progress: Progress) -> int:
     # one pass: standard input and pipes are read as they come, not copied first
-    with Corpus(args.inputs, errors=args.errors, spool_stdin=False) as corpus:
+    with _inputs(args, spool=False) as source, _engine(args) as engine:
         counts = api.count(
-            corpus,
-            args.order,
+            **source,
+            order=args.order,
             max_memory=args.max_memory,
             progress=lambda n: progress("count", n),
             threads=args.threads,
+            engine=engine,
         )
     progress.done()
     counts.save(_output_path(args.output))
@@ -287,8 +337,8 @@ def _cmd_discover(args: argparse.Namespace, progress: Progress) -> int:
             ) from None
         source = dictionary.JIEBA
     reference = read_word_list(dictionary.resolve(source)) if source else None
-    with Corpus(args.inputs, errors=args.errors) as corpus:
-        disc = _discover(args, progress, corpus)
+    with _inputs(args) as inputs:
+        disc = _discover(args, progress, inputs)
     for word in args.explain:
         sys.stderr.write(disc.explain(undisplay(word)) + "\n\n")
     rows = rows_from_discovery(disc, reference)
@@ -315,8 +365,8 @@ def _parse_explain(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
-    with Corpus(args.inputs, errors=args.errors) as corpus:
-        disc = _discover(args, progress, corpus)
+    with _inputs(args) as source:
+        disc = _discover(args, progress, source)
     with _output(None) as out:
         out.write(disc.explain(undisplay(args.word)) + "\n")
     progress.summary(f"{args.word} explained from {_n(disc.counts.n_chars, 'character')}")
@@ -347,8 +397,8 @@ def _parse_train(p: argparse.ArgumentParser, method: str) -> None:
 def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
     config = from_namespace(METHODS[args.method].config, args)
     learn = functools.partial(api.train, method=args.method, base=args.base)
-    with Corpus(args.inputs, errors=args.errors) as corpus:
-        model = _run_learner(args, progress, learn, config, corpus)
+    with _inputs(args) as source:
+        model = _run_learner(args, progress, learn, config, source)
     model.save(_output_path(args.output))
     words = _n(len(model.lexicon), "word")
     what = args.method
@@ -360,14 +410,25 @@ def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
 
 def _parse_segment(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
-    # segmentation runs at about 100 MB/s in one process: starting workers pays off only
-    # on very large inputs, so it is opt-in
+    # threads share the model and segment blocks of about 1 MB in parallel; the default
+    # is one, as before: the output is the same for any number
     _add_input_args(p, optional=True, threads=1)
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--sep", default=" ", help="word separator (default: one space)")
+    _add_engine_args(p)
+    p.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="with --engine ray: write each input file's segmentation to a file of the "
+        "same name in DIR (a file below an input directory keeps its path below it; .gz "
+        "inputs give plain text); DIR and the inputs must be on a file system every node "
+        "of the cluster sees",
+    )
 
 
 def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
+    if args.engine == "ray" or args.output_dir is not None:
+        return _segment_files(args, progress)
     model, fingerprint = load_model(args.model)  # validated before anything is written
     segmenter = BlockSegmenter(model, args.sep, args.model, fingerprint)
     # one pass: standard input and pipes are read as they come
@@ -386,6 +447,30 @@ def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
     progress.done()
     progress.summary(
         f"{_n(lines, 'line')} ({_n(done, 'byte')}) segmented into {_shown(args.output)}"
+    )
+    return 0
+
+
+def _segment_files(args: argparse.Namespace, progress: Progress) -> int:
+    """``segment --engine ray``: many input files into as many output files."""
+    if args.engine != "ray" or args.output_dir is None or args.output is not None:
+        raise CiyuError(
+            "--output-dir and --engine ray go together (one output file per input file), without -o"
+        )
+    if not args.inputs:
+        raise CiyuError("--engine ray segments files: name them (FILE... or directories)")
+    from .distributed import segment_outputs
+
+    load_model(args.model)  # validated before any task starts
+    pairs = segment_outputs(args.inputs, args.output_dir)
+    progress.unit = "bytes"
+    with _engine(args) as engine:
+        done = engine.segment_files(
+            args.model, pairs, args.sep, args.errors, lambda n: progress("segment", n)
+        )
+    progress.done()
+    progress.summary(
+        f"{_n(len(pairs), 'file')} ({_n(done, 'byte')}) segmented into {args.output_dir}"
     )
     return 0
 
@@ -573,7 +658,7 @@ def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
             if reference is not None:
                 words = [replace(w, in_reference=w.word in reference) for w in words]
         else:
-            words = rows_from_discovery(_discover(args, progress, corpus), reference)
+            words = rows_from_discovery(_discover(args, progress, {"inputs": corpus}), reference)
         if model is not None:
             method = model.meta.get("method", "?")
             name = os.path.basename(args.model)

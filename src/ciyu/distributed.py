@@ -124,8 +124,31 @@ class DatasetText:
     column: str = "text"
 
     def __iter__(self) -> Iterator[str]:
-        for row in self.dataset.select_columns([self.column]).iter_rows():
-            yield _row_text(row[self.column])
+        with _in_order():
+            rows = self.dataset.select_columns([self.column]).iter_rows()
+            for row in rows:
+                yield _row_text(row[self.column])
+
+    def block_refs(self) -> list[Any]:
+        """The dataset's blocks of the text column (Arrow tables in the object store), in
+        the dataset's order."""
+        with _in_order():
+            return list(self.dataset.select_columns([self.column]).to_arrow_refs())
+
+
+@contextlib.contextmanager
+def _in_order() -> Iterator[None]:
+    """Ray Data keeps the order of the blocks (the start of the corpus is what the
+    learners calibrate on)."""
+    from ray.data import DataContext
+
+    options = DataContext.get_current().execution_options
+    saved = options.preserve_order
+    options.preserve_order = True
+    try:
+        yield
+    finally:
+        options.preserve_order = saved
 
 
 def _row_text(value: object) -> str:
@@ -147,13 +170,46 @@ def _pyarrow_fs() -> Any:
     return fs
 
 
+class _NativeFile(io.RawIOBase):
+    """A pyarrow file as a Python binary stream (seekable), for the reader."""
+
+    def __init__(self, native: Any) -> None:
+        super().__init__()
+        self._native = native
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._native.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._native.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._native.tell())
+
+    def close(self) -> None:
+        try:
+            self._native.close()
+        finally:
+            super().close()
+
+
 def _open_url(url: str) -> BinaryIO:
     fs = _pyarrow_fs()
     try:
         filesystem, path = fs.FileSystem.from_uri(url)
-        return filesystem.open_input_file(path)  # type: ignore[no-any-return]
+        native = filesystem.open_input_file(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"{url}: cannot open: {exc}") from None
+    return io.BufferedReader(_NativeFile(native), 1 << 16)
 
 
 def expand_urls(patterns: Sequence[str]) -> list[str]:
@@ -439,6 +495,20 @@ def _segmenter(key: str, data: Callable[[], bytes], sep: str) -> Any:
 # the engine
 
 
+#: Ray's sockets live 80 characters below its temporary directory, and a socket's path
+#: has at most 107 bytes.
+_MAX_TMP_CHARS = 24
+
+
+def _short_tmp() -> str:
+    """The system's temporary directory, or ``/tmp`` when its path is too long for Ray's
+    socket paths."""
+    base = tempfile.gettempdir()
+    if len(base.encode()) <= _MAX_TMP_CHARS or not os.path.isdir("/tmp"):
+        return base
+    return "/tmp"
+
+
 def _reload_auth(ray: Any) -> None:
     """Make a Ray already imported read its authentication settings from the environment
     again (it reads them once, when imported)."""
@@ -510,7 +580,7 @@ class RayEngine(Engine):
         }
         if address is None:
             if temp_dir is None and "RAY_TMPDIR" not in os.environ:
-                temp_dir = self._own_dir = tempfile.mkdtemp(prefix="ciyu-ray-")
+                temp_dir = self._own_dir = tempfile.mkdtemp(prefix="ciyu-ray-", dir=_short_tmp())
             if temp_dir is not None:
                 options["_temp_dir"] = os.path.abspath(temp_dir)
             options["num_cpus"] = num_cpus
@@ -658,8 +728,7 @@ class RayEngine(Engine):
         """The sources of the first pass for a corpus the cluster can read itself, or
         None (the text is then read here and sent in batches)."""
         if isinstance(corpus, DatasetText):
-            refs = corpus.dataset.select_columns([corpus.column]).to_arrow_refs()
-            return [("arrow", ([ref], corpus.column)) for ref in refs]
+            return [("arrow", ([ref], corpus.column)) for ref in corpus.block_refs()]
         if isinstance(corpus, UrlCorpus):
             ranges = file_ranges(corpus.urls, corpus.errors, self.split_bytes)
             return [("range", r) for r in ranges]
@@ -748,6 +817,46 @@ def engine_for(engine: object, *, threads: int | None = 1) -> tuple[Engine | Non
     raise ConfigError(f"engine must be 'local', 'ray' or a ciyu engine object, got {engine!r}")
 
 
+def segment_outputs(inputs: Sequence[str], out_dir: str) -> list[tuple[str, str]]:
+    """The output file of every input file of ``ciyu segment --engine ray``: a file
+    ``X`` (or ``X.gz``) becomes ``out_dir/X``, and every file below a directory ``D`` keeps
+    its path relative to ``D``.
+
+    Raises:
+        ConfigError: on standard input or a URL among the inputs, two inputs that would
+            write the same output, or an output that is an input.
+        InputError: if an input is missing or unreadable.
+    """
+    pairs: list[tuple[str, str]] = []
+    for src in inputs:
+        if src == "-" or is_url(src):
+            raise ConfigError(
+                f"{src}: segment --engine ray segments files that every node of the cluster "
+                "can read (a shared file system), not standard input or URLs"
+            )
+        files = Corpus([src]).files or []
+        top = os.path.abspath(src)
+        for path in files:
+            name = os.path.abspath(path)
+            relative = os.path.relpath(name, top) if os.path.isdir(top) else os.path.basename(name)
+            if relative.endswith(".gz"):
+                relative = relative[: -len(".gz")]
+            pairs.append((name, os.path.join(os.path.abspath(out_dir), relative)))
+    sources = {src for src, _ in pairs}
+    seen: dict[str, str] = {}
+    for src, dst in pairs:
+        if dst in sources:
+            raise ConfigError(
+                f"{dst}: the output would overwrite an input; choose another --output-dir"
+            )
+        if dst in seen:
+            raise ConfigError(
+                f"{seen[dst]} and {src} would both be written to {dst}; segment them in two runs"
+            )
+        seen[dst] = src
+    return pairs
+
+
 __all__ = [
     "INSTALL",
     "DatasetText",
@@ -761,4 +870,5 @@ __all__ = [
     "import_ray",
     "is_url",
     "read_range",
+    "segment_outputs",
 ]
