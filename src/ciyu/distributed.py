@@ -37,7 +37,9 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -495,6 +497,20 @@ def _segmenter(key: str, data: Callable[[], bytes], sep: str) -> Any:
 # the engine
 
 
+@contextlib.contextmanager
+def _own_signal_handlers() -> Iterator[None]:
+    """Keep this process's SIGTERM handler: ``ray.init`` installs one that exits at once
+    (the command line's removes its temporary files first) and never takes it back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, saved)
+
+
 #: Ray's sockets live 80 characters below its temporary directory, and a socket's path
 #: has at most 107 bytes.
 _MAX_TMP_CHARS = 24
@@ -592,7 +608,8 @@ class RayEngine(Engine):
         else:
             options["address"] = address
         try:
-            ray.init(**options)
+            with _own_signal_handlers():
+                ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             self.close()
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
