@@ -265,3 +265,19 @@ def test_solid_cut_helpers_agree(law_lines: list[str]) -> None:
     solid = solid_ngrams(ctx.counts, config, config.resolve_min_count(ctx.counts.n_chars))
     pieces, neighbours = ctx.run(CoveringCutPass(solid, 5), None)
     assert (pieces, neighbours) == covering_cut(law_lines[:500], solid, 5)
+
+
+def test_workers_read_large_files_in_pieces(
+    tmp_path: Any, law_lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ciyu import counts as counts_module
+    from ciyu.counts import count_corpus
+
+    path = tmp_path / "law.txt"
+    path.write_text("\n".join(law_lines[:2000]), encoding="utf-8")
+    monkeypatch.setattr(counts_module, "RANGE_BYTES", 20_000)  # about ten pieces
+    one = count_corpus(ciyu.Corpus([path]), 6, threads=1, fragments=True)
+    two = count_corpus(ciyu.Corpus([path]), 6, threads=2, fragments=True, chunk_chars=5000)
+    assert one.counts == two.counts
+    assert one.table is not None and two.table is not None
+    assert one.table.to_dict() == two.table.to_dict()

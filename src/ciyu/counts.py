@@ -67,7 +67,18 @@ from ._memory import (
 from ._untrusted import NpzReader, escape, load_json_object
 from .errors import ConfigError, ModelFormatError
 from .parallel import resolve_threads
-from .passes import Accumulator, Batch, LocalEngine, Message, Pass, Stack, TextBatch
+from .passes import (
+    Accumulator,
+    Batch,
+    LocalEngine,
+    Message,
+    Pass,
+    RangeBatch,
+    Stack,
+    TextBatch,
+)
+from .ranges import file_ranges
+from .reader import Corpus
 from .tables import StringCounts, shard_of, sum_by_key
 from .tables import merge_tables as _merge_tables
 from .text import is_learnable, learnable_view
@@ -595,6 +606,9 @@ def _fragment_table(codes: npt.NDArray[np.uint32]) -> StringCounts:
     return table
 
 
+#: Without a memory budget, worker processes read plain files in pieces of this size and
+#: send back the merged counts of each piece.
+RANGE_BYTES = 4 << 20
 #: Texts longer than this (or than the chunk size, if larger) are split: see :func:`split_long`.
 SPLIT_MIN_CHARS = 1 << 12
 # Safe places to split a text: after whitespace or CJK sentence and clause punctuation
@@ -1109,10 +1123,16 @@ def count_corpus(
     )
     own = engine is None
     runner = engine if engine is not None else LocalEngine(workers)
+    batches: Iterable[Batch] = text_batches(texts, chunk_chars)
+    if max_memory is None and workers > 1 and isinstance(texts, Corpus) and texts.files:
+        # the workers read the files themselves, in pieces, and merge what they count
+        ranges = file_ranges([str(p) for p in texts.files], texts.errors, RANGE_BYTES)
+        if len(ranges) > 1:
+            batches = [RangeBatch(r, chunk_chars) for r in ranges]
     try:
         return runner.run(
             job,
-            text_batches(texts, chunk_chars),
+            batches,
             progress=progress,
             workers=workers,
             in_flight=in_flight,

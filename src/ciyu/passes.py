@@ -51,6 +51,7 @@ from . import _codec
 from ._memory import MiB, return_freed_memory
 from .errors import ConfigError
 from .parallel import resolve_threads
+from .ranges import FileRange, read_range
 from .tables import Counts, StringCounts
 from .text import fragments as fragments_of
 
@@ -74,9 +75,30 @@ class TextBatch:
         return frags, np.ones(len(frags), dtype=np.int64)
 
 
-#: A piece of the corpus a pass maps: lines of text, or a slice of the table of distinct
-#: fragments with their counts.
-Batch = TextBatch | StringCounts
+@dataclass(frozen=True)
+class RangeBatch:
+    """A piece of a file (see :mod:`ciyu.ranges`) that the process mapping it reads
+    itself, in batches of about ``chunk_chars`` characters whose partials it merges: the
+    first pass over large files, so that this process neither reads nor ships the text."""
+
+    source: FileRange
+    chunk_chars: int
+
+    def batches(self) -> Iterator[TextBatch]:
+        """The text of the range, in batches as the first pass cuts text."""
+        from .counts import text_batches
+
+        return text_batches(read_range(self.source), self.chunk_chars)
+
+    def fragments(self) -> tuple[list[str], Counts]:
+        """The fragments of every line of the range, each counted once."""
+        frags = [f for b in self.batches() for f in b.fragments()[0]]
+        return frags, np.ones(len(frags), dtype=np.int64)
+
+
+#: A piece of the corpus a pass maps: lines of text, a slice of the table of distinct
+#: fragments with their counts, or a piece of a file that the mapping process reads.
+Batch = TextBatch | StringCounts | RangeBatch
 
 
 def batch_fragments(batch: Batch) -> tuple[list[str], Counts]:
@@ -86,10 +108,29 @@ def batch_fragments(batch: Batch) -> tuple[list[str], Counts]:
     return batch.fragments()
 
 
+def map_batch(job: Pass[P, Any], batch: Batch) -> tuple[P, int]:
+    """The partial of one batch, and the characters it covers; a :class:`RangeBatch` is
+    mapped batch by batch and the partials merged here."""
+    if isinstance(batch, RangeBatch):
+        acc = Stack(job.merge, job.size, job.empty)
+        chars = 0
+        for sub in batch.batches():
+            partial = job.map(sub)
+            chars += job.chars(partial)
+            acc.add(partial)
+        return acc.result(), chars
+    partial = job.map(batch)
+    return partial, job.chars(partial)
+
+
 def encode_batch(batch: Batch, *, compress: bool = False) -> bytearray:
     """A batch as a message (:mod:`ciyu._codec`)."""
     if isinstance(batch, StringCounts):
         return _codec.pack({"batch": "table"}, batch.to_arrays(), compress=compress)
+    if isinstance(batch, RangeBatch):
+        r = batch.source
+        meta = {"batch": "range", "path": r.path, "start": r.start, "end": r.end}
+        return _codec.pack({**meta, "errors": r.errors, "chunk": batch.chunk_chars}, {})
     joined = "".join(batch.texts).encode("utf-32-le", "surrogatepass")
     lengths = np.fromiter(map(len, batch.texts), dtype=np.int64, count=len(batch.texts))
     codes = np.frombuffer(joined, dtype="<u4")
@@ -103,6 +144,9 @@ def decode_batch(data: bytes | bytearray) -> Batch:
         ciyu._codec.CodecError: if the message is damaged.
     """
     meta, arrays = _codec.unpack(data)
+    if meta.get("batch") == "range":
+        source = FileRange(meta["path"], int(meta["start"]), meta["end"], meta["errors"])
+        return RangeBatch(source, int(meta["chunk"]))
     if meta.get("batch") == "table":
         try:
             return StringCounts.from_arrays(arrays)
@@ -286,8 +330,8 @@ def run_here(
     acc = job.accumulator()
     done = 0
     for batch in batches:
-        partial = job.map(batch)
-        done += job.chars(partial)
+        partial, chars = map_batch(job, batch)
+        done += chars
         acc.add(partial)
         if progress is not None:
             progress(done)
@@ -546,8 +590,8 @@ def _work(
     """What a worker process does with one batch: map it, and send the partial back as a
     message with the characters it covers."""
     job = _worker_job(cls, key)
-    partial = job.map(decode_batch(payload))
-    return job.chars(partial), job.encode(partial)
+    partial, chars = map_batch(job, decode_batch(payload))
+    return chars, job.encode(partial)
 
 
 def _chain(first: Batch, second: Batch | None, rest: Iterator[Batch]) -> Iterator[Batch]:

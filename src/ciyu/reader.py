@@ -506,11 +506,12 @@ class Corpus:
 
     @property
     def files(self) -> list[Path] | None:
-        """The files read, in order, or None when the sources include standard input or
-        in-memory text."""
+        """The regular files read, in order, or None when the sources include standard
+        input, a stream (a pipe, a FIFO, a device) or in-memory text."""
         if self._texts is not None or None in self._paths:
             return None
-        return [p for p in self._paths if p is not None]
+        paths = [p for p in self._paths if p is not None]
+        return None if any(_is_stream(p) for p in paths) else paths
 
     @property
     def names(self) -> list[str]:

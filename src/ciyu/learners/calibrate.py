@@ -39,7 +39,7 @@ from .. import stats
 from ..counts import windows
 from .base import Context, Segmenter
 from .cohesion import CohesionConfig
-from .lm import LmConfig, segment_fragments
+from .lm import LmConfig, emissions, segment_fragments
 
 log = logging.getLogger("ciyu")
 
@@ -120,9 +120,15 @@ def lm_strictness(
     """The factor for the lm's join prices that makes it cut ``share`` of the gaps of
     ``frags`` (bisection; the share cut grows with the prices)."""
 
+    # the emissions do not depend on the prices: computed once for every step
+    em = emissions(ctx.counts, "\0".join(frags), config)
+
     def cut_share(f: float) -> float:
         scaled = dataclasses.replace(config, join_share=tuple(x * f for x in config.join_share))
-        return gap_share(frags, lambda fr: segment_fragments(ctx.counts, fr, scaled))
+        return gap_share(
+            frags,
+            lambda fr: segment_fragments(ctx.counts, fr, scaled, em if fr is frags else None),
+        )
 
     lo, hi = LOWEST, HIGHEST
     if cut_share(hi) <= share:

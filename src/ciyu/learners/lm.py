@@ -156,10 +156,17 @@ def viterbi(em: list[list[float]], start: int, end: int, join: list[float]) -> l
     return [*starts, end - start]
 
 
-def segment_fragments(counts: NgramCounts, frags: list[str], config: LmConfig) -> list[list[int]]:
-    """Word end offsets of each fragment under the model."""
-    view = "\0".join(frags)
-    em = emissions(counts, view, config)
+def segment_fragments(
+    counts: NgramCounts,
+    frags: list[str],
+    config: LmConfig,
+    em: npt.NDArray[np.float64] | None = None,
+) -> list[list[int]]:
+    """Word end offsets of each fragment under the model. ``em``: the fragments'
+    emissions (:func:`emissions` of ``"\0".join(frags)``), when computed already: they
+    depend on the order and the floor, not on the join prices."""
+    if em is None:
+        em = emissions(counts, "\0".join(frags), config)
     join = config.prices(char_entropy(counts))
     if _lattice is not None:  # the compiled twin of viterbi(), all fragments at once
         ends: list[list[int]] = _lattice.tag_viterbi(
