@@ -139,6 +139,19 @@ def test_ray_counts_and_discovers_the_same(engine: Any, tmp_path: Path) -> None:
         assert a.read_bytes() == b.read_bytes(), command
 
 
+def test_a_memory_budget_is_for_the_local_engine(
+    engine: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.model"
+    args = ["-q", "train", str(SAMPLE), "-o", str(out), "--engine", "ray", "--max-memory", "1G"]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        "ciyu: error: --max-memory bounds the processes of this machine; with a cluster "
+        "engine, size the memory of the cluster's nodes instead\n"
+    )
+    assert not out.exists()
+
+
 def test_ray_reads_plain_files_in_pieces(engine: Any, tmp_path: Path, law_lines: list[str]) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ._atomic import atomic_write
+from ._strings import valid_text
 from .errors import ModelFormatError
 from .model import Model
 from .parallel import resolve_threads
 from .reader import Corpus, Errors
+from .text import compiled_rules
 
 #: What identifies the content of a model file: device, inode, size, modification time.
 Fingerprint = tuple[int, int, int, int]
@@ -110,12 +112,22 @@ class BlockSegmenter:
         fingerprint: Fingerprint | None = None,
     ) -> None:
         self.model = model
-        self.sep = sep
+        self.sep = valid_text(sep, "strict", "sep")
         self.path = path
         self.fingerprint = fingerprint
+        fast = model.decoder.fast
+        self._segment: Callable[[str], str] | None = None
+        if fast is not None:
+            # text decoded from UTF-8 holds no lone surrogate: the compiled segmenter is
+            # called directly, without Model.segment's check (a regular expression over
+            # each block, run with the GIL held)
+            rules, separator = compiled_rules(), self.sep
+            self._segment = lambda text: fast.segment(text, rules, separator)
 
     def __call__(self, job: Job) -> str:
         """The segmented text of ``job``, with its prefix and suffix."""
+        if self._segment is not None:
+            return job.prefix + self._segment(job.text) + job.suffix
         return job.prefix + self.model.segment(job.text, self.sep) + job.suffix
 
     def run(self, corpus: Corpus, threads: int | None = 1) -> Iterator[tuple[str, int]]:

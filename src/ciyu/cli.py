@@ -133,20 +133,25 @@ def _common_options(main_parser: bool) -> argparse.ArgumentParser:
     return p
 
 
-def _add_threads_arg(p: argparse.ArgumentParser, default: int) -> None:
+def _add_threads_arg(p: argparse.ArgumentParser, default: int, what: str) -> None:
     p.add_argument(
         "-j",
         "--threads",
         type=int,
         default=default,
         metavar="N",
-        help=f"worker processes, 0 = one per CPU core (default: {default}); "
+        help=f"{what}, 0 = one per CPU core (default: {default}); "
         "the output is the same for any N",
     )
 
 
 def _add_input_args(
-    p: argparse.ArgumentParser, *, optional: bool = False, threads: int = 0, stdin: bool = True
+    p: argparse.ArgumentParser,
+    *,
+    optional: bool = False,
+    threads: int = 0,
+    stdin: bool = True,
+    what: str = "worker processes for every pass over the corpus",
 ) -> None:
     p.add_argument(
         "inputs",
@@ -161,7 +166,7 @@ def _add_input_args(
         default="strict",
         help="on invalid UTF-8: stop with an error (strict, default) or substitute U+FFFD",
     )
-    _add_threads_arg(p, threads)
+    _add_threads_arg(p, threads, what)
 
 
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
@@ -412,7 +417,9 @@ def _parse_segment(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
     # threads share the model and segment blocks of about 1 MB in parallel; the default
     # is one, as before: the output is the same for any number
-    _add_input_args(p, optional=True, threads=1)
+    _add_input_args(
+        p, optional=True, threads=1, what="threads that segment blocks of about 1 MB at once"
+    )
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--sep", default=" ", help="word separator (default: one space)")
     _add_engine_args(p)
