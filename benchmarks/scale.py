@@ -50,7 +50,7 @@ import ciyu
 from _common import have_data, peak_rss_mb, train_sentencepiece
 from ciyu.learners.base import make_context
 from ciyu.learners.ensemble import EnsembleConfig, learn
-from ciyu.passes import Batch, LocalEngine, Pass
+from ciyu.passes import Batch, LocalEngine, Pass, Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 LAW = Path("raw") / "zh_laws_lawrefbook.md.txt.gz"
@@ -252,7 +252,8 @@ class Recorder(LocalEngine):
             "state_bytes": len(state) if state is not None else 0,
             "maps": [],
         }
-        acc = job.accumulator()
+        # merged as a cluster's map task merges: nothing pruned before the whole is merged
+        acc = Stack(job.merge, job.size, job.empty)
         for batch in batches:
             start = time.perf_counter()
             partial = job.map(batch)
@@ -262,8 +263,13 @@ class Recorder(LocalEngine):
             record["maps"].append([seconds, chars, sent])
             acc.add(partial)
         start = time.perf_counter()
-        merged = job.trim(acc.result())
+        merged = acc.result()
         record["merge_s"] = time.perf_counter() - start
+        # what one map task that read this whole corpus would send, compressed
+        record["merged_bytes"] = len(job.encode(merged, compress=True))
+        start = time.perf_counter()
+        merged = job.trim(merged)
+        record["merge_s"] += time.perf_counter() - start
         record["result_bytes"] = len(job.encode(merged, compress=True))
         start = time.perf_counter()
         result = job.finish(merged)
@@ -335,27 +341,29 @@ def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float]:
 def cluster_model(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Fit what each part of a job costs against the corpus size, from the recorded runs.
 
-    Map work and the volume of the partials grow in proportion to the corpus (each map
-    task reads its own text). What the driver holds, receives and sends grows with the
-    vocabulary of the corpus (its distinct n-grams and words): the sizes of the merged
-    results and of the states are fitted as powers of the corpus size from the three
-    prefixes of the law corpus (sizes do not depend on the machine's load). The driver's
-    serial time is a fixed part (the calibration on a sample of the corpus) plus a part
-    in proportion to the merged results it works on.
+    Map work grows in proportion to the corpus. Each map task reads :data:`TASK_MB` of
+    text and sends its merged partials, whose size grows with the vocabulary of a task's
+    text: fitted as a power of the text's size from the merged partials of the three
+    prefixes of the law corpus. What the driver receives (the merged results, pruned) and
+    sends (the states) grows with the vocabulary of the whole corpus, fitted the same way
+    (sizes do not depend on the machine's load). The driver's serial time is a fixed part
+    (the calibration on a sample of the corpus) plus a part in proportion to the merged
+    results it works on.
     """
     sizes = [r["mb"] * MB for r in records]
     last = records[-1]
     per_byte_map = last["map_s"] / sizes[-1]
     sent = sum(m[2] for p in last["passes"] for m in p["maps"])
-    per_byte_sent = sent / sizes[-1]
     merge_per_sent = last["merge_s"] / max(sent, 1)
+    task = fit_power(sizes, [sum(p["merged_bytes"] for p in r["passes"]) for r in records])
     results = [sum(p["result_bytes"] for p in r["passes"]) for r in records]
     serial = fit_line(results, [r["serial_s"] for r in records])
     result = fit_power(sizes, results)
     state = fit_power(sizes, [sum(p["state_bytes"] for p in r["passes"]) for r in records])
     return {
         "map_s_per_byte": per_byte_map,
-        "sent_bytes_per_byte": per_byte_sent,
+        "task_sent_bytes": task,
+        "sent_bytes_per_byte": task[0] * (TASK_MB * MB) ** task[1] / (TASK_MB * MB),
         "merge_s_per_sent_byte": merge_per_sent,
         "serial_s": serial,
         "result_bytes": result,
@@ -369,8 +377,9 @@ def cluster_time(model: dict[str, Any], size: float, machines: int) -> dict[str,
     :data:`CORES` cores and :data:`BANDWIDTH`:
 
     - map: all the map work spread over every core, but at least one task's worth;
-    - shuffle: the compressed partials, sent all to all (each machine sends and receives
-      its share), and merged by the reduce tasks on every core;
+    - shuffle: the compressed partials of every task (each has read :data:`TASK_MB`),
+      sent all to all (each machine sends and receives its share), and merged by the
+      reduce tasks on every core;
     - driver: its serial work, receiving the merged results, and sending each pass's
       state to every machine (Ray's object store: every node pulls it from the driver).
     """
@@ -460,7 +469,12 @@ def part_model(data: Path, out: Path, limit: int | None) -> dict[str, Any]:
         print(f"{gb:>6} GB" + "".join(f"{c:>14}" for c in cells))
     bound = {m: driver_bound_size(model, m) for m in (10, 100, 1000)}
     for machines, size in bound.items():
-        where = "at every size up to 10 PB" if math.isinf(size) else f"below {size / 1e9:,.1f} GB"
+        if math.isinf(size):
+            where = "at every size up to 10 PB"
+        elif size <= 1.01e6:
+            where = "at no size from 1 MB on"
+        else:
+            where = f"below {size / 1e9:,.1f} GB"
         print(f"{machines:>5} machines: the driver's share is over half {where}")
     return {"records": records, "model": model, "table": table, "driver_bound_bytes": bound}
 

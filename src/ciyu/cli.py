@@ -140,8 +140,7 @@ def _add_threads_arg(p: argparse.ArgumentParser, default: int, what: str) -> Non
         type=int,
         default=default,
         metavar="N",
-        help=f"{what}, 0 = one per CPU core (default: {default}); "
-        "the output is the same for any N",
+        help=f"{what}, 0 = one per CPU core (default: {default}); the output is the same for any N",
     )
 
 
