@@ -41,8 +41,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, cast
 
 from . import dictionary
 from ._atomic import atomic_write
@@ -324,6 +325,10 @@ def _reading(
     """:func:`_corpus`, closed afterwards if it was made here (a Corpus given by the
     caller stays theirs: closing it would delete its copy of standard input); or the
     text column of a Ray dataset, or files named by URLs."""
+    loaded = sys.modules.get("ciyu.distributed")
+    if loaded is not None and isinstance(inputs, loaded.UrlCorpus | loaded.DatasetText):
+        yield inputs  # read by an earlier call
+        return
     if _is_dataset(inputs):
         from . import distributed
 
@@ -577,7 +582,10 @@ def templates(
                 # (named "count") sets the total of the passes after it
                 train_progress = (lambda s, n: progress("train " + s, n)) if progress else None
                 model = train(
-                    corpus, progress=train_progress, threads=threads, max_memory=max_memory
+                    cast(Inputs, corpus),
+                    progress=train_progress,
+                    threads=threads,
+                    max_memory=max_memory,
                 )
             elif not isinstance(model, Model):
                 model = Model.load(model)
