@@ -214,13 +214,16 @@ class CountPlan:
 def baseline_bytes(held: int | None = None) -> int:
     """What a plan takes this process to hold: the measured resident memory (or
     :data:`INTERPRETER_BYTES` where it cannot be measured), at least
-    :data:`INTERPRETER_BYTES`, rounded up to 4 MiB. The rounding makes the plan, and so
-    the counts pruned under it, the same from one run to the next although the measured
-    memory varies by a few pages."""
+    :data:`INTERPRETER_BYTES`, rounded to the nearest 4 MiB. The rounding makes the plan,
+    and so the counts pruned under it, the same from one run to the next although the
+    measured memory varies (by up to 0.6 MiB between runs of the same command, measured):
+    rounding up flipped plans from one run to the next when the interpreter held about a
+    multiple of 4 MiB (44.0 ± 0.3 MiB with ciyu 0.1's modules). What it can be under is
+    less than :data:`SLACK` keeps free of any budget."""
     if held is None:
         held = resident_bytes() or INTERPRETER_BYTES
     step = 4 * MiB
-    return -(-max(held, INTERPRETER_BYTES) // step) * step
+    return (max(held, INTERPRETER_BYTES) + step // 2) // step * step
 
 
 def _chunk_for(room: float, per_char: float) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import collections
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ._atomic import atomic_write
@@ -144,6 +143,8 @@ class BlockSegmenter:
             for job in pending:
                 yield self(job), job.nbytes
             return
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         # the first use builds the shared tables (the rule layer's, and freezes the
         # lattice) here, before any thread shares them
         self.model.segment("", self.sep)

@@ -77,7 +77,6 @@ from .passes import (
     Stack,
     TextBatch,
 )
-from .ranges import file_ranges
 from .reader import Corpus
 from .tables import StringCounts, shard_of, sum_by_key
 from .tables import merge_tables as _merge_tables
@@ -1126,6 +1125,8 @@ def count_corpus(
     batches: Iterable[Batch] = text_batches(texts, chunk_chars)
     if max_memory is None and workers > 1 and isinstance(texts, Corpus) and texts.files:
         # the workers read the files themselves, in pieces, and merge what they count
+        from .ranges import file_ranges
+
         ranges = file_ranges([str(p) for p in texts.files], texts.errors, RANGE_BYTES)
         if len(ranges) > 1:
             batches = [RangeBatch(r, chunk_chars) for r in ranges]

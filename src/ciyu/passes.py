@@ -43,7 +43,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -51,9 +51,12 @@ from . import _codec
 from ._memory import MiB, return_freed_memory
 from .errors import ConfigError
 from .parallel import resolve_threads
-from .ranges import FileRange, read_range
 from .tables import Counts, StringCounts
 from .text import fragments as fragments_of
+
+if TYPE_CHECKING:  # imported where used: a command that reads no file in pieces, or
+    # sends nothing to workers, does not hold them (its memory is budgeted)
+    from .ranges import FileRange
 
 log = logging.getLogger("ciyu")
 
@@ -87,6 +90,7 @@ class RangeBatch:
     def batches(self) -> Iterator[TextBatch]:
         """The text of the range, in batches as the first pass cuts text."""
         from .counts import text_batches
+        from .ranges import read_range
 
         return text_batches(read_range(self.source), self.chunk_chars)
 
@@ -145,6 +149,8 @@ def decode_batch(data: bytes | bytearray) -> Batch:
     """
     meta, arrays = _codec.unpack(data)
     if meta.get("batch") == "range":
+        from .ranges import FileRange
+
         source = FileRange(meta["path"], int(meta["start"]), meta["end"], meta["errors"])
         return RangeBatch(source, int(meta["chunk"]))
     if meta.get("batch") == "table":
