@@ -496,14 +496,16 @@ def adapt(ctx: Context, base: Lexicon, config: EnsembleConfig | None = None) -> 
     """Adapt an existing dictionary to the corpus (``ciyu train --base``).
 
     The base defines the granularity: the corpus is first segmented with the base's own
-    words and frequencies, instead of the members' vote. Where the base already has the
-    words, its segmentation stands: a string made of base words is the base's to split.
-    What the base cannot express shows up as *orphans*, runs of single characters that
-    are not words of the base (names, terms: 韩 立, 伊 曲 康 唑), and as fragments beside
-    them (心肌 酶). The merge rules of the ensemble then run on that token stream, as
-    after a vote: the orphan merge joins two orphans whose token PMI passes
-    ``merge_pmi``, and the completion joins a fragment to the orphan it depends on. No
-    merge makes a word with a number (the base has its own number words or none).
+    words and frequencies. Where the base already has the words, its segmentation
+    stands: a string made of base words is the base's to split. What the base cannot
+    express shows up as runs of single characters that are not words of the base (names,
+    terms: 韩 立, 伊 曲 康 唑); inside such runs the members' vote decides, as ciyu's
+    unsupervised stand-in for the supervised HMM that jieba runs there, and the words it
+    makes join the lexicon. The merge rules of the ensemble then run on the token stream,
+    as after a vote: the orphan merge joins two orphans whose token PMI passes
+    ``merge_pmi``, and the completion joins a fragment to the orphan it depends on (心肌
+    酶). No merge makes a word with a number (the base has its own number words or
+    none).
 
     Between rounds the corpus is segmented again with the base's words and the merged
     ones. Every word's count is its frequency in the base plus its count in the corpus:
@@ -522,7 +524,13 @@ def adapt(ctx: Context, base: Lexicon, config: EnsembleConfig | None = None) -> 
             counts[word] = counts.get(word, 0.0) + count
         return Lexicon(counts)
 
-    segment = per_fragment(base.decoder().boundaries)
+    # where the base has no word (a run of its single characters), the vote decides
+    vote, _ = _vote_segmenter(ctx, config)
+    start = _vote_in_unknown_runs(per_fragment(base.decoder().boundaries), vote)
+    for word, n in count_segmentation(ctx, start, "vote in unknown runs").items():
+        if word not in prior and len(word) > 1 and NUM not in word:
+            new[word] = float(n)
+    segment = per_fragment(lexicon().decoder().boundaries)
     discounts: list[float] = []
     merged: list[int] = []
     for round_ in range(config.merge_rounds):
@@ -558,3 +566,27 @@ def adapt(ctx: Context, base: Lexicon, config: EnsembleConfig | None = None) -> 
         "n_chars": ctx.counts.n_chars,
     }
     return Lexicon(counts, meta)
+
+
+def _vote_in_unknown_runs(base: Segmenter, vote: Segmenter) -> Segmenter:
+    """The base's segmentation, except inside its runs of two or more single characters
+    (where it has no word: names, terms), which the vote segments."""
+
+    def segment(frags: list[str]) -> list[list[int]]:
+        out = []
+        for ends, voted in zip(base(frags), vote(frags), strict=True):
+            starts = [0, *ends[:-1]]
+            keep = set(ends)
+            i = 0
+            while i < len(ends):
+                j = i
+                while j < len(ends) and ends[j] - starts[j] == 1:
+                    j += 1
+                if j - i >= 2:  # a run of single characters from starts[i] to ends[j - 1]
+                    lo, hi = starts[i], ends[j - 1]
+                    keep = {e for e in keep if not lo < e < hi} | {e for e in voted if lo < e < hi}
+                i = max(j, i + 1)
+            out.append(sorted(keep))
+        return out
+
+    return segment
