@@ -201,7 +201,9 @@ def part_train(paths: dict[str, Path], out: Path) -> list[dict[str, Any]]:
 
 
 def spm_worker(path: Path, out: Path) -> None:
-    train_sentencepiece(path, out / f"{path.stem}.spm", 32000)
+    # the --quick prefix has too few distinct pieces for 32k (sentencepiece refuses)
+    vocab = 8000 if "quick" in path.stem else 32000
+    train_sentencepiece(path, out / f"{path.stem}.spm", vocab)
 
 
 # --- part 2: segmentation -----------------------------------------------------------------
