@@ -31,7 +31,7 @@ def test_output_is_the_same_for_any_thread_count(tmp_path: Path) -> None:
         corpus = Corpus([src], max_piece_bytes=1 << 12)
         chunks = list(segmenter.run(corpus, threads))
         assert sum(n for _, n in chunks) == src.stat().st_size
-        outputs.append("".join(c for c, _ in chunks))
+        outputs.append(b"".join(c for c, _ in chunks).decode())
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0].replace("|", "") == src.read_text(encoding="utf-8") + "\n"
     assert outputs[0].startswith("中文|分词|，|OK\n") and outputs[0].endswith("末|行|无|换|行\n")
@@ -43,7 +43,7 @@ def test_threads_keep_input_order_with_a_bounded_read_ahead(tmp_path: Path) -> N
     segmenter = BlockSegmenter(model, "/", str(path), fingerprint)
     src = tmp_path / "in.txt"
     src.write_text("".join(f"中文分词{i}\n" for i in range(20000)), encoding="utf-8")
-    expected = "".join(c for c, _ in segmenter.run(Corpus([src], max_piece_bytes=1 << 12), 1))
+    expected = b"".join(c for c, _ in segmenter.run(Corpus([src], max_piece_bytes=1 << 12), 1))
 
     class Counting(Corpus):
         read = 0
@@ -61,7 +61,7 @@ def test_threads_keep_input_order_with_a_bounded_read_ahead(tmp_path: Path) -> N
             out.append(chunk)
             # blocks read but not yet written: at most 2 per thread, and the one in hand
             assert Counting.read - len(out) <= 2 * threads
-        assert len(out) > 20 * threads and "".join(out) == expected
+        assert len(out) > 20 * threads and b"".join(out) == expected
 
 
 def test_segment_file_writes_one_output_per_input(tmp_path: Path) -> None:

@@ -291,3 +291,40 @@ def test_threads_share_one_model(sample_model: ciyu.Model, law_lines: list[str])
         lines = law_lines[:300]
         cuts = list(pool.map(lambda line: " ".join(sample_model.cut(line)), lines))
     assert cuts == expected.split("\n")[:300]
+
+
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
+            st.sampled_from(["中华人民共和国", "第3条", "A股", "\n", "😀\u0301", "\r\n"]),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from([" ", "|", "／", "🙂"]),
+)
+def test_compiled_utf8_output_is_the_text_output_encoded(
+    sample_model: ciyu.Model, parts: list[str], sep: str
+) -> None:
+    from ciyu.text import compiled_rules
+
+    fast = sample_model.decoder.fast
+    assert fast is not None
+    rules = compiled_rules()
+    sample_model.segment("", sep)  # freeze as bulk segmentation does
+    for text in ("".join(parts), "".join(parts) * 20):  # short (GIL held) and long blocks
+        expected = sample_model.segment(text, sep)
+        assert fast.segment(text, rules, sep, True) == expected.encode()
+        assert fast.segment(text, rules, sep) == expected
+
+
+@needs_compiled
+def test_compiled_utf8_output_refuses_a_lone_surrogate(sample_model: ciyu.Model) -> None:
+    from ciyu.text import compiled_rules
+
+    fast = sample_model.decoder.fast
+    assert fast is not None
+    with pytest.raises(ValueError, match="surrogate"):
+        fast.segment("中文\ud800" * 200, compiled_rules(), " ", True)

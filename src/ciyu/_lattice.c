@@ -793,12 +793,53 @@ static int segment_text(const Lattice *self, const Rules *rules, const Py_UCS4 *
     return 0;
 }
 
-/* segment(text: str, rules: Rules, sep: str) -> str
- * Every line of text (split at "\n") segmented, words joined by sep. */
+/* The UTF-8 encoding of s[0..n) in a new malloc'ed buffer (*out, *out_len). Returns 0,
+ * -1 when memory runs out, or -2 at a surrogate (which UTF-8 cannot hold); then *out_len
+ * is its offset. Runs without the GIL. */
+static int encode_utf8(const Py_UCS4 *s, Py_ssize_t n, char **out, Py_ssize_t *out_len) {
+    *out = NULL;
+    if (n > (PY_SSIZE_T_MAX - 1) / 4) return -1;
+    unsigned char *d = malloc((size_t)n * 4 + 1);
+    if (!d) return -1;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = s[i];
+        if (c < 0x80) {
+            d[k++] = (unsigned char)c;
+        } else if (c < 0x800) {
+            d[k++] = (unsigned char)(0xC0 | (c >> 6));
+            d[k++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            if (c >= 0xD800 && c <= 0xDFFF) {
+                free(d);
+                *out_len = i;
+                return -2;
+            }
+            d[k++] = (unsigned char)(0xE0 | (c >> 12));
+            d[k++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            d[k++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            d[k++] = (unsigned char)(0xF0 | (c >> 18));
+            d[k++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            d[k++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            d[k++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    *out = (char *)d;
+    *out_len = k;
+    return 0;
+}
+
+/* segment(text: str, rules: Rules, sep: str, utf8: bool = False) -> str | bytes
+ * Every line of text (split at "\n") segmented, words joined by sep; with utf8, the
+ * result is encoded (without the GIL: a thread that writes it to a binary file does no
+ * further work per character). */
 static PyObject *Lattice_segment(Lattice *self, PyObject *args) {
     PyObject *text, *rules_obj, *sep_obj;
+    int utf8 = 0;
     if (!lattice_trie(self)) return NULL;
-    if (!PyArg_ParseTuple(args, "UO!U", &text, &RulesType, &rules_obj, &sep_obj)) return NULL;
+    if (!PyArg_ParseTuple(args, "UO!U|p", &text, &RulesType, &rules_obj, &sep_obj, &utf8))
+        return NULL;
     self->frozen = 1;
     const Rules *rules = (const Rules *)rules_obj;
     PyObject *result = NULL;
@@ -820,6 +861,25 @@ static PyObject *Lattice_segment(Lattice *self, PyObject *args) {
     w.sep = sep;
     w.sep_len = PyUnicode_GET_LENGTH(sep_obj);
     int rc;
+    if (utf8) {
+        char *encoded = NULL;
+        Py_ssize_t encoded_len = 0;
+        MAYBE_WITHOUT_GIL(n, rc = segment_text(self, rules, s, n, &w);
+                          if (rc == 0) rc = encode_utf8(w.out.data, w.out.len, &encoded,
+                                                        &encoded_len));
+        if (rc == -2) {
+            PyErr_Format(PyExc_ValueError,
+                         "segment: a lone surrogate at offset %zd of the output cannot be "
+                         "encoded as UTF-8",
+                         encoded_len);
+        } else if (rc < 0) {
+            PyErr_NoMemory();
+        } else {
+            result = PyBytes_FromStringAndSize(encoded, encoded_len);
+        }
+        free(encoded);
+        goto done;
+    }
     MAYBE_WITHOUT_GIL(n, rc = segment_text(self, rules, s, n, &w));
     if (rc < 0) {
         PyErr_NoMemory();
@@ -847,7 +907,8 @@ static PyMethodDef Lattice_methods[] = {
     {"boundaries", (PyCFunction)Lattice_boundaries, METH_O,
      "boundaries(s) -> list of the end offsets of the best segmentation of s"},
     {"segment", (PyCFunction)Lattice_segment, METH_VARARGS,
-     "segment(text, rules, sep) -> every line of text, its words joined by sep"},
+     "segment(text, rules, sep, utf8=False) -> every line of text, its words joined by "
+     "sep (UTF-8 bytes with utf8)"},
     {NULL, NULL, 0, NULL},
 };
 

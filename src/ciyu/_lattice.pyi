@@ -1,6 +1,7 @@
 """Type stub of the compiled extension (src/ciyu/_lattice.c)."""
 
 from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,10 @@ class Lattice:
         cls, words: Sequence[str], logps: Sequence[float], unk: float, compact: bool = ..., /
     ) -> Lattice: ...
     def boundaries(self, s: str, /) -> list[int]: ...
-    def segment(self, text: str, rules: Rules, sep: str, /) -> str: ...
+    @overload
+    def segment(self, text: str, rules: Rules, sep: str, utf8: Literal[False] = ..., /) -> str: ...
+    @overload
+    def segment(self, text: str, rules: Rules, sep: str, utf8: Literal[True], /) -> bytes: ...
     def extend_codes(
         self, codes: npt.NDArray[np.str_], k: int, logps: npt.NDArray[np.float64], /
     ) -> None: ...

@@ -110,6 +110,20 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         wrapper.detach()
 
 
+@contextlib.contextmanager
+def _output_bytes(path: str | None) -> Iterator[IO[bytes]]:
+    """The output stream for UTF-8 bytes: a file (see :func:`ciyu._atomic.atomic_write`),
+    or standard output's buffer."""
+    if not _is_stdout(path):
+        assert path is not None
+        with atomic_write(path, "wb") as fh:
+            yield fh
+        return
+    sys.stdout.flush()  # whatever was written as text goes first
+    yield sys.stdout.buffer
+    sys.stdout.buffer.flush()
+
+
 # ---------------------------------------------------------------------------------------
 # arguments shared by several commands
 
@@ -444,10 +458,10 @@ def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
     if size:
         progress.set_total(size, "segment")
     lines = done = 0
-    with _output(args.output) as out:
+    with _output_bytes(args.output) as out:
         for chunk, nbytes in segmenter.run(corpus, args.threads):
             out.write(chunk)
-            lines += chunk.count("\n")
+            lines += chunk.count(b"\n")
             done += nbytes
             progress("segment", done)
     progress.done()
