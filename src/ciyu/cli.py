@@ -428,10 +428,11 @@ def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
 
 def _parse_segment(p: argparse.ArgumentParser, method: str) -> None:
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
-    # threads share the model and segment blocks of about 1 MB in parallel; the default
-    # is one, as before: the output is the same for any number
+    # threads share the model and segment blocks of about 1 MB in parallel (one per core by
+    # default, like the other commands: threads cost nothing to start, unlike processes);
+    # the output is the same for any number
     _add_input_args(
-        p, optional=True, threads=1, what="threads that segment blocks of about 1 MB at once"
+        p, optional=True, threads=0, what="threads that segment blocks of about 1 MB at once"
     )
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--sep", default=" ", help="word separator (default: one space)")
