@@ -424,3 +424,13 @@ def test_templates_and_parse_errors(
     broken.write_bytes("甲 乙\n".encode() + b"\xff\n")
     code, _, err = run(["templates", "--pre-segmented", str(broken)], capsys)
     assert code == 2 and err.startswith(f"ciyu: error: {broken}:2: invalid UTF-8 byte 0xff")
+
+
+@pytest.mark.parametrize("value", ["-3", "-1", "two"])
+def test_threads_must_be_zero_or_more(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["segment", "-m", "m.model", "-j", value])
+    assert exc.value.code == 2
+    assert f"argument -j/--threads: '{value}' is not 0 (one per CPU core) or more" in (
+        capsys.readouterr().err
+    )

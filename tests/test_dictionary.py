@@ -87,3 +87,36 @@ def test_discover_new_only_defaults_to_jieba_and_leaves_out_phrases(
     assert "慈善组织" in found  # a term of the laws that jieba 0.42 lacks
     phrase = dictionary.PhraseTest(dictionary.load("jieba"))
     assert not any(phrase(w) for w in found)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("中文 -5", "frequency -5 of '中文' must be positive"),
+        ("中文 0", "frequency 0 of '中文' must be positive"),
+        ("中文 1e400", "frequency 1e400 of '中文' must be positive"),
+        ("中文 3x", "expected 'word \\[freq \\[tag\\]\\]'"),
+        ("中文 n 3", "expected 'word \\[freq \\[tag\\]\\]'"),
+        ("中文 3 n extra", "expected 'word \\[freq \\[tag\\]\\]'"),
+    ],
+)
+def test_a_bad_dictionary_line_is_named(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "d.txt"
+    path.write_text(f"法律 10 n\n{line}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"^{path}:2: {message}"):
+        dictionary.load(path)
+
+
+def test_dictionary_lines_of_every_jieba_shape(tmp_path: Path) -> None:
+    path = tmp_path / "d.txt"
+    path.write_text("中文 3 n\n分词 4\n法律 v\n刑法\n民法 2.5\n", encoding="utf-8")
+    loaded = dictionary.load(path)
+    # words without a frequency get the median of the given ones (3, 4, 2.5 → 3)
+    assert loaded.counts == {"中文": 3, "分词": 4, "法律": 3, "刑法": 3, "民法": 2.5}
+
+
+def test_a_dictionary_that_is_not_utf8_gets_the_conversion_fix(tmp_path: Path) -> None:
+    path = tmp_path / "d.txt"
+    path.write_bytes("中文 3\n".encode() + "分词 4\n".encode("gb18030"))
+    with pytest.raises(InputError, match=r":2: invalid UTF-8 .* `iconv -f GB18030 -t UTF-8`\)$"):
+        dictionary.load(path)

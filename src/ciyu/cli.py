@@ -147,11 +147,22 @@ def _common_options(main_parser: bool) -> argparse.ArgumentParser:
     return p
 
 
+def _thread_count(value: str) -> int:
+    """``-j``'s value: a whole number, 0 or more (0: one per CPU core)."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not 0 (one per CPU core) or more")
+    return n
+
+
 def _add_threads_arg(p: argparse.ArgumentParser, default: int, what: str) -> None:
     p.add_argument(
         "-j",
         "--threads",
-        type=int,
+        type=_thread_count,
         default=default,
         metavar="N",
         help=f"{what}, 0 = one per CPU core (default: {default}); the output is the same for any N",

@@ -20,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, InputError
 from .export.jieba import default_jieba_dictionary
 from .lexicon import MAX_COUNT, MAX_WORD_LEN, Lexicon
-from .reader import Corpus
+from .reader import Block, Corpus
 from .text import NUM, learnable_view, undisplay
 
 #: The name that stands for the installed jieba's own dictionary.
@@ -126,7 +128,7 @@ def load(source: str | os.PathLike[str]) -> Dictionary:
     skipped = 0
     examples: list[str] = []
     carry = ""  # the start of a line longer than a block
-    for block in Corpus([path]).blocks():
+    for block in _blocks(path):
         lines = (carry + block.text).split("\n")
         carry = "" if block.complete else lines.pop()
         for lineno, line in enumerate(lines, block.lineno):
@@ -134,18 +136,7 @@ def load(source: str | os.PathLike[str]) -> Dictionary:
             if not fields:
                 continue
             word = undisplay(fields[0])
-            freq: float | None = None
-            if len(fields) > 1 and fields[1].replace(".", "", 1).isdigit():
-                freq = float(fields[1])
-                if not 0 < freq <= MAX_COUNT:
-                    raise InputError(
-                        f"{path}:{lineno}: frequency {fields[1]} of {fields[0]!r} must be "
-                        f"positive and at most {MAX_COUNT:g}; fix the dictionary line"
-                    )
-            elif len(fields) > 3:
-                raise InputError(
-                    f"{path}:{lineno}: expected 'word [freq [tag]]' (a jieba dictionary)"
-                )
+            freq = _frequency(fields, path, lineno)
             if not _producible(word):
                 skipped += 1
                 if len(examples) < 5:
@@ -158,6 +149,44 @@ def load(source: str | os.PathLike[str]) -> Dictionary:
     if not counts:
         raise InputError(f"{path}: no word of this dictionary is Chinese or Japanese text")
     return Dictionary(counts, name, path, skipped, digest.hexdigest(), examples, bool(given))
+
+
+#: A frequency as jieba's dictionaries write it (an integer; a decimal or an exponent is
+#: read too, a sign is refused below).
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+#: A part-of-speech tag: letters only (jieba's user dictionaries: ``word [freq] [tag]``).
+_TAG = re.compile(r"[A-Za-z]+")
+
+
+def _frequency(fields: list[str], path: Path, lineno: int) -> float | None:
+    """The frequency of one dictionary line split into ``fields`` (None when it gives
+    none: ``word`` or ``word tag``).
+
+    Raises:
+        InputError: naming the line, if the fields are not ``word [freq [tag]]`` or the
+            frequency is not positive and finite (at most :data:`MAX_COUNT`).
+    """
+    shape = f"{path}:{lineno}: expected 'word [freq [tag]]' (a jieba dictionary)"
+    if len(fields) == 1 or (len(fields) == 2 and _TAG.fullmatch(fields[1])):
+        return None
+    if len(fields) > 3 or not _NUMBER.fullmatch(fields[1]):
+        raise InputError(f"{shape}, got {' '.join(fields)[:80]!r}; fix the dictionary line")
+    freq = float(fields[1])
+    if not 0 < freq <= MAX_COUNT:
+        raise InputError(
+            f"{path}:{lineno}: frequency {fields[1]} of {fields[0]!r} must be positive and "
+            f"at most {MAX_COUNT:g}; fix the dictionary line"
+        )
+    return freq
+
+
+def _blocks(path: Path) -> Iterator[Block]:
+    """The blocks of a dictionary file; invalid UTF-8 is an error whose fix is converting
+    the file (``--errors replace`` is for corpora: it would make words of damaged text)."""
+    try:
+        yield from Corpus([path]).blocks()
+    except InputError as exc:
+        raise InputError(str(exc).replace(" or pass --errors replace", "")) from None
 
 
 def common_threshold(counts: dict[str, float]) -> float:
