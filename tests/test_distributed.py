@@ -222,6 +222,22 @@ def test_urls_are_read_with_pyarrow(tmp_path: Path, law_lines: list[str]) -> Non
         ciyu.count(paths=[f"file://{tmp_path}/*.none"])
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("zz://bucket/x.txt", "zz://bucket/x.txt: cannot read: Unrecognized filesystem"),
+        ("file:///nonexistent-ciyu/*.txt", "file:///nonexistent-ciyu/*.txt: cannot read"),
+    ],
+)
+def test_an_unreadable_url_is_one_line(
+    url: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("pyarrow")
+    assert main(["train", url, "-q", "-o", str(tmp_path / "m.model")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
 def test_session_files_stay_out_of_tmp_ray_and_home(tmp_path: Path) -> None:
     _ray()
     home = tmp_path / "home"

@@ -105,31 +105,40 @@ def expand_urls(patterns: Sequence[str]) -> list[str]:
     fs = _pyarrow_fs()
     out: list[str] = []
     for pattern in patterns:
-        filesystem, path = fs.FileSystem.from_uri(pattern)
-        scheme = pattern[: pattern.index("://") + 3]
-        head, _, tail = path.rpartition("/")
-        if any(c in tail for c in "*?["):
-            infos = filesystem.get_file_info(fs.FileSelector(head, recursive=False))
-            found = sorted(
-                i.path for i in infos if i.is_file and fnmatch.fnmatchcase(i.base_name, tail)
-            )
-        else:
-            info = filesystem.get_file_info(path)
-            if info.type == fs.FileType.Directory:
-                infos = filesystem.get_file_info(fs.FileSelector(path, recursive=True))
-                found = sorted(
-                    i.path
-                    for i in infos
-                    if i.is_file and i.base_name.endswith((".txt", ".gz", ".utf8", ".text"))
-                )
-            elif info.type == fs.FileType.File:
-                found = [path]
-            else:
-                found = []
+        try:
+            found = _expand_url(fs, pattern)
+        except (OSError, ValueError) as exc:  # pyarrow: unknown scheme, network, access
+            raise InputError(f"{pattern}: cannot read: {exc}") from None
         if not found:
             raise InputError(f"{pattern}: no such file, directory or matching file")
-        out.extend(scheme + p.lstrip("/") if scheme != "file://" else scheme + p for p in found)
+        out.extend(found)
     return out
+
+
+def _expand_url(fs: Any, pattern: str) -> list[str]:
+    """The URLs of the files one URL names (see :func:`expand_urls`)."""
+    filesystem, path = fs.FileSystem.from_uri(pattern)
+    scheme = pattern[: pattern.index("://") + 3]
+    head, _, tail = path.rpartition("/")
+    if any(c in tail for c in "*?["):
+        infos = filesystem.get_file_info(fs.FileSelector(head, recursive=False))
+        found = sorted(
+            i.path for i in infos if i.is_file and fnmatch.fnmatchcase(i.base_name, tail)
+        )
+    else:
+        info = filesystem.get_file_info(path)
+        if info.type == fs.FileType.Directory:
+            infos = filesystem.get_file_info(fs.FileSelector(path, recursive=True))
+            found = sorted(
+                i.path
+                for i in infos
+                if i.is_file and i.base_name.endswith((".txt", ".gz", ".utf8", ".text"))
+            )
+        elif info.type == fs.FileType.File:
+            found = [path]
+        else:
+            found = []
+    return [scheme + p.lstrip("/") if scheme != "file://" else scheme + p for p in found]
 
 
 def _open_source(path: str) -> BinaryIO:
