@@ -210,6 +210,8 @@ def test_ray_reads_a_dataset_column(engine: Any, law_lines: list[str]) -> None:
     assert model.lexicon == ciyu.train(texts=lines, method="ensemble").lexicon
     with pytest.raises(InputError, match="not text"):
         ciyu.count(dataset, text_column="id")
+    with pytest.raises(ConfigError, match="no column 'text' \\(its columns: id, body\\)"):
+        ciyu.count(dataset)
 
 
 def test_urls_are_read_with_pyarrow(tmp_path: Path, law_lines: list[str]) -> None:

@@ -112,6 +112,16 @@ class DatasetText:
     dataset: Any
     column: str = "text"
 
+    def __post_init__(self) -> None:
+        # a missing column would otherwise fail inside a Ray task, as a long remote error
+        schema = self.dataset.schema()
+        names = list(getattr(schema, "names", None) or [])
+        if schema is not None and names and self.column not in names:
+            raise ConfigError(
+                f"the dataset has no column {self.column!r} (its columns: "
+                f"{', '.join(map(str, names))}); name the text's column with text_column="
+            )
+
     def __iter__(self) -> Iterator[str]:
         with _in_order():
             rows = self.dataset.select_columns([self.column]).iter_rows()
