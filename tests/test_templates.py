@@ -299,7 +299,15 @@ def test_tsv_errors() -> None:
     header = "\t".join(
         ["template", "count", "score", "gain", "weakest_pmi", "fillers", "top_fillers", "example"]
     )
-    for bad in ("在 <X> 中\t3\t1\t1\t1\t2\tnot json\tx", "<X>\t3\t1\t1\t1\t2\t[]\tx", "在\t3"):
+    for bad in (
+        "在 <X> 中\t3\t1\t1\t1\t2\tnot json\tx",
+        "<X>\t3\t1\t1\t1\t2\t[]\tx",
+        "在\t3",
+        "在 <X> 中\t-3\t1\t1\t1\t2\t[]\tx",
+        "在 <X> 中\t3\tnan\t1\t1\t2\t[]\tx",
+        "在 <X> 中\t3\t1\tinf\t1\t2\t[]\tx",
+        "在 <X> 中\t3\t1\t1\t1\t-2\t[]\tx",
+    ):
         with pytest.raises(CiyuError, match=r"^t.tsv:2: malformed row; expected 8"):
             parse_rows([(1, header), (2, bad)], "t.tsv")
 

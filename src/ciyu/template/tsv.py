@@ -30,6 +30,7 @@ back gives the same records.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 
 from ..errors import CiyuError
@@ -96,14 +97,20 @@ def parse_rows(lines: Iterable[tuple[int, str]], name: str) -> list[Template]:
             items = fields[0].split(" ")
             if any(not x for x in items) or all(x == SLOT for x in items):
                 raise ValueError
+            count, n_fillers = int(fields[1]), int(fields[5])
+            scores = [float(f) for f in fields[2:5]]
+            # the parser ranks and breaks ties by these: NaN or a negative count would make
+            # its choices depend on the order of the rows
+            if count < 0 or n_fillers < 0 or not all(math.isfinite(x) for x in scores):
+                raise ValueError
             out.append(
                 Template(
                     template=fields[0],
-                    count=int(fields[1]),
-                    score=float(fields[2]),
-                    gain=float(fields[3]),
-                    weakest_pmi=float(fields[4]),
-                    fillers=int(fields[5]),
+                    count=count,
+                    score=scores[0],
+                    gain=scores[1],
+                    weakest_pmi=scores[2],
+                    fillers=n_fillers,
                     top_fillers=tuple(fillers),
                     example=fields[7],
                 )
@@ -111,6 +118,7 @@ def parse_rows(lines: Iterable[tuple[int, str]], name: str) -> list[Template]:
         except ValueError:
             raise CiyuError(
                 f"{name}:{lineno}: malformed row; expected {len(COLUMNS)} tab-separated "
-                "fields as written by `ciyu templates`"
+                "fields as written by `ciyu templates` (a template with a fixed word, counts "
+                "of 0 or more, finite scores)"
             ) from None
     return out
