@@ -384,3 +384,50 @@ def test_hostile_counts(lines: list[str], order: int, change: tuple[Any, ...]) -
     loaded = load_or_refuse(stored_zip(members), ".npz", NgramCounts.load)
     if loaded is not None:
         check_counts(loaded)
+
+
+def _outcome(data: bytes, fast: bool) -> object:
+    """What reading ``data`` gives with or without the fast path: the counts and
+    metadata, or the error message."""
+    from ciyu.lexicon import _Parser
+
+    try:
+        lex = _Parser(io.BufferedReader(io.BytesIO(data)), "m", fast=fast).lexicon()
+    except ModelFormatError as exc:
+        return str(exc)
+    return lex.counts, lex.meta
+
+
+@FUZZ
+@given(
+    lexicons,
+    edits,
+    st.lists(st.tuples(st.integers(min_value=0), hostile_lines), max_size=3),
+    st.sampled_from(["keep", "drop", "crlf"]),
+)
+def test_reading_at_once_equals_reading_line_by_line(
+    lex: Lexicon, changes: list[tuple[Any, ...]], lines: list[tuple[int, str]], checksum: str
+) -> None:
+    data = model_bytes(lex)
+    if checksum == "drop":
+        data = data[: data.rindex(b"#sha256\t")]
+    elif checksum == "crlf":
+        data = data.replace(b"\n", b"\r\n")
+    text = data.decode("utf-8").splitlines(keepends=True)
+    for pos, line in lines:
+        text.insert(2 + pos % (len(text) - 1), line + "\n")
+    damaged = damage("".join(text).encode("utf-8", "surrogatepass"), changes)
+    assert _outcome(damaged, fast=True) == _outcome(damaged, fast=False)
+    if not changes and not lines:
+        assert _outcome(damaged, fast=True)[0] == lex.counts  # type: ignore[index]
+
+
+def test_a_sound_model_is_read_at_once() -> None:
+    from ciyu.lexicon import _Parser
+
+    lex = Lexicon({"中文": 3, NUM + "年": 2.5, "分词": 1e-05 * 1e6, "ア": 1})
+    for data in (model_bytes(lex), model_bytes(lex)[: model_bytes(lex).rindex(b"#sha256")]):
+        parser = _Parser(io.BufferedReader(io.BytesIO(data)), "m")
+        version = parser.header()
+        parser.meta(version)
+        assert parser.fast_entries(version) == lex.counts

@@ -49,10 +49,12 @@ import io
 import json
 import math
 import numbers
+import operator
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from ._atomic import atomic_write
@@ -79,6 +81,10 @@ MAX_META_CHARS = 1 << 20
 _CHECKSUM = b"#sha256\t"
 _CHECKSUM_LINE = re.compile(rb"#sha256\t([0-9a-f]{64})")
 _COUNT = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+#: A whole word line, for reading all of them at once (the same rules as entry()).
+_ENTRY = re.compile(
+    r"^([^\t\n\r]+)\t((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)$", re.MULTILINE
+)
 _BOM = b"\xef\xbb\xbf"
 # longest word line: every character of a word written as <num>, 4 bytes each at most
 _MAX_WORD_LINE = MAX_WORD_LEN * 4 * len(NUM_DISPLAY) + 64
@@ -213,7 +219,11 @@ class Lexicon:
     def log_probs(self) -> dict[str, float]:
         """Unigram log-probabilities (natural log) of every word."""
         log_total = math.log(self.total) if self.counts else 0.0
-        return {w: math.log(c) - log_total for w, c in self.counts.items()}
+        # math.log, not numpy's (whose SIMD variants may differ in the last bit between
+        # machines, and ties between segmentations depend on these exact values); mapped
+        # in C, as a model of 350,000 words is loaded before every segmentation
+        logs = map(operator.sub, map(math.log, self.counts.values()), repeat(log_total))
+        return dict(zip(self.counts, logs, strict=True))
 
     def unk_logp(self) -> float:
         """Log-probability given to a character absent from the lexicon.
@@ -318,9 +328,10 @@ class Lexicon:
 class _Parser:
     """Reads a model file line by line, each line bounded in length, hashing as it goes."""
 
-    def __init__(self, fh: io.BufferedReader, name: str) -> None:
+    def __init__(self, fh: io.BufferedReader, name: str, fast: bool = True) -> None:
         self.fh = fh
         self.name = name
+        self.fast = fast  # try fast_entries first (tests compare the two paths)
         self.lineno = 0
         self.offset = 0  # byte offset of the current line's text in the file
         self.end = 0  # byte offset just after the current line
@@ -384,6 +395,83 @@ class _Parser:
         """Parse the whole file (see the module doc for what is checked)."""
         version = self.header()
         meta = self.meta(version)
+        counts = self.fast_entries(version) if self.fast else None
+        if counts is None:
+            counts = self.entries(version)
+        expected = meta.pop("n_words", None)
+        meta.pop("total", None)
+        if expected is not None and expected != len(counts):
+            raise ModelFormatError(
+                f"{self.name}: metadata announces {expected} words but {len(counts)} were "
+                "read; the file is truncated or was edited without updating n_words"
+            )
+        problem = _check_total(math.fsum(counts.values()), len(counts))
+        if problem:
+            raise ModelFormatError(f"{self.name}: {problem}; fix the counts")
+        return Lexicon(counts, meta)
+
+    def fast_entries(self, version: int) -> dict[str, float] | None:
+        """The word lines of a file in which nothing is wrong, read at once; None if
+        anything at all is unusual (CRLF, a damaged line, a mismatched checksum, a file
+        that cannot seek back), and then the file is rewound for :meth:`entries`, which
+        reads line by line and names the problem. Both accept exactly the same files; this
+        one is about ten times as fast (a model of 350,000 words)."""
+        fh = self.fh
+        try:
+            start = fh.tell()
+        except OSError:
+            return None
+        state = (self.lineno, self.offset, self.end, self.digest.copy())
+        counts = self._parse_rest(fh.read(), version)
+        if counts is None:
+            fh.seek(start)
+            self.lineno, self.offset, self.end, digest = state
+            self.digest = digest
+        return counts
+
+    def _parse_rest(self, rest: bytes, version: int) -> dict[str, float] | None:
+        if not rest:
+            return {}
+        if not rest.endswith(b"\n") or b"\r" in rest:
+            return None
+        lines = rest[:-1].split(b"\n")
+        recorded = None
+        if version >= 2 and lines[-1].startswith(_CHECKSUM):
+            match = _CHECKSUM_LINE.fullmatch(lines.pop())
+            if match is None:
+                return None
+            recorded = match.group(1).decode("ascii")
+        body = rest[: sum(map(len, lines)) + len(lines)]
+        if lines and max(map(len, lines)) > _MAX_WORD_LINE:
+            return None
+        if (b"\n" + body).find(b"\n" + _CHECKSUM) >= 0:
+            return None  # a checksum line that is not the last: entries() says what it is
+        digest = self.digest.copy()
+        digest.update(body)
+        if recorded is not None and recorded != digest.hexdigest():
+            return None
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        pairs = _ENTRY.findall(undisplay(text))
+        if len(pairs) != len(lines):
+            return None
+        words = [w for w, _ in pairs]
+        values = [float(c) for _, c in pairs]
+        if words and (
+            max(map(len, words)) > MAX_WORD_LEN
+            or not min(values) >= MIN_COUNT
+            or not max(values) <= MAX_COUNT
+        ):
+            return None
+        counts = dict(zip(words, values, strict=True))
+        if len(counts) != len(words):
+            return None  # a duplicate word
+        return counts
+
+    def entries(self, version: int) -> dict[str, float]:
+        """The word lines, read and checked one by one (and the checksum line)."""
         counts: dict[str, float] = {}
         while True:
             line = self.read(_MAX_WORD_LINE, f" (a word has at most {MAX_WORD_LEN} characters)")
@@ -398,17 +486,7 @@ class _Parser:
             if word in counts:
                 raise self.fail(f"duplicate word {escape(display(word))!r}")
             counts[word] = count
-        expected = meta.pop("n_words", None)
-        meta.pop("total", None)
-        if expected is not None and expected != len(counts):
-            raise ModelFormatError(
-                f"{self.name}: metadata announces {expected} words but {len(counts)} were "
-                "read; the file is truncated or was edited without updating n_words"
-            )
-        problem = _check_total(math.fsum(counts.values()), len(counts))
-        if problem:
-            raise ModelFormatError(f"{self.name}: {problem}; fix the counts")
-        return Lexicon(counts, meta)
+        return counts
 
     def header(self) -> int:
         start = self.fh.peek(len(_BOM) + len(FORMAT) + 2)
