@@ -4,6 +4,7 @@ parser (nesting, no crossing, lossless), the TSV format, and the passes' map / m
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 import ciyu
 from ciyu.errors import CiyuError, ConfigError
-from ciyu.template import Parser, Template, brackets, leaves, to_json, to_text
+from ciyu.template import Parser, Template, brackets, fill_right, leaves, to_json, to_text
 from ciyu.template.evidence import EvidencePass, EvidenceTable
 from ciyu.template.mining import TemplateCounts, TemplatePass
 from ciyu.template.options import TemplateConfig
@@ -258,6 +259,97 @@ def test_parse_is_lossless_and_best(case: tuple[list[str], list[Template]]) -> N
                 if all(_compatible(a, b) for a, b in itertools.combinations(subset, 2)):
                     best = max(best, sum(m.gain for m in subset))
         assert sum(m.gain for m in used) == pytest.approx(best)
+
+
+def _no_crossing(spans: list[tuple[int, int]]) -> bool:
+    return all(
+        b <= c or d <= a or (a <= c and d <= b) or (c <= a and b <= d)
+        for (a, b), (c, d) in itertools.combinations(spans, 2)
+    )
+
+
+def _full_binary(tree: ciyu.template.Tree) -> bool:
+    """Every list node below the root holds exactly two children (iteratively)."""
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, list):
+            if len(t) != 2:
+                return False
+            stack.extend(t)
+    return True
+
+
+def test_fill_right_on_a_hand_checked_example() -> None:
+    frame = Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")
+    but = Template("虽然 <X> ， 但 <X>", 10, 5.0, 2.0, 2.0, 8, (), "")
+    words = split_words("虽然 他 在 大 会议 中 发言 ， 但 没 人 听 ， 好 。")
+    plain = Parser([frame, but]).parse(words)
+    assert plain == [
+        ["虽然", ["他", ["在", ["大", "会议"], "中"], "发言"], "，", "但", ["没", "人", "听"]],
+        "，",
+        "好",
+        "。",
+    ]
+    filled = Parser([frame, but], fill="right").parse(words)
+    assert filled == [
+        [
+            "虽然",
+            [
+                ["他", [["在", [["大", "会议"], "中"]], "发言"]],
+                ["，", ["但", ["没", ["人", "听"]]]],
+            ],
+        ],
+        ["，", ["好", "。"]],
+    ]
+    text = "[虽然 [[他 [[在 [[大 会议] 中]] 发言]] [， [但 [没 [人 听]]]]]] [， [好 。]]"
+    assert to_text(filled) == text
+    # every bracket of the templates-only parse is kept
+    assert set(brackets(plain)) <= set(brackets(filled))
+    assert fill_right(plain) == filled
+    # a line of sentences, a word, nothing
+    t = Parser([frame], fill="right")
+    assert t.parse(["在", "家", "中", "。", "好", "。", "走", "。"]) == [
+        [["在", ["家", "中"]], "。"],
+        [["好", "。"], ["走", "。"]],
+    ]
+    assert t.parse(["好"]) == "好" and t.parse([]) == []
+    assert t.join([["a", "b"], "c", "d"]) == [["a", "b"], ["c", "d"]]
+    assert Parser([frame]).join([["a", "b"], "c", "d"]) == [["a", "b"], "c", "d"]
+    with pytest.raises(ConfigError, match="unknown fill 'left'"):
+        Parser([frame], fill="left")
+
+
+@given(sentences_and_templates())
+def test_filled_parse_is_lossless_binary_and_keeps_the_templates(
+    case: tuple[list[str], list[Template]],
+) -> None:
+    words, templates = case
+    plain = Parser(templates).parse(words)
+    tree = Parser(templates, fill="right").parse(words)
+    assert list(leaves(tree)) == words
+    spans = brackets(tree)
+    assert _no_crossing(spans)
+    assert set(brackets(plain)) <= set(spans)
+    assert _full_binary(tree)
+    if len(words) > 1:
+        # a full binary tree over n words has n - 1 brackets
+        assert len(spans) == len(words) - 1
+    # text and JSON as json.dumps and the recursive definitions write them
+    assert to_json(tree) == json.dumps(tree, ensure_ascii=False)
+    assert json.loads(to_json(plain)) == plain
+
+
+def test_filled_trees_as_deep_as_a_long_sentence() -> None:
+    frame = Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")
+    words = ["在", "家", "中", *(["字"] * 20_000), "。"]
+    tree = Parser([frame], fill="right").parse(words)  # 20,000 levels deep: no recursion
+    assert list(leaves(tree)) == words
+    assert len(brackets(tree)) == len(words) - 1
+    text = to_text(tree)
+    assert text.replace("[", "").replace("]", "").split() == words
+    assert text.startswith("[在 [家 中]] [字 [字 [字 ") and text.endswith(" [字 。]" + "]" * 19_999)
+    assert to_json(tree).startswith('[["在", ["家", "中"]], ["字", [')
 
 
 # --- the TSV file ----------------------------------------------------------------------
