@@ -269,8 +269,8 @@ def _no_crossing(spans: list[tuple[int, int]]) -> bool:
 
 
 def _full_binary(tree: ciyu.template.Tree) -> bool:
-    """Every list node below the root holds exactly two children (iteratively)."""
-    stack = [tree]
+    """Every list node holds exactly two children (iteratively); nothing parses to []."""
+    stack = [tree] if tree != [] else []
     while stack:
         t = stack.pop()
         if isinstance(t, list):
