@@ -17,6 +17,7 @@ from ciyu.errors import CiyuError, ConfigError
 from ciyu.template import Parser, Template, brackets, fill_right, leaves, to_json, to_text
 from ciyu.template.evidence import EvidencePass, EvidenceTable
 from ciyu.template.mining import TemplateCounts, TemplatePass
+from ciyu.template.occurrences import occurrence
 from ciyu.template.options import TemplateConfig
 from ciyu.template.pairs import PairCounts, PairPass, WordCounts, WordPass
 from ciyu.template.parser import Match, best_cover
@@ -350,6 +351,49 @@ def test_filled_trees_as_deep_as_a_long_sentence() -> None:
     assert text.replace("[", "").replace("]", "").split() == words
     assert text.startswith("[在 [家 中]] [字 [字 [字 ") and text.endswith(" [字 。]" + "]" * 19_999)
     assert to_json(tree).startswith('[["在", ["家", "中"]], ["字", [')
+
+
+def _reference_matches(
+    sent: Sentence, templates: list[Template], max_distance: int
+) -> set[tuple[int, int, int, tuple[int, ...], tuple[tuple[int, int], ...]]]:
+    """Every match, by brute force over all paths of positions, as :func:`occurrence`
+    makes them (the reference the trie's walk must agree with)."""
+    n = len(sent.words)
+    out = set()
+    for index, t in enumerate(templates):
+        items = t.items
+        fixed = [x for x in items if x != "<X>"]
+        if len(items) == 3 and items[0] == items[2] == "<X>":
+            continue  # trivial templates are matched apart
+        for path in itertools.combinations(range(n), len(fixed)):
+            if any(sent.keys[p] != f for p, f in zip(path, fixed, strict=True)):
+                continue
+            if path[-1] - path[0] > max_distance:
+                continue
+            if any(sent.clauses[p] - sent.clauses[path[0]] > 1 for p in path):
+                continue
+            occ = occurrence(sent, list(path))
+            if occ is None or occ.items != items:
+                continue
+            end = occ.slots[-1][1] if occ.slots[-1][0] > path[-1] else path[-1] + 1
+            out.add((index, path[0], end, occ.fixed, occ.slots))
+    return out
+
+
+@given(sentences_and_templates(), st.integers(1, 6))
+def test_the_trie_finds_every_match_and_no_other(
+    case: tuple[list[str], list[Template]], max_distance: int
+) -> None:
+    words, templates = case
+    parser = Parser(templates, max_distance=max_distance)
+    for sent_words in sentences(words):
+        sent = Sentence.of(sent_words)
+        found = parser.trie.matches(sent, parser.gains)
+        got = [(m.template, m.start, m.end, m.fixed, m.slots) for m in found]
+        assert len(got) == len(set(got))
+        assert {g for g in got if len(g[3]) > 1 or templates[g[0]].items[0] != "<X>"} == (
+            _reference_matches(sent, templates, max_distance)
+        )
 
 
 # --- the TSV file ----------------------------------------------------------------------

@@ -97,34 +97,45 @@ def occurrences(
     within ``max_distance`` words of its first one, in the same clause or the next: a
     template relates at most two clauses."""
     seen: set[tuple[str, ...]] = set()
-    classes = sent.classes
+    classes, keys, clauses, clause_end = sent.classes, sent.keys, sent.clauses, sent.clause_end
     for start in sorted(succ):
         first = classes[start]
         if first & PUNCT and not first & OPENER:
             continue  # no template begins here
         limit = start + max_distance
-        last_clause = sent.clauses[start] + 1
+        start_clause = clauses[start]
+        last_clause = start_clause + 1
         # breadth first, shortest paths first, at most MAX_PATHS from each start: a long
         # sentence whose words are all associated with each other (boilerplate) has more
-        # paths than are worth counting, and the two- and three-word ones matter most
-        level: list[list[int]] = [[start]]
+        # paths than are worth counting, and the two- and three-word ones matter most.
+        # Each path carries its template's items so far and whether it has a slot, so
+        # that a template already seen in the sentence costs no Occurrence (the same
+        # items as :func:`occurrence` makes, built one step at a time).
+        level: list[tuple[list[int], tuple[str, ...], bool]] = [([start], (keys[start],), False)]
         budget = MAX_PATHS
         while level and budget > 0:
-            longer: list[list[int]] = []
-            for path in level:
-                for nxt in succ.get(path[-1], ()):
-                    if nxt > limit or sent.clauses[nxt] > last_clause or budget <= 0:
+            longer: list[tuple[list[int], tuple[str, ...], bool]] = []
+            for path, items, slotted in level:
+                end = path[-1]
+                for nxt in succ.get(end, ()):
+                    if nxt > limit or clauses[nxt] > last_clause or budget <= 0:
                         break
                     budget -= 1
-                    new = [*path, nxt]
+                    gap = nxt - end > 1
+                    grown = (*items, SLOT, keys[nxt]) if gap else (*items, keys[nxt])
+                    has_slot = slotted or gap
                     last = classes[nxt]
                     if not (last & PUNCT and not last & CLOSER):
-                        occ = occurrence(sent, new)
-                        if occ is not None and occ.items not in seen:
-                            seen.add(occ.items)
-                            yield occ
-                    if len(new) < max_fixed:
-                        longer.append(new)
+                        whole = grown
+                        if clauses[nxt] > start_clause and clause_end[nxt] > nxt + 1:
+                            whole = (*grown, SLOT)  # the rest of its last clause
+                        if (has_slot or whole is not grown) and whole not in seen:
+                            seen.add(whole)
+                            occ = occurrence(sent, [*path, nxt])
+                            if occ is not None:  # always, by construction
+                                yield occ
+                    if len(path) + 1 < max_fixed:
+                        longer.append(([*path, nxt], grown, has_slot))
             level = longer
     if trivial:
         for occ in trivial_occurrences(sent, fixed_ok):

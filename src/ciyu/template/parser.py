@@ -32,14 +32,16 @@ them without recursion.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
 from ..errors import ConfigError
-from .occurrences import occurrence, trivial_occurrence
-from .sentences import SLOT, Sentence, model_words, sentences
+from .occurrences import trivial_occurrence
+from .sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, model_words, sentences
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -73,8 +75,15 @@ class Match:
 
 @dataclass
 class _Node:
+    """A trie node: the fixed words so far (``items``: with a slot wherever two are not
+    adjacent, no trailing slot) and the templates made of them, without a trailing slot
+    (``plain``) and with one (``trailing``); ``gapped`` if ``items`` holds a slot."""
+
+    items: tuple[str, ...] = ()
+    gapped: bool = False
     children: dict[tuple[bool, str], _Node] = field(default_factory=dict)
-    templates: list[int] = field(default_factory=list)
+    plain: list[int] = field(default_factory=list)
+    trailing: list[int] = field(default_factory=list)
 
 
 class TemplateTrie:
@@ -102,9 +111,24 @@ class TemplateTrie:
                 if x == SLOT:
                     adjacent = False
                     continue
-                node = node.children.setdefault((adjacent and node is not self.root, x), _Node())
+                step = (adjacent and node is not self.root, x)
+                child = node.children.get(step)
+                if child is None:
+                    if node is self.root:
+                        child = _Node((x,))
+                    elif step[0]:
+                        child = _Node((*node.items, x), node.gapped)
+                    else:
+                        child = _Node((*node.items, SLOT, x), True)
+                    node.children[step] = child
+                node = child
                 adjacent = True
-            node.templates.append(index)
+            # a match's items begin with a fixed word (:func:`occurrence`): a template
+            # with a leading slot (but for the trivial ones) matches nowhere
+            if items == node.items:
+                node.plain.append(index)
+            elif items == (*node.items, SLOT):
+                node.trailing.append(index)
 
     def matches(self, sent: Sentence, gains: Sequence[float]) -> list[Match]:
         """Every application of every template in a sentence."""
@@ -133,14 +157,27 @@ class TemplateTrie:
         gains: Sequence[float],
         out: list[Match],
     ) -> None:
-        for index in node.templates:
-            occ = occurrence(sent, path)
-            if occ is not None and occ.items == self.items[index]:
-                end = (
-                    occ.slots[-1][1] if occ.slots and occ.slots[-1][0] > path[-1] else path[-1] + 1
-                )
-                out.append(Match(index, path[0], end, occ.fixed, occ.slots, gains[index]))
         last = path[-1]
+        if node.plain or node.trailing:
+            # the match :func:`occurrence` makes of the path, if it is one of the node's
+            # templates (the node knows its items but for the trailing slot)
+            first = path[0]
+            classes = sent.classes
+            begin, finish = classes[first], classes[last]
+            if not (begin & PUNCT and not begin & OPENER) and not (
+                finish & PUNCT and not finish & CLOSER
+            ):
+                clause_end = sent.clause_end[last]
+                trailing = sent.clauses[last] > sent.clauses[first] and clause_end > last + 1
+                indices = node.trailing if trailing else node.plain
+                if indices and (trailing or node.gapped):
+                    slots = [(p + 1, q) for p, q in itertools.pairwise(path) if q - p > 1]
+                    if trailing:
+                        slots.append((last + 1, clause_end))
+                    fixed, spans = tuple(path), tuple(slots)
+                    end = clause_end if trailing else last + 1
+                    for index in indices:
+                        out.append(Match(index, first, end, fixed, spans, gains[index]))
         keys = sent.keys
         n = len(keys)
         children = node.children
@@ -216,14 +253,24 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
     # a slot's row is ready before its match's: slots start after their match's start
     # (the leading slot of a trivial template starts with it: its row is the one being
     # filled, complete up to the slot's end)
+    # a position where no match ends repeats the best so far: only the ends are visited
+    end_list = sorted(ends)
     for i in sorted(need, reverse=True):
         best: list[tuple[float, int]] = [(0.0, 0)]
         back: list[int] = [-1]
         rows[i], backs[i] = best, back
-        for j in range(i + 1, need[i] + 1):
+        limit = need[i]
+        for e in range(bisect.bisect_right(end_list, i), len(end_list)):
+            j = end_list[e]
+            if j > limit:
+                break
             top = best[-1]
+            missing = j - i - len(best)
+            if missing:
+                best.extend([top] * missing)
+                back.extend([-1] * missing)
             choice = -1
-            for k in ends.get(j, ()):
+            for k in ends[j]:
                 start = matches[k].start
                 if start < i:
                     continue
@@ -234,6 +281,10 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
                     top, choice = cand, k
             best.append(top)
             back.append(choice)
+        missing = limit - i + 1 - len(best)
+        if missing:
+            best.extend([best[-1]] * missing)
+            back.extend([-1] * missing)
 
     used: list[Match] = []
 
