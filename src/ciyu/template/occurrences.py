@@ -57,6 +57,10 @@ def occurrence(sent: Sentence, path: Sequence[int]) -> Occurrence | None:
     return Occurrence(tuple(items), tuple(path), tuple(slots), tuple(gaps))
 
 
+#: A path being extended: fixed positions, items, slots and gap buckets so far.
+_Partial = tuple[tuple[int, ...], tuple[str, ...], tuple[tuple[int, int], ...], tuple[int, ...]]
+
+
 def trivial_occurrence(sent: Sentence, pos: int) -> Occurrence | None:
     """The trivial template ``<X> w <X>`` at ``pos``: a word that is not punctuation, with
     material on both sides in its clause (the slots run to the clause's ends)."""
@@ -108,34 +112,39 @@ def occurrences(
         # breadth first, shortest paths first, at most MAX_PATHS from each start: a long
         # sentence whose words are all associated with each other (boilerplate) has more
         # paths than are worth counting, and the two- and three-word ones matter most.
-        # Each path carries its template's items so far and whether it has a slot, so
-        # that a template already seen in the sentence costs no Occurrence (the same
-        # items as :func:`occurrence` makes, built one step at a time).
-        level: list[tuple[list[int], tuple[str, ...], bool]] = [([start], (keys[start],), False)]
+        # Each path carries its occurrence so far (items, slots, gap buckets: what
+        # :func:`occurrence` makes of it, built one step at a time), so that a template
+        # already seen in the sentence costs nothing more.
+        level: list[_Partial] = [((start,), (keys[start],), (), ())]
         budget = MAX_PATHS
         while level and budget > 0:
-            longer: list[tuple[list[int], tuple[str, ...], bool]] = []
-            for path, items, slotted in level:
+            longer: list[_Partial] = []
+            for path, items, slots, gaps in level:
                 end = path[-1]
                 for nxt in succ.get(end, ()):
                     if nxt > limit or clauses[nxt] > last_clause or budget <= 0:
                         break
                     budget -= 1
-                    gap = nxt - end > 1
-                    grown = (*items, SLOT, keys[nxt]) if gap else (*items, keys[nxt])
-                    has_slot = slotted or gap
+                    if nxt - end > 1:
+                        grown = (
+                            (*path, nxt),
+                            (*items, SLOT, keys[nxt]),
+                            (*slots, (end + 1, nxt)),
+                            (*gaps, (nxt - end - 1).bit_length()),
+                        )
+                    else:
+                        grown = ((*path, nxt), (*items, keys[nxt]), slots, gaps)
                     last = classes[nxt]
                     if not (last & PUNCT and not last & CLOSER):
-                        whole = grown
+                        whole, spans = grown[1], grown[2]
                         if clauses[nxt] > start_clause and clause_end[nxt] > nxt + 1:
-                            whole = (*grown, SLOT)  # the rest of its last clause
-                        if (has_slot or whole is not grown) and whole not in seen:
+                            # the rest of its last clause
+                            whole, spans = (*whole, SLOT), (*spans, (nxt + 1, clause_end[nxt]))
+                        if spans and whole not in seen:
                             seen.add(whole)
-                            occ = occurrence(sent, [*path, nxt])
-                            if occ is not None:  # always, by construction
-                                yield occ
+                            yield Occurrence(whole, grown[0], spans, grown[3])
                     if len(path) + 1 < max_fixed:
-                        longer.append(([*path, nxt], grown, has_slot))
+                        longer.append(grown)
             level = longer
     if trivial:
         for occ in trivial_occurrences(sent, fixed_ok):
