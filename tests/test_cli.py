@@ -366,6 +366,22 @@ def test_templates_and_parse_pre_segmented(
     assert words(first) == lines[1].split()
 
 
+def test_parse_fill_right(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ciyu import Template, save_templates
+
+    tsv = tmp_path / "t.tsv"
+    save_templates([Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")], tsv)
+    src = tmp_path / "in.txt"
+    src.write_text("他 在 大 会议 中 发言 。\n好\n", encoding="utf-8")
+    argv = ["parse", "--pre-segmented", "--templates", str(tsv), str(src)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and out == "他 [在 [大 会议] 中] 发言 。\n好\n"
+    code, out, _ = run([*argv, "--fill", "right"], capsys)
+    assert code == 0 and out == "他 [[在 [[大 会议] 中]] [发言 。]]\n好\n"
+    code, out, _ = run([*argv, "--fill", "right", "--format", "json"], capsys)
+    assert out.splitlines()[0] == '["他", [["在", [["大", "会议"], "中"]], ["发言", "。"]]]'
+
+
 def test_templates_trains_a_model_and_parse_segments(
     corpus: Path, model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,6 +4,7 @@ parser (nesting, no crossing, lossless), the TSV format, and the passes' map / m
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from hypothesis import strategies as st
 
 import ciyu
 from ciyu.errors import CiyuError, ConfigError
-from ciyu.template import Parser, Template, brackets, leaves, to_json, to_text
+from ciyu.template import Parser, Template, brackets, fill_right, leaves, to_json, to_text
 from ciyu.template.evidence import EvidencePass, EvidenceTable
 from ciyu.template.mining import TemplateCounts, TemplatePass
+from ciyu.template.occurrences import occurrence
 from ciyu.template.options import TemplateConfig
 from ciyu.template.pairs import PairCounts, PairPass, WordCounts, WordPass
 from ciyu.template.parser import Match, best_cover
@@ -258,6 +260,140 @@ def test_parse_is_lossless_and_best(case: tuple[list[str], list[Template]]) -> N
                 if all(_compatible(a, b) for a, b in itertools.combinations(subset, 2)):
                     best = max(best, sum(m.gain for m in subset))
         assert sum(m.gain for m in used) == pytest.approx(best)
+
+
+def _no_crossing(spans: list[tuple[int, int]]) -> bool:
+    return all(
+        b <= c or d <= a or (a <= c and d <= b) or (c <= a and b <= d)
+        for (a, b), (c, d) in itertools.combinations(spans, 2)
+    )
+
+
+def _full_binary(tree: ciyu.template.Tree) -> bool:
+    """Every list node holds exactly two children (iteratively); nothing parses to []."""
+    stack = [tree] if tree != [] else []
+    while stack:
+        t = stack.pop()
+        if isinstance(t, list):
+            if len(t) != 2:
+                return False
+            stack.extend(t)
+    return True
+
+
+def test_fill_right_on_a_hand_checked_example() -> None:
+    frame = Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")
+    but = Template("虽然 <X> ， 但 <X>", 10, 5.0, 2.0, 2.0, 8, (), "")
+    words = split_words("虽然 他 在 大 会议 中 发言 ， 但 没 人 听 ， 好 。")
+    plain = Parser([frame, but]).parse(words)
+    assert plain == [
+        ["虽然", ["他", ["在", ["大", "会议"], "中"], "发言"], "，", "但", ["没", "人", "听"]],
+        "，",
+        "好",
+        "。",
+    ]
+    filled = Parser([frame, but], fill="right").parse(words)
+    assert filled == [
+        [
+            "虽然",
+            [
+                ["他", [["在", [["大", "会议"], "中"]], "发言"]],
+                ["，", ["但", ["没", ["人", "听"]]]],
+            ],
+        ],
+        ["，", ["好", "。"]],
+    ]
+    text = "[虽然 [[他 [[在 [[大 会议] 中]] 发言]] [， [但 [没 [人 听]]]]]] [， [好 。]]"
+    assert to_text(filled) == text
+    # every bracket of the templates-only parse is kept
+    assert set(brackets(plain)) <= set(brackets(filled))
+    assert fill_right(plain) == filled
+    # a line of sentences, a word, nothing
+    t = Parser([frame], fill="right")
+    assert t.parse(["在", "家", "中", "。", "好", "。", "走", "。"]) == [
+        [["在", ["家", "中"]], "。"],
+        [["好", "。"], ["走", "。"]],
+    ]
+    assert t.parse(["好"]) == "好" and t.parse([]) == []
+    assert t.join([["a", "b"], "c", "d"]) == [["a", "b"], ["c", "d"]]
+    assert Parser([frame]).join([["a", "b"], "c", "d"]) == [["a", "b"], "c", "d"]
+    with pytest.raises(ConfigError, match="unknown fill 'left'"):
+        Parser([frame], fill="left")
+
+
+@given(sentences_and_templates())
+def test_filled_parse_is_lossless_binary_and_keeps_the_templates(
+    case: tuple[list[str], list[Template]],
+) -> None:
+    words, templates = case
+    plain = Parser(templates).parse(words)
+    tree = Parser(templates, fill="right").parse(words)
+    assert list(leaves(tree)) == words
+    spans = brackets(tree)
+    assert _no_crossing(spans)
+    assert set(brackets(plain)) <= set(spans)
+    assert _full_binary(tree)
+    if len(words) > 1:
+        # a full binary tree over n words has n - 1 brackets
+        assert len(spans) == len(words) - 1
+    # text and JSON as json.dumps and the recursive definitions write them
+    assert to_json(tree) == json.dumps(tree, ensure_ascii=False)
+    assert json.loads(to_json(plain)) == plain
+
+
+def test_filled_trees_as_deep_as_a_long_sentence() -> None:
+    frame = Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")
+    words = ["在", "家", "中", *(["字"] * 20_000), "。"]
+    tree = Parser([frame], fill="right").parse(words)  # 20,000 levels deep: no recursion
+    assert list(leaves(tree)) == words
+    assert len(brackets(tree)) == len(words) - 1
+    text = to_text(tree)
+    assert text.replace("[", "").replace("]", "").split() == words
+    assert text.startswith("[在 [家 中]] [字 [字 [字 ") and text.endswith(" [字 。]" + "]" * 19_999)
+    assert to_json(tree).startswith('[["在", ["家", "中"]], ["字", [')
+
+
+def _reference_matches(
+    sent: Sentence, templates: list[Template], max_distance: int
+) -> set[tuple[int, int, int, tuple[int, ...], tuple[tuple[int, int], ...]]]:
+    """Every match, by brute force over all paths of positions, as :func:`occurrence`
+    makes them (the reference the trie's walk must agree with)."""
+    n = len(sent.words)
+    out = set()
+    for index, t in enumerate(templates):
+        items = t.items
+        fixed = [x for x in items if x != "<X>"]
+        if len(items) == 3 and items[0] == items[2] == "<X>":
+            continue  # trivial templates are matched apart
+        for path in itertools.combinations(range(n), len(fixed)):
+            if any(sent.keys[p] != f for p, f in zip(path, fixed, strict=True)):
+                continue
+            if path[-1] - path[0] > max_distance:
+                continue
+            if any(sent.clauses[p] - sent.clauses[path[0]] > 1 for p in path):
+                continue
+            occ = occurrence(sent, list(path))
+            if occ is None or occ.items != items:
+                continue
+            end = occ.slots[-1][1] if occ.slots[-1][0] > path[-1] else path[-1] + 1
+            out.add((index, path[0], end, occ.fixed, occ.slots))
+    return out
+
+
+@given(sentences_and_templates(), st.integers(1, 6))
+def test_the_trie_finds_every_match_and_no_other(
+    case: tuple[list[str], list[Template]], max_distance: int
+) -> None:
+    words, templates = case
+    parser = Parser(templates, max_distance=max_distance)
+    for sent_words in sentences(words):
+        sent = Sentence.of(sent_words)
+        found = parser.trie.matches(sent, parser.gains)
+        got = [(m.template, m.start, m.end, m.fixed, m.slots) for m in found]
+        assert len(got) == len(set(got))
+        assert {g for g in got if len(g[3]) > 1 or templates[g[0]].items[0] != "<X>"} == (
+            _reference_matches(sent, templates, max_distance)
+        )
 
 
 # --- the TSV file ----------------------------------------------------------------------

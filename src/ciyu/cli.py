@@ -46,7 +46,7 @@ from .learners.cohesion import CohesionConfig, Discovery
 from .model import Model
 from .reader import Corpus
 from .report import Report, coverage
-from .template import Parser, TemplateConfig, Tree, to_json, to_text
+from .template import FILLS, Parser, TemplateConfig, Tree, to_json, to_text
 from .template.sentences import split_words
 from .template.tsv import format_rows
 from .text import undisplay
@@ -627,6 +627,15 @@ def _parse_parse(p: argparse.ArgumentParser, method: str) -> None:
         help="farthest from the first fixed word the others may be (words), as mined "
         f"(default: {TemplateConfig().max_distance})",
     )
+    p.add_argument(
+        "--fill",
+        choices=FILLS,
+        default=None,
+        help="right: output a full binary tree; every node with more than two children, and "
+        "every span no template covers, becomes a right-branching binary tree, so the "
+        "templates decide the brackets where they apply (default: the templates' brackets "
+        "only)",
+    )
 
 
 def _cmd_parse(args: argparse.Namespace, progress: Progress) -> int:
@@ -636,7 +645,7 @@ def _cmd_parse(args: argparse.Namespace, progress: Progress) -> int:
             "separated by spaces"
         )
     model = Model.load(args.model) if args.model else None
-    parser = Parser(api.load_templates(args.templates), model, args.max_distance)
+    parser = Parser(api.load_templates(args.templates), model, args.max_distance, args.fill)
     words_of = split_words if args.pre_segmented else parser.words
     show = to_json if args.format == "json" else to_text
     # one pass: standard input and pipes are read as they come
@@ -650,12 +659,12 @@ def _cmd_parse(args: argparse.Namespace, progress: Progress) -> int:
                 trees.append(tree)
                 continue
             if trees:
-                tree = [*trees, tree]
+                tree = parser.join([*trees, tree])
                 trees = []
             out.write(show(tree) + "\n")
             lines += 1
         if trees:
-            out.write(show(trees) + "\n")
+            out.write(show(parser.join(trees)) + "\n")
             lines += 1
     progress.summary(f"{_n(lines, 'line')} parsed into {_shown(args.output)}")
     return 0

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from .evidence import Template
 from .options import TemplateConfig
-from .parser import Parser, Tree, brackets, leaves, to_json, to_text
+from .parser import FILLS, Parser, Tree, brackets, fill_right, leaves, to_json, to_text
 from .run import Mined, mine
 from .sentences import SLOT
 
 __all__ = [
+    "FILLS",
     "SLOT",
     "Mined",
     "Parser",
@@ -27,6 +28,7 @@ __all__ = [
     "TemplateConfig",
     "Tree",
     "brackets",
+    "fill_right",
     "leaves",
     "mine",
     "to_json",

@@ -57,6 +57,10 @@ def occurrence(sent: Sentence, path: Sequence[int]) -> Occurrence | None:
     return Occurrence(tuple(items), tuple(path), tuple(slots), tuple(gaps))
 
 
+#: A path being extended: fixed positions, items, slots and gap buckets so far.
+_Partial = tuple[tuple[int, ...], tuple[str, ...], tuple[tuple[int, int], ...], tuple[int, ...]]
+
+
 def trivial_occurrence(sent: Sentence, pos: int) -> Occurrence | None:
     """The trivial template ``<X> w <X>`` at ``pos``: a word that is not punctuation, with
     material on both sides in its clause (the slots run to the clause's ends)."""
@@ -97,34 +101,50 @@ def occurrences(
     within ``max_distance`` words of its first one, in the same clause or the next: a
     template relates at most two clauses."""
     seen: set[tuple[str, ...]] = set()
-    classes = sent.classes
+    classes, keys, clauses, clause_end = sent.classes, sent.keys, sent.clauses, sent.clause_end
     for start in sorted(succ):
         first = classes[start]
         if first & PUNCT and not first & OPENER:
             continue  # no template begins here
         limit = start + max_distance
-        last_clause = sent.clauses[start] + 1
+        start_clause = clauses[start]
+        last_clause = start_clause + 1
         # breadth first, shortest paths first, at most MAX_PATHS from each start: a long
         # sentence whose words are all associated with each other (boilerplate) has more
-        # paths than are worth counting, and the two- and three-word ones matter most
-        level: list[list[int]] = [[start]]
+        # paths than are worth counting, and the two- and three-word ones matter most.
+        # Each path carries its occurrence so far (items, slots, gap buckets: what
+        # :func:`occurrence` makes of it, built one step at a time), so that a template
+        # already seen in the sentence costs nothing more.
+        level: list[_Partial] = [((start,), (keys[start],), (), ())]
         budget = MAX_PATHS
         while level and budget > 0:
-            longer: list[list[int]] = []
-            for path in level:
-                for nxt in succ.get(path[-1], ()):
-                    if nxt > limit or sent.clauses[nxt] > last_clause or budget <= 0:
+            longer: list[_Partial] = []
+            for path, items, slots, gaps in level:
+                end = path[-1]
+                for nxt in succ.get(end, ()):
+                    if nxt > limit or clauses[nxt] > last_clause or budget <= 0:
                         break
                     budget -= 1
-                    new = [*path, nxt]
+                    if nxt - end > 1:
+                        grown = (
+                            (*path, nxt),
+                            (*items, SLOT, keys[nxt]),
+                            (*slots, (end + 1, nxt)),
+                            (*gaps, (nxt - end - 1).bit_length()),
+                        )
+                    else:
+                        grown = ((*path, nxt), (*items, keys[nxt]), slots, gaps)
                     last = classes[nxt]
                     if not (last & PUNCT and not last & CLOSER):
-                        occ = occurrence(sent, new)
-                        if occ is not None and occ.items not in seen:
-                            seen.add(occ.items)
-                            yield occ
-                    if len(new) < max_fixed:
-                        longer.append(new)
+                        whole, spans = grown[1], grown[2]
+                        if clauses[nxt] > start_clause and clause_end[nxt] > nxt + 1:
+                            # the rest of its last clause
+                            whole, spans = (*whole, SLOT), (*spans, (nxt + 1, clause_end[nxt]))
+                        if spans and whole not in seen:
+                            seen.add(whole)
+                            yield Occurrence(whole, grown[0], spans, grown[3])
+                    if len(path) + 1 < max_fixed:
+                        longer.append(grown)
             level = longer
     if trivial:
         for occ in trivial_occurrences(sent, fixed_ok):

@@ -20,18 +20,28 @@ A parse is a tree: a node is a word (a string) or a list of nodes. A template ap
 is a list of its fixed words and, for each slot, the subtree of the words it covers; a span
 of several words that no template covers as a whole is a list of its parts. Every word of
 the input appears exactly once, in order.
+
+With ``fill="right"`` the parser returns a full binary tree instead: every node with more
+than two children (the words and applications of a span no template covers, an
+application's fixed words and slots, a line's sentences) becomes a right-branching binary
+tree of them (:func:`fill_right`). The templates' brackets are kept, so they decide the
+brackets where they apply, and right-branching (a strong baseline for Chinese) decides
+the rest. The trees may then be as deep as a sentence is long: every function here walks
+them without recursion.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
 from ..errors import ConfigError
-from .occurrences import occurrence, trivial_occurrence
-from .sentences import SLOT, Sentence, model_words, sentences
+from .occurrences import trivial_occurrence
+from .sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, model_words, sentences
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -39,6 +49,8 @@ if TYPE_CHECKING:
 
 #: A parse tree: a word, or a list of subtrees.
 Tree: TypeAlias = "str | list[Tree]"
+#: The ways :class:`Parser` can fill in what the templates leave flat.
+FILLS = ("right",)
 
 
 @dataclass(frozen=True)
@@ -63,8 +75,15 @@ class Match:
 
 @dataclass
 class _Node:
+    """A trie node: the fixed words so far (``items``: with a slot wherever two are not
+    adjacent, no trailing slot) and the templates made of them, without a trailing slot
+    (``plain``) and with one (``trailing``); ``gapped`` if ``items`` holds a slot."""
+
+    items: tuple[str, ...] = ()
+    gapped: bool = False
     children: dict[tuple[bool, str], _Node] = field(default_factory=dict)
-    templates: list[int] = field(default_factory=list)
+    plain: list[int] = field(default_factory=list)
+    trailing: list[int] = field(default_factory=list)
 
 
 class TemplateTrie:
@@ -92,9 +111,24 @@ class TemplateTrie:
                 if x == SLOT:
                     adjacent = False
                     continue
-                node = node.children.setdefault((adjacent and node is not self.root, x), _Node())
+                step = (adjacent and node is not self.root, x)
+                child = node.children.get(step)
+                if child is None:
+                    if node is self.root:
+                        child = _Node((x,))
+                    elif step[0]:
+                        child = _Node((*node.items, x), node.gapped)
+                    else:
+                        child = _Node((*node.items, SLOT, x), True)
+                    node.children[step] = child
+                node = child
                 adjacent = True
-            node.templates.append(index)
+            # a match's items begin with a fixed word (:func:`occurrence`): a template
+            # with a leading slot (but for the trivial ones) matches nowhere
+            if items == node.items:
+                node.plain.append(index)
+            elif items == (*node.items, SLOT):
+                node.trailing.append(index)
 
     def matches(self, sent: Sentence, gains: Sequence[float]) -> list[Match]:
         """Every application of every template in a sentence."""
@@ -123,14 +157,27 @@ class TemplateTrie:
         gains: Sequence[float],
         out: list[Match],
     ) -> None:
-        for index in node.templates:
-            occ = occurrence(sent, path)
-            if occ is not None and occ.items == self.items[index]:
-                end = (
-                    occ.slots[-1][1] if occ.slots and occ.slots[-1][0] > path[-1] else path[-1] + 1
-                )
-                out.append(Match(index, path[0], end, occ.fixed, occ.slots, gains[index]))
         last = path[-1]
+        if node.plain or node.trailing:
+            # the match :func:`occurrence` makes of the path, if it is one of the node's
+            # templates (the node knows its items but for the trailing slot)
+            first = path[0]
+            classes = sent.classes
+            begin, finish = classes[first], classes[last]
+            if not (begin & PUNCT and not begin & OPENER) and not (
+                finish & PUNCT and not finish & CLOSER
+            ):
+                clause_end = sent.clause_end[last]
+                trailing = sent.clauses[last] > sent.clauses[first] and clause_end > last + 1
+                indices = node.trailing if trailing else node.plain
+                if indices and (trailing or node.gapped):
+                    slots = [(p + 1, q) for p, q in itertools.pairwise(path) if q - p > 1]
+                    if trailing:
+                        slots.append((last + 1, clause_end))
+                    fixed, spans = tuple(path), tuple(slots)
+                    end = clause_end if trailing else last + 1
+                    for index in indices:
+                        out.append(Match(index, first, end, fixed, spans, gains[index]))
         keys = sent.keys
         n = len(keys)
         children = node.children
@@ -206,14 +253,24 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
     # a slot's row is ready before its match's: slots start after their match's start
     # (the leading slot of a trivial template starts with it: its row is the one being
     # filled, complete up to the slot's end)
+    # a position where no match ends repeats the best so far: only the ends are visited
+    end_list = sorted(ends)
     for i in sorted(need, reverse=True):
         best: list[tuple[float, int]] = [(0.0, 0)]
         back: list[int] = [-1]
         rows[i], backs[i] = best, back
-        for j in range(i + 1, need[i] + 1):
+        limit = need[i]
+        for e in range(bisect.bisect_right(end_list, i), len(end_list)):
+            j = end_list[e]
+            if j > limit:
+                break
             top = best[-1]
+            missing = j - i - len(best)
+            if missing:
+                best.extend([top] * missing)
+                back.extend([-1] * missing)
             choice = -1
-            for k in ends.get(j, ()):
+            for k in ends[j]:
                 start = matches[k].start
                 if start < i:
                     continue
@@ -224,6 +281,10 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
                     top, choice = cand, k
             best.append(top)
             back.append(choice)
+        missing = limit - i + 1 - len(best)
+        if missing:
+            best.extend([best[-1]] * missing)
+            back.extend([-1] * missing)
 
     used: list[Match] = []
 
@@ -262,10 +323,52 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
     return used, tree
 
 
-def _relabel(tree: Tree, words: Sequence[str]) -> Tree:
+def _rebuild(tree: Tree, leaf: Callable[[str], Tree], node: Callable[[list[Tree]], Tree]) -> Tree:
+    """A tree rebuilt bottom-up, without recursion: each word through ``leaf``, each list
+    node through ``node`` (given its rebuilt children)."""
     if isinstance(tree, str):
-        return words[int(tree)]
-    return [_relabel(t, words) for t in tree]
+        return leaf(tree)
+    # each frame: the children still to visit, and the rebuilt ones so far
+    stack: list[tuple[Iterator[Tree], list[Tree]]] = [(iter(tree), [])]
+    while True:
+        children, done = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            built = node(done)
+            if not stack:
+                return built
+            stack[-1][1].append(built)
+        elif isinstance(child, str):
+            done.append(leaf(child))
+        else:
+            stack.append((iter(child), []))
+
+
+def _relabel(tree: Tree, words: Sequence[str]) -> Tree:
+    return _rebuild(tree, lambda pos: words[int(pos)], lambda nodes: nodes)
+
+
+def _right_branching(nodes: list[Tree]) -> Tree:
+    """``[a, b, c, d]`` → ``[a, [b, [c, d]]]``; a list of one or two nodes is left as is."""
+    if len(nodes) <= 2:
+        return nodes
+    tree: Tree = nodes[-1]
+    for n in reversed(nodes[:-1]):
+        tree = [n, tree]
+    return tree
+
+
+def fill_right(tree: Tree) -> Tree:
+    """A full binary tree from a parse: every node with more than two children becomes a
+    right-branching binary tree of them. The node's own bracket stays, and so does every
+    bracket inside its children: only brackets are added, none crosses another, and the
+    words are unchanged.
+
+    >>> fill_right(["他", ["在", ["大", "会议"], "中"], "发言", "。"])
+    ['他', [['在', [['大', '会议'], '中']], ['发言', '。']]]
+    """
+    return _rebuild(tree, lambda word: word, _right_branching)
 
 
 def leaves(tree: Tree) -> Iterator[str]:
@@ -273,44 +376,79 @@ def leaves(tree: Tree) -> Iterator[str]:
     if isinstance(tree, str):
         yield tree
         return
-    for t in tree:
-        yield from leaves(t)
+    stack: list[Iterator[Tree]] = [iter(tree)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+        elif isinstance(child, str):
+            yield child
+        else:
+            stack.append(iter(child))
 
 
 def brackets(tree: Tree) -> list[tuple[int, int]]:
-    """The spans ``(start, end)`` of every list node of a tree, over word positions."""
+    """The spans ``(start, end)`` of every list node of a tree, over word positions
+    (a node's span after its children's)."""
     spans: list[tuple[int, int]] = []
-
-    def walk(t: Tree, start: int) -> int:
-        if isinstance(t, str):
-            return start + 1
-        pos = start
-        for child in t:
-            pos = walk(child, pos)
-        spans.append((start, pos))
-        return pos
-
-    walk(tree, 0)
+    if isinstance(tree, str):
+        return spans
+    pos = 0
+    stack: list[tuple[Iterator[Tree], int]] = [(iter(tree), 0)]
+    while stack:
+        children, start = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            spans.append((start, pos))
+        elif isinstance(child, str):
+            pos += 1
+        else:
+            stack.append((iter(child), pos))
     return spans
+
+
+def _render(tree: Tree, word: Callable[[str], str], sep: str, outer: bool) -> str:
+    """A tree as text, without recursion: words through ``word``, children separated by
+    ``sep``, list nodes in square brackets (the outermost only if ``outer``)."""
+    if isinstance(tree, str):
+        return word(tree)
+    out: list[str] = ["["] if outer else []
+    # each frame: the children still to write, and whether one has been written
+    stack: list[tuple[Iterator[Tree], list[bool]]] = [(iter(tree), [False])]
+    while stack:
+        children, started = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if stack or outer:
+                out.append("]")
+            continue
+        if started[0]:
+            out.append(sep)
+        started[0] = True
+        if isinstance(child, str):
+            out.append(word(child))
+        else:
+            out.append("[")
+            stack.append((iter(child), [False]))
+    return "".join(out)
 
 
 def to_text(tree: Tree) -> str:
     """A tree as readable text: words separated by spaces, each list node but the
     outermost in square brackets."""
+    return _render(tree, lambda w: w, " ", outer=False)
 
-    def show(t: Tree) -> str:
-        if isinstance(t, str):
-            return t
-        return "[" + " ".join(show(c) for c in t) + "]"
 
-    if isinstance(tree, str):
-        return tree
-    return " ".join(show(c) for c in tree)
+def _json_word(word: str) -> str:
+    return json.dumps(word, ensure_ascii=False)
 
 
 def to_json(tree: Tree) -> str:
-    """A tree as one line of JSON (non-ASCII kept as is)."""
-    return json.dumps(tree, ensure_ascii=False)
+    """A tree as one line of JSON (non-ASCII kept as is), as :func:`json.dumps` writes
+    it (without its recursion limit: a filled tree is as deep as its sentence is long)."""
+    return _render(tree, _json_word, ", ", outer=True)
 
 
 def parse_words(words: Sequence[str], trie: TemplateTrie, gains: Sequence[float]) -> Tree:
@@ -334,11 +472,19 @@ class Parser:
         model: the model that segments text given as a string; without one, text must be
             given as a list of words.
         max_distance: farthest apart two consecutive fixed words may be (as mined).
+        fill: None (default) for the templates-only parse; ``"right"`` for a full binary
+            tree, the templates' brackets filled in with right-branching trees
+            (:func:`fill_right`).
+
+    Raises:
+        ConfigError: if ``fill`` is not None or one of :data:`FILLS`.
 
     >>> from ciyu.template import Template
     >>> t = Template("在 <X> 中", 10, 5.0, 0.5, 2.0, 8, (), "")
     >>> Parser([t]).parse("他 在 会议 中 发言 。".split())
     ['他', ['在', '会议', '中'], '发言', '。']
+    >>> Parser([t], fill="right").parse("他 在 会议 中 发言 。".split())
+    ['他', [['在', ['会议', '中']], ['发言', '。']]]
     """
 
     def __init__(
@@ -346,10 +492,16 @@ class Parser:
         templates: Sequence[Template],
         model: Model | None = None,
         max_distance: int = 32,
+        fill: str | None = None,
     ) -> None:
+        if fill is not None and fill not in FILLS:
+            raise ConfigError(
+                f"unknown fill {fill!r}; use None (templates only) or one of: {', '.join(FILLS)}"
+            )
         self.templates = list(templates)
         self.gains = [t.gain for t in self.templates]
         self.trie = TemplateTrie([t.items for t in self.templates], max_distance)
+        self.fill = fill
         self._words = model_words(model) if model is not None else None
 
     def words(self, text: str) -> list[str]:
@@ -372,7 +524,15 @@ class Parser:
             The tree (module documentation); its leaves are the words, in order.
         """
         words = self.words(text_or_words) if isinstance(text_or_words, str) else text_or_words
-        return parse_words(list(words), self.trie, self.gains)
+        tree = parse_words(list(words), self.trie, self.gains)
+        return fill_right(tree) if self.fill == "right" else tree
+
+    def join(self, parts: Sequence[Tree]) -> Tree:
+        """The tree of a line parsed in several parts (a line too long to read at once),
+        from the trees :meth:`parse` gave its parts."""
+        if len(parts) == 1:
+            return parts[0]
+        return fill_right(list(parts)) if self.fill == "right" else list(parts)
 
     def applications(self, words: Sequence[str]) -> list[tuple[Template, Match]]:
         """The template applications in the best parse of one sentence's words."""
