@@ -354,7 +354,12 @@ any_arrays = st.one_of(
         st.tuples(st.just("header"), st.integers(min_value=0), header_fields),
         st.tuples(st.just("array"), st.integers(min_value=0), any_arrays),
         st.tuples(st.just("drop"), st.integers(min_value=0)),
-        st.tuples(st.just("extra"), st.text(max_size=10), st.binary(max_size=20)),
+        st.tuples(
+            st.just("extra"),
+            # zipfile cuts a member's name at a NUL and cannot write an empty one
+            st.text(max_size=10).map(lambda name: name.split("\x00")[0] or "x"),
+            st.binary(max_size=20),
+        ),
     ),
 )
 def test_hostile_counts(lines: list[str], order: int, change: tuple[Any, ...]) -> None:
