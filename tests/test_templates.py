@@ -370,7 +370,7 @@ def test_trie_matches_agree_with_the_reference_walk(
 def test_trie_matches_agree_with_the_reference_walk_on_random_cases() -> None:
     # larger cases than hypothesis draws: long sentences, many templates sharing prefixes
     rng = random.Random(7)
-    found = 0
+    found = applied = 0
     for _ in range(400):
         alphabet = rng.choice(["甲乙，", "甲乙丙（），", "甲乙丙丁，"])
         templates = []
@@ -384,14 +384,18 @@ def test_trie_matches_agree_with_the_reference_walk_on_random_cases() -> None:
                 items.append(SLOT)
             templates.append(tuple(items))
         trie = TemplateTrie(templates, rng.choice([2, 3, 4, 6, 8, 32]))
-        gains = [1.0] * len(templates)
+        gains = [rng.choice([0.5, 1.0, 2.0]) for _ in templates]
         words = [rng.choice(alphabet + "。") for _ in range(rng.randint(0, 60))]
         for sent_words in sentences(words):
             sent = Sentence.of(sent_words)
             got = trie.matches(sent, gains)
             assert got == _first_walk_matches(trie, sent, gains)
             found += len(got)
-    assert found > 1000  # the cases do exercise the walk
+            # the parse passes ask for the applications alone: the same, in the same order
+            used, _ = best_cover(len(sent_words), got)
+            assert best_cover(len(sent_words), got, tree=False) == (used, [])
+            applied += len(used) > 1
+    assert found > 1000 and applied > 50  # the cases do exercise the walk and the parse
 
 
 def test_trie_matches_in_the_order_of_the_walk() -> None:

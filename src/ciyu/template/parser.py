@@ -253,12 +253,20 @@ class _Walk:
                 self.walk(child, (*path, nxt), (*slots, (last + 1, nxt)))
 
 
-def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
+def best_cover(n: int, matches: Sequence[Match], tree: bool = True) -> tuple[list[Match], Tree]:
     """The best parse of a sentence of ``n`` words from its template matches.
 
+    Args:
+        n: words in the sentence.
+        matches: the template matches (:meth:`TemplateTrie.matches`); their order breaks
+            ties.
+        tree: False when only the applications are wanted (the parse passes): the tree
+            returned is then empty.
+
     Returns:
-        The applications used, and the parse tree over word positions: its leaves are the
-        positions as decimal strings (:func:`parse_words` puts the words in).
+        The applications used (in the same order either way), and the parse tree over
+        word positions: its leaves are the positions as decimal strings
+        (:func:`parse_words` puts the words in).
     """
     # rows[i][j - i] is the best (score, fixed words) of a sequence covering i..j-1; a row
     # is needed from 0 to n and from each slot start to the end of its longest slot
@@ -270,21 +278,11 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
     ends: dict[int, list[int]] = {}
     for k, m in enumerate(matches):
         ends.setdefault(m.end, []).append(k)
+    # values[k]: match k's gain plus the best of each of its slots, and its fixed words
+    # (computed once, when a row first reaches its end)
     values: list[tuple[float, int] | None] = [None] * len(matches)
     rows: dict[int, list[tuple[float, int]]] = {}
     backs: dict[int, list[int]] = {}
-
-    def value(k: int) -> tuple[float, int]:
-        v = values[k]
-        if v is None:
-            m = matches[k]
-            score, fixed = m.gain, len(m.fixed)
-            for s, e in m.slots:
-                sub = rows[s][e - s]
-                score += sub[0]
-                fixed += sub[1]
-            v = values[k] = (score, fixed)
-        return v
 
     # a slot's row is ready before its match's: slots start after their match's start
     # (the leading slot of a trivial template starts with it: its row is the one being
@@ -307,11 +305,19 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
                 back.extend([-1] * missing)
             choice = -1
             for k in ends[j]:
-                start = matches[k].start
+                m = matches[k]
+                start = m.start
                 if start < i:
                     continue
+                v = values[k]
+                if v is None:
+                    score, fixed = m.gain, len(m.fixed)
+                    for s, e in m.slots:
+                        sub = rows[s][e - s]
+                        score += sub[0]
+                        fixed += sub[1]
+                    v = values[k] = (score, fixed)
                 before = best[start - i]
-                v = value(k)
                 cand = (before[0] + v[0], before[1] + v[1])
                 if cand > top:
                     top, choice = cand, k
@@ -354,9 +360,34 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
                 pos += 1
         return node
 
+    if not tree:
+        # the same walk as :func:`sequence` and :func:`application`, recording only the
+        # applications, in the same order: a sequence's applications from its end back
+        # to its start, each one followed by everything in its slots (left to right)
+        # before the next; a task is a sequence (i, j) or an application (its index)
+        tasks: list[tuple[int, int] | int] = [(0, n)]
+        while tasks:
+            task = tasks.pop()
+            if isinstance(task, int):
+                m = matches[task]
+                used.append(m)
+                tasks.extend(reversed(m.slots))
+                continue
+            i, j = task
+            back = backs[i]
+            found: list[int] = []
+            while j > i:
+                k = back[j - i]
+                if k < 0:
+                    j -= 1
+                else:
+                    found.append(k)
+                    j = matches[k].start
+            tasks.extend(reversed(found))
+        return used, []
     nodes = sequence(0, n)
-    tree: Tree = nodes[0] if len(nodes) == 1 else nodes
-    return used, tree
+    whole: Tree = nodes[0] if len(nodes) == 1 else nodes
+    return used, whole
 
 
 def _rebuild(tree: Tree, leaf: Callable[[str], Tree], node: Callable[[list[Tree]], Tree]) -> Tree:
