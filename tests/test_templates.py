@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ciyu
@@ -17,12 +17,12 @@ from ciyu.errors import CiyuError, ConfigError
 from ciyu.template import Parser, Template, brackets, fill_right, leaves, to_json, to_text
 from ciyu.template.evidence import EvidencePass, EvidenceTable
 from ciyu.template.mining import TemplateCounts, TemplatePass
-from ciyu.template.occurrences import occurrence
+from ciyu.template.occurrences import occurrence, trivial_occurrence
 from ciyu.template.options import TemplateConfig
 from ciyu.template.pairs import PairCounts, PairPass, WordCounts, WordPass
-from ciyu.template.parser import Match, best_cover
+from ciyu.template.parser import Match, TemplateTrie, _Node, best_cover
 from ciyu.template.passes import Segmenter, run_pass
-from ciyu.template.sentences import Sentence, sentences, split_words
+from ciyu.template.sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, sentences, split_words
 from ciyu.template.tsv import format_rows, parse_rows
 
 # --- a corpus made from known frames --------------------------------------------------
@@ -260,6 +260,155 @@ def test_parse_is_lossless_and_best(case: tuple[list[str], list[Template]]) -> N
                 if all(_compatible(a, b) for a, b in itertools.combinations(subset, 2)):
                     best = max(best, sum(m.gain for m in subset))
         assert sum(m.gain for m in used) == pytest.approx(best)
+
+
+def _first_walk_matches(trie: TemplateTrie, sent: Sentence, gains: list[float]) -> list[Match]:
+    """The matches of a sentence as the first trie walk found them (tuple-keyed
+    children, every position tried, clauses checked at each step): the twin the
+    faster walk of :meth:`TemplateTrie.matches` must agree with, order included (the
+    order breaks ties in :func:`best_cover`)."""
+    keys = sent.keys
+    where: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        where.setdefault(k, []).append(i)
+    out: list[Match] = []
+
+    def walk(node: _Node, path: list[int]) -> None:
+        first, last = path[0], path[-1]
+        if node.plain or node.trailing:
+            begin, finish = sent.classes[first], sent.classes[last]
+            if not (begin & PUNCT and not begin & OPENER) and not (
+                finish & PUNCT and not finish & CLOSER
+            ):
+                clause_end = sent.clause_end[last]
+                trailing = sent.clauses[last] > sent.clauses[first] and clause_end > last + 1
+                indices = node.trailing if trailing else node.plain
+                if indices and (trailing or node.gapped):
+                    slots = [(p + 1, q) for p, q in itertools.pairwise(path) if q - p > 1]
+                    if trailing:
+                        slots.append((last + 1, clause_end))
+                    end = clause_end if trailing else last + 1
+                    for index in indices:
+                        fixed, spans = tuple(path), tuple(slots)
+                        out.append(Match(index, first, end, fixed, spans, gains[index]))
+        n = len(keys)
+        if not node.children:
+            return
+        if (
+            last + 1 < n
+            and last + 1 - first <= trie.max_distance
+            and sent.clauses[last + 1] - sent.clauses[first] <= 1
+        ):
+            child = node.children.get((True, keys[last + 1]))
+            if child is not None:
+                walk(child, [*path, last + 1])
+        limit = min(n, first + trie.max_distance + 1)
+        clause = sent.clauses[first]
+        if len(node.children) <= limit - last:
+            for (adjacent, word), child in node.children.items():
+                if adjacent:
+                    continue
+                for nxt in where.get(word, ()):
+                    if nxt <= last + 1:
+                        continue
+                    if nxt >= limit or sent.clauses[nxt] - clause > 1:
+                        break
+                    walk(child, [*path, nxt])
+            return
+        for nxt in range(last + 2, limit):
+            if sent.clauses[nxt] - clause > 1:
+                break
+            child = node.children.get((False, keys[nxt]))
+            if child is not None:
+                walk(child, [*path, nxt])
+
+    for start, key in enumerate(keys):
+        node = trie.root.children.get((False, key))
+        if node is not None:
+            walk(node, [start])
+        for index in trie.trivial.get(key, ()):
+            occ = trivial_occurrence(sent, start)
+            if occ is not None:
+                s, e = occ.slots[0][0], occ.slots[1][1]
+                out.append(Match(index, s, e, occ.fixed, occ.slots, gains[index]))
+    return out
+
+
+@st.composite
+def many_templates(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, ...]], int]:
+    alphabet = draw(st.sampled_from(["甲乙，", "甲乙丙（），"]))
+    words = draw(st.lists(st.sampled_from(alphabet + "。"), min_size=0, max_size=40))
+    templates = []
+    for _ in range(draw(st.integers(1, 40))):
+        fixed = draw(st.lists(st.sampled_from(alphabet), min_size=1, max_size=4))
+        items: list[str] = []
+        for k, f in enumerate(fixed):
+            if k and draw(st.booleans()):
+                items.append(SLOT)
+            items.append(f)
+        if len(items) == 1 or draw(st.booleans()):
+            items.append(SLOT)
+        if draw(st.booleans()):
+            items.insert(0, SLOT)
+        templates.append(tuple(items))
+    return words, templates, draw(st.sampled_from([2, 3, 4, 6, 8, 32]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(many_templates())
+def test_trie_matches_agree_with_the_reference_walk(
+    case: tuple[list[str], list[tuple[str, ...]], int],
+) -> None:
+    words, templates, max_distance = case
+    trie = TemplateTrie(templates, max_distance)
+    gains = [0.5 + k for k in range(len(templates))]
+    for sent_words in sentences(words):
+        sent = Sentence.of(sent_words)
+        assert trie.matches(sent, gains) == _first_walk_matches(trie, sent, gains)
+
+
+def test_trie_matches_agree_with_the_reference_walk_on_random_cases() -> None:
+    # larger cases than hypothesis draws: long sentences, many templates sharing prefixes
+    rng = random.Random(7)
+    found = applied = 0
+    for _ in range(400):
+        alphabet = rng.choice(["甲乙，", "甲乙丙（），", "甲乙丙丁，"])
+        templates = []
+        for _ in range(rng.randint(1, 60)):
+            items = [rng.choice(alphabet)]
+            for _ in range(rng.randint(0, 3)):
+                if rng.random() < 0.5:
+                    items.append(SLOT)
+                items.append(rng.choice(alphabet))
+            if rng.random() < 0.3:
+                items.append(SLOT)
+            templates.append(tuple(items))
+        trie = TemplateTrie(templates, rng.choice([2, 3, 4, 6, 8, 32]))
+        gains = [rng.choice([0.5, 1.0, 2.0]) for _ in templates]
+        words = [rng.choice(alphabet + "。") for _ in range(rng.randint(0, 60))]
+        for sent_words in sentences(words):
+            sent = Sentence.of(sent_words)
+            got = trie.matches(sent, gains)
+            assert got == _first_walk_matches(trie, sent, gains)
+            found += len(got)
+            # the parse passes ask for the applications alone: the same, in the same order
+            used, _ = best_cover(len(sent_words), got)
+            assert best_cover(len(sent_words), got, tree=False) == (used, [])
+            applied += len(used) > 1
+    assert found > 1000 and applied > 50  # the cases do exercise the walk and the parse
+
+
+def test_trie_matches_in_the_order_of_the_walk() -> None:
+    # 在 … 中 (gapped), 在 … 中 … 的 , 在 的 and a trailing slot across a comma, by hand
+    templates = [("在", SLOT, "中"), ("在", SLOT, "中", SLOT, "的"), ("在", SLOT, "，", "的", SLOT)]
+    trie = TemplateTrie(templates, 32)
+    sent = Sentence.of(["在", "会议", "中", "说", "的", "，", "的", "话", "。"])
+    got = [(m.template, m.start, m.end, m.fixed, m.slots) for m in trie.matches(sent, [1, 2, 3])]
+    assert got == [
+        (0, 0, 3, (0, 2), ((1, 2),)),
+        (1, 0, 5, (0, 2, 4), ((1, 2), (3, 4))),
+        (2, 0, 8, (0, 5, 6), ((1, 5), (7, 8))),
+    ]
 
 
 def _no_crossing(spans: list[tuple[int, int]]) -> bool:

@@ -187,7 +187,7 @@ class EvidencePass:
         matches = self.trie.matches(sent, self.gains)
         if not matches:
             return []
-        used, _ = best_cover(len(sent.words), matches)
+        used, _ = best_cover(len(sent.words), matches, tree=False)
         return used
 
     def map(self, words_of: Words, lines: list[str]) -> EvidenceTable:

@@ -33,11 +33,10 @@ them without recursion.
 from __future__ import annotations
 
 import bisect
-import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from ..errors import ConfigError
 from .occurrences import trivial_occurrence
@@ -53,9 +52,9 @@ Tree: TypeAlias = "str | list[Tree]"
 FILLS = ("right",)
 
 
-@dataclass(frozen=True)
-class Match:
-    """One template application in a sentence.
+class Match(NamedTuple):
+    """One template application in a sentence (a named tuple: the parse passes make
+    hundreds of thousands of them).
 
     Attributes:
         template: index of the template.
@@ -84,6 +83,10 @@ class _Node:
     children: dict[tuple[bool, str], _Node] = field(default_factory=dict)
     plain: list[int] = field(default_factory=list)
     trailing: list[int] = field(default_factory=list)
+    # ``children`` split by step kind, keyed by the word alone (in insertion order), so
+    # that the walk looks a word up without building a tuple: filled by the trie
+    next_adjacent: dict[str, _Node] = field(default_factory=dict)
+    next_gapped: dict[str, _Node] = field(default_factory=dict)
 
 
 class TemplateTrie:
@@ -121,6 +124,7 @@ class TemplateTrie:
                     else:
                         child = _Node((*node.items, SLOT, x), True)
                     node.children[step] = child
+                    (node.next_adjacent if step[0] else node.next_gapped)[x] = child
                 node = child
                 adjacent = True
             # a match's items begin with a fixed word (:func:`occurrence`): a template
@@ -133,96 +137,136 @@ class TemplateTrie:
     def matches(self, sent: Sentence, gains: Sequence[float]) -> list[Match]:
         """Every application of every template in a sentence."""
         keys = sent.keys
+        roots = self.root.next_gapped
+        trivial = self.trivial
+        out: list[Match] = []
+        # most words begin no template: find the starts first, and the rest only if any
+        starts = [i for i, k in enumerate(keys) if k in roots or k in trivial]
+        if not starts:
+            return out
         where: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
             where.setdefault(k, []).append(i)
-        out: list[Match] = []
-        for start, key in enumerate(keys):
-            node = self.root.children.get((False, key))
+        n = len(keys)
+        clauses = sent.clauses
+        # window[first]: the end of the words a template starting at ``first`` may hold
+        # (within max_distance of it, in its clause or the next); clauses never decrease
+        window = [0] * n
+        end = 0
+        for first in range(n):
+            last_clause = clauses[first] + 1
+            end = max(end, first)
+            while end < n and end - first <= self.max_distance and clauses[end] <= last_clause:
+                end += 1
+            window[first] = end
+        walk = _Walk(sent, where, gains, window, self.max_distance, out)
+        for start in starts:
+            key = keys[start]
+            node = roots.get(key)
             if node is not None:
-                self._walk(sent, node, [start], where, gains, out)
-            for index in self.trivial.get(key, ()):
+                walk.walk(node, (start,), ())
+            for index in trivial.get(key, ()):
                 occ = trivial_occurrence(sent, start)
                 if occ is not None:
                     s, e = occ.slots[0][0], occ.slots[1][1]
                     out.append(Match(index, s, e, occ.fixed, occ.slots, gains[index]))
         return out
 
-    def _walk(
+
+class _Walk:
+    """The walk of :meth:`TemplateTrie.matches` over one sentence: the paths of trie
+    nodes from each start, and the matches they make (their order decides ties in
+    :func:`best_cover`, so it is part of the result)."""
+
+    def __init__(
         self,
         sent: Sentence,
-        node: _Node,
-        path: list[int],
         where: dict[str, list[int]],
         gains: Sequence[float],
+        window: list[int],
+        max_distance: int,
         out: list[Match],
     ) -> None:
+        self.keys = sent.keys
+        self.classes = sent.classes
+        self.clauses = sent.clauses
+        self.clause_end = sent.clause_end
+        self.n = len(sent.keys)
+        self.where = where
+        self.gains = gains
+        self.window = window
+        self.max_distance = max_distance
+        self.out = out
+
+    def walk(self, node: _Node, path: tuple[int, ...], slots: tuple[tuple[int, int], ...]) -> None:
+        """The matches of ``node`` and its descendants along ``path`` (fixed positions;
+        ``slots``: the slots between them)."""
         last = path[-1]
+        first = path[0]
         if node.plain or node.trailing:
             # the match :func:`occurrence` makes of the path, if it is one of the node's
             # templates (the node knows its items but for the trailing slot)
-            first = path[0]
-            classes = sent.classes
+            classes = self.classes
             begin, finish = classes[first], classes[last]
             if not (begin & PUNCT and not begin & OPENER) and not (
                 finish & PUNCT and not finish & CLOSER
             ):
-                clause_end = sent.clause_end[last]
-                trailing = sent.clauses[last] > sent.clauses[first] and clause_end > last + 1
-                indices = node.trailing if trailing else node.plain
-                if indices and (trailing or node.gapped):
-                    slots = [(p + 1, q) for p, q in itertools.pairwise(path) if q - p > 1]
-                    if trailing:
-                        slots.append((last + 1, clause_end))
-                    fixed, spans = tuple(path), tuple(slots)
-                    end = clause_end if trailing else last + 1
-                    for index in indices:
-                        out.append(Match(index, first, end, fixed, spans, gains[index]))
-        keys = sent.keys
-        n = len(keys)
-        children = node.children
-        if not children:
+                clause_end = self.clause_end[last]
+                clauses = self.clauses
+                trailing = clauses[last] > clauses[first] and clause_end > last + 1
+                if trailing:
+                    spans = (*slots, (last + 1, clause_end))
+                    gains, append = self.gains, self.out.append
+                    for index in node.trailing:
+                        append(Match(index, first, clause_end, path, spans, gains[index]))
+                elif node.gapped and node.plain:
+                    gains, append = self.gains, self.out.append
+                    for index in node.plain:
+                        append(Match(index, first, last + 1, path, slots, gains[index]))
+        adjacent, gapped = node.next_adjacent, node.next_gapped
+        if not adjacent and not gapped:
             return
-        first = path[0]
-        if (
-            last + 1 < n
-            and last + 1 - first <= self.max_distance
-            and sent.clauses[last + 1] - sent.clauses[first] <= 1
-        ):
-            child = children.get((True, keys[last + 1]))
+        keys = self.keys
+        window = self.window[first]
+        if adjacent and last + 1 < window:
+            child = adjacent.get(keys[last + 1])
             if child is not None:
-                self._walk(sent, child, [*path, last + 1], where, gains, out)
-        # a template's fixed words lie within max_distance words of the first, in its
-        # clause or the next (as mining counts them)
-        limit = min(n, path[0] + self.max_distance + 1)
-        clause = sent.clauses[path[0]]
-        if len(children) <= limit - last:
+                self.walk(child, (*path, last + 1), slots)
+        if not gapped:
+            return
+        # the same choice as the reference (by every child, the window without clauses)
+        if len(node.children) <= min(self.n, first + self.max_distance + 1) - last:
             # few children: look each one's word up in the sentence
-            for (adjacent, word), child in children.items():
-                if adjacent:
-                    continue
+            where = self.where
+            for word, child in gapped.items():
                 for nxt in where.get(word, ()):
                     if nxt <= last + 1:
                         continue
-                    if nxt >= limit or sent.clauses[nxt] - clause > 1:
+                    if nxt >= window:
                         break
-                    self._walk(sent, child, [*path, nxt], where, gains, out)
+                    self.walk(child, (*path, nxt), (*slots, (last + 1, nxt)))
             return
         # many children: look each word of the window up among them
-        for nxt in range(last + 2, limit):
-            if sent.clauses[nxt] - clause > 1:
-                break
-            child = children.get((False, keys[nxt]))
+        for nxt in range(last + 2, window):
+            child = gapped.get(keys[nxt])
             if child is not None:
-                self._walk(sent, child, [*path, nxt], where, gains, out)
+                self.walk(child, (*path, nxt), (*slots, (last + 1, nxt)))
 
 
-def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
+def best_cover(n: int, matches: Sequence[Match], tree: bool = True) -> tuple[list[Match], Tree]:
     """The best parse of a sentence of ``n`` words from its template matches.
 
+    Args:
+        n: words in the sentence.
+        matches: the template matches (:meth:`TemplateTrie.matches`); their order breaks
+            ties.
+        tree: False when only the applications are wanted (the parse passes): the tree
+            returned is then empty.
+
     Returns:
-        The applications used, and the parse tree over word positions: its leaves are the
-        positions as decimal strings (:func:`parse_words` puts the words in).
+        The applications used (in the same order either way), and the parse tree over
+        word positions: its leaves are the positions as decimal strings
+        (:func:`parse_words` puts the words in).
     """
     # rows[i][j - i] is the best (score, fixed words) of a sequence covering i..j-1; a row
     # is needed from 0 to n and from each slot start to the end of its longest slot
@@ -234,21 +278,11 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
     ends: dict[int, list[int]] = {}
     for k, m in enumerate(matches):
         ends.setdefault(m.end, []).append(k)
+    # values[k]: match k's gain plus the best of each of its slots, and its fixed words
+    # (computed once, when a row first reaches its end)
     values: list[tuple[float, int] | None] = [None] * len(matches)
     rows: dict[int, list[tuple[float, int]]] = {}
     backs: dict[int, list[int]] = {}
-
-    def value(k: int) -> tuple[float, int]:
-        v = values[k]
-        if v is None:
-            m = matches[k]
-            score, fixed = m.gain, len(m.fixed)
-            for s, e in m.slots:
-                sub = rows[s][e - s]
-                score += sub[0]
-                fixed += sub[1]
-            v = values[k] = (score, fixed)
-        return v
 
     # a slot's row is ready before its match's: slots start after their match's start
     # (the leading slot of a trivial template starts with it: its row is the one being
@@ -271,11 +305,19 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
                 back.extend([-1] * missing)
             choice = -1
             for k in ends[j]:
-                start = matches[k].start
+                m = matches[k]
+                start = m.start
                 if start < i:
                     continue
+                v = values[k]
+                if v is None:
+                    score, fixed = m.gain, len(m.fixed)
+                    for s, e in m.slots:
+                        sub = rows[s][e - s]
+                        score += sub[0]
+                        fixed += sub[1]
+                    v = values[k] = (score, fixed)
                 before = best[start - i]
-                v = value(k)
                 cand = (before[0] + v[0], before[1] + v[1])
                 if cand > top:
                     top, choice = cand, k
@@ -318,9 +360,34 @@ def best_cover(n: int, matches: Sequence[Match]) -> tuple[list[Match], Tree]:
                 pos += 1
         return node
 
+    if not tree:
+        # the same walk as :func:`sequence` and :func:`application`, recording only the
+        # applications, in the same order: a sequence's applications from its end back
+        # to its start, each one followed by everything in its slots (left to right)
+        # before the next; a task is a sequence (i, j) or an application (its index)
+        tasks: list[tuple[int, int] | int] = [(0, n)]
+        while tasks:
+            task = tasks.pop()
+            if isinstance(task, int):
+                m = matches[task]
+                used.append(m)
+                tasks.extend(reversed(m.slots))
+                continue
+            i, j = task
+            back = backs[i]
+            found: list[int] = []
+            while j > i:
+                k = back[j - i]
+                if k < 0:
+                    j -= 1
+                else:
+                    found.append(k)
+                    j = matches[k].start
+            tasks.extend(reversed(found))
+        return used, []
     nodes = sequence(0, n)
-    tree: Tree = nodes[0] if len(nodes) == 1 else nodes
-    return used, tree
+    whole: Tree = nodes[0] if len(nodes) == 1 else nodes
+    return used, whole
 
 
 def _rebuild(tree: Tree, leaf: Callable[[str], Tree], node: Callable[[list[Tree]], Tree]) -> Tree:
