@@ -82,9 +82,7 @@ _CHECKSUM = b"#sha256\t"
 _CHECKSUM_LINE = re.compile(rb"#sha256\t([0-9a-f]{64})")
 _COUNT = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 #: A whole word line, for reading all of them at once (the same rules as entry()).
-_ENTRY = re.compile(
-    r"^([^\t\n\r]+)\t((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)$", re.MULTILINE
-)
+_ENTRY = re.compile(rf"^([^\t\n\r]+)\t({_COUNT.pattern})$", re.MULTILINE)
 _BOM = b"\xef\xbb\xbf"
 # longest word line: every character of a word written as <num>, 4 bytes each at most
 _MAX_WORD_LINE = MAX_WORD_LEN * 4 * len(NUM_DISPLAY) + 64
