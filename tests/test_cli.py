@@ -6,13 +6,14 @@ import gzip
 import io
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from ciyu import dictionary
-from ciyu.cli import main, parse_size
+from ciyu.cli import COMMANDS, build_parser, main, parse_size
 from conftest import SAMPLE
 
 
@@ -243,6 +244,41 @@ def test_train_method_help_lists_its_options(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["train", "--method", "unigram", "--help"])
     assert "--vocab-size" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", [c.name for c in COMMANDS])
+def test_one_command_parser_is_the_whole_parsers(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # main() builds only the command it runs: the help (every option, every default) must
+    # be what the parser of all commands gives
+    helps = []
+    for command in (None, name):
+        with pytest.raises(SystemExit):
+            build_parser(None, command).parse_args([name, "--help"])
+        helps.append(capsys.readouterr().out)
+    assert helps[0] == helps[1] and "usage: ciyu " + name in helps[0]
+
+
+def test_segment_starts_without_the_learners(model: Path, tmp_path: Path) -> None:
+    # `ciyu segment` imports neither numpy nor the learners: its startup is most of the
+    # time of a short file, and what keeps -j from scaling on a long one
+    src = tmp_path / "in.txt"
+    src.write_text("当事人应当按照约定履行义务。\n", encoding="utf-8")
+    script = (
+        "import sys\nfrom ciyu.cli import main\n"
+        f"code = main(['-q', 'segment', '-m', {str(model)!r}, {str(src)!r}, '-o', "
+        f"{str(tmp_path / 'out.txt')!r}])\n"
+        "heavy = sorted(m for m in sys.modules if m == 'numpy' or m.startswith('ciyu.learners'))\n"
+        "print(code, heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "0 []"
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").replace(" ", "") == (
+        "当事人应当按照约定履行义务。\n"
+    )
 
 
 def test_parse_size() -> None:

@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ciyu
-from ciyu._memory import MemoryBudgetError, MiB, plan_count
+from ciyu._memory import MemoryBudgetError, MiB, peak_kib, plan_count, process_tree
 from ciyu.counts import _SAFE_BEFORE, NgramCounts, chunked, split_long
 from ciyu.text import fragments, is_learnable
 
@@ -87,29 +87,6 @@ class Run:
         return sum(self.peaks.values()) * 1024
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def _hwm(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return None
-
-
 def _is_python(pid: int) -> bool:
     try:
         return os.path.samefile(f"/proc/{pid}/exe", sys.executable)
@@ -138,16 +115,12 @@ def run_measured(args: list[str], tmp_path: Path) -> Run:
         ) as proc,
     ):
         while proc.poll() is None:
-            tree = _children()
-            todo = [proc.pid]
-            while todo:
-                pid = todo.pop()
-                peak = _hwm(pid)
+            for pid in process_tree(proc.pid):
+                peak = peak_kib(pid)
                 if peak is not None:
                     polled[pid] = max(polled.get(pid, 0), peak)
                     if pid not in python:
                         python[pid] = _is_python(pid)
-                todo.extend(tree.get(pid, []))
             time.sleep(0.01)
     stderr = err.read_text()
     # the resource tracker outlives the command by a moment: wait for every process seen

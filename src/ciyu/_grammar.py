@@ -30,13 +30,17 @@ scanning always moves on: :func:`compile_rules` checks both.
 
 from __future__ import annotations
 
+import itertools
 import re
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
+# The tables are plain ``array`` objects, not numpy's: the rule layer is built when the
+# first line is segmented, and ``ciyu segment`` should not pay for importing numpy.
+if array("i").itemsize != 4:  # pragma: no cover - every platform CPython supports
+    raise ImportError("ciyu needs a C int of 32 bits")
 
 Ranges = Sequence[tuple[int, int]]
 
@@ -241,12 +245,13 @@ def render_pattern(rules: Sequence[Rule], sets: Mapping[str, Ranges], syntax: Sy
 
 def character_classes(
     sets: Mapping[str, Ranges], size: int
-) -> tuple[npt.NDArray[np.uint8], list[frozenset[str]]]:
+) -> tuple[array[int], list[frozenset[str]]]:
     """Split the code points ``0..size-1`` into classes of equal set membership.
 
     Returns:
-        The class id of every code point (class 0: in no set), and the names of the sets
-        each class belongs to.
+        The class id of every code point (a byte each; ids follow the order of the sets'
+        bit masks, so class 0 holds the code points in no set when there are any), and
+        the names of the sets each class belongs to.
 
     Raises:
         ValueError: if there are more than 255 classes.
@@ -254,19 +259,33 @@ def character_classes(
     names = sorted(sets)
     if len(names) > 24:
         raise ValueError("too many character sets for the rule automaton")
-    member = np.zeros(size, dtype=np.uint32)
+    # a sweep over the ranges' ends: between two consecutive ends membership is constant
+    # (ranges may overlap, within a set too: each set's ranges open at a point are counted)
+    delta: dict[int, list[tuple[int, int]]] = {}
     for bit, name in enumerate(names):
         for lo, hi in sets[name]:
-            member[lo : hi + 1] |= np.uint32(1 << bit)
-    present = np.zeros(1 << len(names), dtype=bool)
-    present[member] = True
-    masks = np.flatnonzero(present)
+            lo, hi = max(lo, 0), min(hi + 1, size)
+            if lo < hi:
+                delta.setdefault(lo, []).append((bit, 1))
+                delta.setdefault(hi, []).append((bit, -1))
+    open_ranges = [0] * len(names)
+    segments: list[tuple[int, int, int]] = []  # (start, end, mask)
+    points = sorted({0, size, *delta})
+    for a, b in itertools.pairwise(points):
+        for bit, step in delta.get(a, ()):
+            open_ranges[bit] += step
+        mask = sum(1 << bit for bit, n in enumerate(open_ranges) if n > 0)
+        segments.append((a, b, mask))
+    masks = sorted({mask for _, _, mask in segments})
     if len(masks) > 255:
         raise ValueError("too many character classes for the rule automaton")
-    ids = np.zeros(1 << len(names), dtype=np.uint8)
-    ids[masks] = np.arange(len(masks), dtype=np.uint8)
-    membership = [frozenset(n for b, n in enumerate(names) if m >> b & 1) for m in masks.tolist()]
-    return ids[member], membership
+    id_of = {mask: i for i, mask in enumerate(masks)}
+    ids = bytearray(size)
+    for a, b, mask in segments:
+        if id_of[mask]:
+            ids[a:b] = bytes((id_of[mask],)) * (b - a)
+    membership = [frozenset(n for b, n in enumerate(names) if m >> b & 1) for m in masks]
+    return array("B", ids), membership
 
 
 @dataclass(frozen=True)
@@ -282,7 +301,8 @@ class Tables:
     Attributes:
         n_classes: the number of character classes.
         starts: int32 ``(n_classes + 1,)``: the start state after each class.
-        trans: int32 ``(n_states, 2 n_classes)``: ``(next + 1) << 8 | (rule + 1)``, where
+        trans: int32 ``(n_states, 2 n_classes)``, row by row: ``(next + 1) << 8 |
+            (rule + 1)``, where
             ``next`` is the state after the symbol (-1: none), and ``rule`` the rule
             whose match ends before the symbol (-1: none).
         eos_accept: uint8 ``(n_states,)``: ``rule + 1`` for a match that ends at the end
@@ -292,10 +312,10 @@ class Tables:
     """
 
     n_classes: int
-    starts: npt.NDArray[np.int32]
-    trans: npt.NDArray[np.int32]
-    eos_accept: npt.NDArray[np.uint8]
-    views: npt.NDArray[np.int32]
+    starts: array[int]
+    trans: array[int]
+    eos_accept: array[int]
+    views: array[int]
 
 
 _Cond = tuple[Literal["prev", "next"], frozenset[int]] | None
@@ -467,7 +487,7 @@ def compile_rules(rules: Sequence[Rule], membership: Sequence[frozenset[str]]) -
             pending.append(key)
         return index[key]
 
-    starts = np.array([state_id(((start,), p)) for p in range(n_classes + 1)], dtype=np.int32)
+    starts = array("i", [state_id(((start,), p)) for p in range(n_classes + 1)])
     rows: list[list[int]] = []
     eos_accept: list[int] = []
     done = 0
@@ -496,9 +516,9 @@ def compile_rules(rules: Sequence[Rule], membership: Sequence[frozenset[str]]) -
     tables = Tables(
         n_classes,
         starts,
-        np.array(rows, dtype=np.int32).reshape(len(rows), n_sym),
-        np.array(eos_accept, dtype=np.uint8),
-        np.array([-1 if r.view == "" else ord(r.view or "\0") for r in rules], dtype=np.int32),
+        array("i", [x for row in rows for x in row]),
+        array("B", eos_accept),
+        array("i", [-1 if r.view == "" else ord(r.view or "\0") for r in rules]),
     )
     _check_total(tables)
     return tables
@@ -507,8 +527,10 @@ def compile_rules(rules: Sequence[Rule], membership: Sequence[frozenset[str]]) -
 def _check_total(t: Tables) -> None:
     """Every single character must make a token, whatever comes before and after it, so
     that scanning always moves on (the last rule of ciyu.text takes any character)."""
+    n_sym = 2 * t.n_classes
     for prev in range(t.n_classes + 1):
         for c in range(t.n_classes):
-            state = (int(t.trans[t.starts[prev], 2 * c + 1]) >> 8) - 1
-            if state < 0 or not (t.eos_accept[state] and all(t.trans[state] & 0xFF)):
+            state = (t.trans[t.starts[prev] * n_sym + 2 * c + 1] >> 8) - 1
+            row = t.trans[state * n_sym : (state + 1) * n_sym]
+            if state < 0 or not (t.eos_accept[state] and all(x & 0xFF for x in row)):
                 raise ValueError("the rule layer must make a token of any one character")

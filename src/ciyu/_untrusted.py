@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 #: Deepest nesting of JSON arrays and objects accepted in metadata (ciyu writes 3 levels).
 MAX_JSON_DEPTH = 32
@@ -153,6 +153,8 @@ class NpzReader:
                 at most ``max_items`` items) whose size matches its header, or its data
                 is shorter than declared or fails the zip's CRC-32 check.
         """
+        import numpy as np  # not at the top: loading a model file needs no numpy (startup)
+
         info = self.member(name)
         with self.archive.open(info) as raw:
             fh = _Counting(raw)

@@ -29,28 +29,26 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from types import FrameType
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from . import __version__, api, dictionary
+from . import __version__
 from ._atomic import atomic_write, check_output
 from ._compiled import HAVE_COMPILED
 from ._progress import Progress
 from .bulk import BlockSegmenter, load_model
 from .config import add_arguments, from_namespace
-from .counts import DEFAULT_ORDER, NgramCounts
 from .errors import CiyuError
-from .evaluate import evaluate, read_word_list
-from .export import FORMATS, export
-from .learners import DEFAULT_METHOD, METHODS
-from .learners.cohesion import CohesionConfig, Discovery
+from .evaluate import read_word_list
 from .model import Model
 from .reader import Corpus
-from .report import Report, coverage
-from .template import FILLS, Parser, TemplateConfig, Tree, to_json, to_text
-from .template.sentences import split_words
-from .template.tsv import format_rows
 from .text import undisplay
-from .wordtable import read_discovery_tsv, rows_from_discovery, write_discovery_tsv
+
+# The learners, the exporters, the report and template mining (and numpy with them) are
+# imported by the commands that use them, not here: ``ciyu segment`` starts in a fraction
+# of the time, which matters when it runs once per file or is timed against -j.
+if TYPE_CHECKING:
+    from .learners.cohesion import Discovery
+    from .template import Tree
 
 log = logging.getLogger("ciyu")
 T = TypeVar("T")
@@ -241,7 +239,9 @@ def _add_max_memory(p: argparse.ArgumentParser, help: str) -> None:
     p.add_argument("--max-memory", type=parse_size, default=None, metavar="SIZE", help=help)
 
 
-def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfig) -> None:
+def _add_learn_args(p: argparse.ArgumentParser, config_cls: type | None = None) -> None:
+    from .learners.cohesion import CohesionConfig
+
     p.add_argument("--counts", metavar="COUNTS", help="reuse counts saved by `ciyu count`")
     _add_engine_args(p)
     _add_max_memory(
@@ -253,7 +253,7 @@ def _add_learn_args(p: argparse.ArgumentParser, config_cls: type = CohesionConfi
         "words) are not pruned, so a corpus too large for the budget is refused after "
         "counting, with the budget it needs",
     )
-    add_arguments(p, config_cls)
+    add_arguments(p, CohesionConfig if config_cls is None else config_cls)
 
 
 def _run_learner(
@@ -265,6 +265,8 @@ def _run_learner(
 ) -> T:
     """Run ``api.discover`` or ``api.train`` with the options every learning command
     has; ``source`` names the input (see :func:`_inputs`)."""
+    from .counts import NgramCounts
+
     counts = NgramCounts.load(args.counts) if args.counts else None
     if counts is not None:
         progress.set_total(counts.n_chars)
@@ -284,6 +286,9 @@ def _run_learner(
 
 
 def _discover(args: argparse.Namespace, progress: Progress, source: dict[str, Any]) -> Discovery:
+    from . import api
+    from .learners.cohesion import CohesionConfig
+
     config = from_namespace(CohesionConfig, args)
     return _run_learner(args, progress, api.discover, config, source)
 
@@ -292,7 +297,9 @@ def _discover(args: argparse.Namespace, progress: Progress, source: dict[str, An
 # the commands: for each, a function adding its arguments and a function running it
 
 
-def _parse_count(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_count(p: argparse.ArgumentParser, method: str | None) -> None:
+    from .counts import DEFAULT_ORDER
+
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="counts file to write (.npz)")
     p.add_argument("--order", type=int, default=DEFAULT_ORDER, help="highest n-gram order")
@@ -306,6 +313,8 @@ def _parse_count(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_count(args: argparse.Namespace, progress: Progress) -> int:
+    from . import api
+
     # one pass: standard input and pipes are read as they come, not copied first
     with _inputs(args, spool=False) as source, _engine(args) as engine:
         counts = api.count(
@@ -325,7 +334,7 @@ def _cmd_count(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_discover(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_discover(p: argparse.ArgumentParser, method: str | None) -> None:
     _add_input_args(p)
     p.add_argument("-o", "--output", help="TSV file to write (default: standard output)")
     p.add_argument(
@@ -353,6 +362,9 @@ def _parse_discover(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_discover(args: argparse.Namespace, progress: Progress) -> int:
+    from . import dictionary
+    from .wordtable import rows_from_discovery, write_discovery_tsv
+
     source = args.reference
     if args.new_only and not source:
         # new words are by default the words the installed jieba's dictionary lacks
@@ -387,7 +399,7 @@ def _cmd_discover(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_explain(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_explain(p: argparse.ArgumentParser, method: str | None) -> None:
     p.add_argument("word", help="the word to explain")
     _add_input_args(p)
     _add_learn_args(p)
@@ -402,7 +414,10 @@ def _cmd_explain(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_train(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_train(p: argparse.ArgumentParser, method: str | None) -> None:
+    from .learners import DEFAULT_METHOD, METHODS
+    from .learners.cohesion import CohesionConfig
+
     _add_input_args(p)
     p.add_argument("-o", "--output", required=True, help="model file to write")
     p.add_argument(
@@ -420,10 +435,14 @@ def _parse_train(p: argparse.ArgumentParser, method: str) -> None:
         "The model keeps the base's words and granularity, adds the text's own words "
         "(terms, names) and re-estimates every frequency on the text",
     )
+    method = DEFAULT_METHOD if method is None else method
     _add_learn_args(p, METHODS[method].config if method in METHODS else CohesionConfig)
 
 
 def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
+    from . import api
+    from .learners import METHODS
+
     config = from_namespace(METHODS[args.method].config, args)
     learn = functools.partial(api.train, method=args.method, base=args.base)
     with _inputs(args) as source:
@@ -437,7 +456,7 @@ def _cmd_train(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_segment(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_segment(p: argparse.ArgumentParser, method: str | None) -> None:
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
     # threads share the model and segment blocks of about 1 MB in parallel (one per core by
     # default, like the other commands: threads cost nothing to start, unlike processes);
@@ -507,7 +526,9 @@ def _segment_files(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_export(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_export(p: argparse.ArgumentParser, method: str | None) -> None:
+    from .export import FORMATS
+
     p.add_argument("-m", "--model", required=True, help="model file from `ciyu train`")
     p.add_argument("--format", required=True, choices=sorted(FORMATS), help="output format")
     p.add_argument("-o", "--output", required=True, help="file to write")
@@ -520,6 +541,8 @@ def _parse_export(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_export(args: argparse.Namespace, progress: Progress) -> int:
+    from .export import export
+
     lexicon = Model.load(args.model).lexicon
     options = {}
     if args.jieba_dict is not None:
@@ -538,7 +561,9 @@ def _cmd_export(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_templates(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_templates(p: argparse.ArgumentParser, method: str | None) -> None:
+    from .template import TemplateConfig
+
     _add_input_args(p)
     p.add_argument("-o", "--output", help="TSV file to write (default: standard output)")
     p.add_argument(
@@ -559,6 +584,10 @@ def _parse_templates(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_templates(args: argparse.Namespace, progress: Progress) -> int:
+    from . import api
+    from .template import TemplateConfig
+    from .template.tsv import format_rows
+
     if args.pre_segmented and args.model:
         raise CiyuError("--pre-segmented text needs no model; drop -m/--model")
     model = Model.load(args.model) if args.model else None
@@ -590,7 +619,9 @@ def _cmd_templates(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_parse(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_parse(p: argparse.ArgumentParser, method: str | None) -> None:
+    from .template import FILLS, TemplateConfig
+
     p.add_argument("-m", "--model", help="model that segments the text")
     p.add_argument("--templates", required=True, metavar="TSV", help="a `ciyu templates` file")
     # parsing runs in one process (no -j)
@@ -639,6 +670,10 @@ def _parse_parse(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_parse(args: argparse.Namespace, progress: Progress) -> int:
+    from . import api
+    from .template import Parser, to_json, to_text
+    from .template.sentences import split_words
+
     if args.pre_segmented == bool(args.model):
         raise CiyuError(
             "give -m MODEL to segment the text, or --pre-segmented for text whose words are "
@@ -670,7 +705,7 @@ def _cmd_parse(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_report(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_report(p: argparse.ArgumentParser, method: str | None) -> None:
     _add_input_args(p, optional=True, stdin=False)
     p.add_argument("-o", "--output", required=True, help="HTML file to write")
     p.add_argument("--discovery", metavar="TSV", help="a table saved by `ciyu discover -o`")
@@ -684,6 +719,10 @@ def _parse_report(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
+    from . import api, dictionary
+    from .report import Report, coverage
+    from .wordtable import read_discovery_tsv, rows_from_discovery
+
     if not args.inputs and not args.discovery:
         raise CiyuError("give the corpus FILE... to discover words in, or --discovery TSV")
     if args.model and not args.inputs:
@@ -717,7 +756,7 @@ def _cmd_report(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
-def _parse_eval(p: argparse.ArgumentParser, method: str) -> None:
+def _parse_eval(p: argparse.ArgumentParser, method: str | None) -> None:
     p.add_argument("gold", help="gold segmentation, words separated by spaces")
     p.add_argument("pred", help="predicted segmentation of the same text")
     p.add_argument("--words", metavar="FILE", help="training word list, for OOV/IV recall")
@@ -725,6 +764,8 @@ def _parse_eval(p: argparse.ArgumentParser, method: str) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace, progress: Progress) -> int:
+    from .evaluate import evaluate
+
     scores = evaluate(args.gold, args.pred, args.words)
     with _output(None) as out:
         out.write((scores.to_json() if args.json else scores.report()) + "\n")
@@ -743,7 +784,8 @@ class Command:
         name: what the user types.
         help: one line for ``ciyu --help``.
         add_arguments: adds the command's arguments to its parser; gets the learner
-            named by ``--method`` (``train`` offers that learner's options).
+            named by ``--method``, or None for the default (``train`` offers that
+            learner's options).
         run: runs the command with the parsed arguments and the progress display (on
             which it sets the summary line); returns the exit status. Errors are raised
             as :class:`~ciyu.errors.CiyuError`.
@@ -752,7 +794,7 @@ class Command:
 
     name: str
     help: str
-    add_arguments: Callable[[argparse.ArgumentParser, str], None]
+    add_arguments: Callable[[argparse.ArgumentParser, str | None], None]
     run: Callable[[argparse.Namespace, Progress], int]
     description: str | None = None
 
@@ -820,11 +862,15 @@ COMMANDS: list[Command] = [
 ]
 
 
-def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
+def build_parser(method: str | None = None, command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of the ``ciyu`` command.
 
-    ``ciyu train`` takes the options of one learner; ``method`` says which (the command
-    line is scanned for ``--method`` first).
+    Args:
+        method: the learner whose options ``ciyu train`` takes (default: the default
+            learner; :func:`main` scans the command line for ``--method`` first).
+        command: build only this subcommand's parser (its arguments, help and errors are
+            the same as in the whole parser), so that a command imports only what its own
+            options need; default: every subcommand.
     """
     parser = argparse.ArgumentParser(
         prog="ciyu",
@@ -838,15 +884,35 @@ def build_parser(method: str = DEFAULT_METHOD) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common_options(main_parser=False)
-    for command in COMMANDS:
+    for c in COMMANDS:
+        if command is not None and c.name != command:
+            continue
         p = sub.add_parser(
-            command.name,
-            help=command.help,
-            description=command.description or command.help,
+            c.name,
+            help=c.help,
+            description=c.description or c.help,
             parents=[common],
         )
-        command.add_arguments(p, method)
+        c.add_arguments(p, method)
     return parser
+
+
+def _default_method() -> str:
+    from .learners import DEFAULT_METHOD
+
+    return DEFAULT_METHOD
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand of a command line when it is certain: the first argument, after
+    options of the main parser only (``-q``, ``-v``); None otherwise (``--help``, no
+    command, a mistyped one), when the whole parser is needed."""
+    names = {c.name for c in COMMANDS}
+    for arg in argv:
+        if arg in ("-q", "--quiet", "-v", "--verbose"):
+            continue
+        return arg if arg in names else None
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -959,10 +1025,15 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ciyu`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    scan = argparse.ArgumentParser(add_help=False)
-    scan.add_argument("--method", default=DEFAULT_METHOD)
-    method = scan.parse_known_args(argv)[0].method
-    parser = build_parser(method)
+    if argv is None:
+        argv = sys.argv[1:]
+    command = _command_named(argv)
+    method = None
+    if command in (None, "train"):
+        scan = argparse.ArgumentParser(add_help=False)
+        scan.add_argument("--method", default=_default_method())
+        method = scan.parse_known_args(argv)[0].method
+    parser = build_parser(method, command)
     args = parser.parse_args(argv)
     run = {c.name: c.run for c in COMMANDS}[args.command]
     with _logging_to_stderr(args.verbose, args.quiet), _cleanup_on_signals():

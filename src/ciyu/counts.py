@@ -1017,7 +1017,14 @@ def text_batches(texts: Iterable[str], chunk_chars: int) -> Iterator[TextBatch]:
     return (TextBatch(chunk) for chunk in chunked(pieces, chunk_chars))
 
 
-def count_ngrams(
+def count_ngrams(texts: Iterable[str], order: int = DEFAULT_ORDER, **options: Any) -> NgramCounts:
+    """Count character n-grams of orders ``1..order`` over a stream of text: the counts
+    of :func:`count_corpus`, which takes the same arguments (``fragments=True`` is
+    accepted and its table dropped)."""
+    return count_corpus(texts, order, **options).counts
+
+
+def count_corpus(
     texts: Iterable[str],
     order: int = DEFAULT_ORDER,
     *,
@@ -1030,7 +1037,7 @@ def count_ngrams(
     plan: CountPlan | None = None,
     engine: LocalEngine | None = None,
     fragments: bool = False,
-) -> NgramCounts:
+) -> Counted:
     """Count character n-grams of orders ``1..order`` over a stream of text.
 
     Args:
@@ -1052,47 +1059,18 @@ def count_ngrams(
             no ``max_memory`` is given.
         plan: how to spend ``max_memory``, when the caller made the plan.
         engine: the engine whose workers count (default: one made for this call).
-        fragments: see :func:`count_corpus`; here the table is dropped.
+        fragments: also collect the table of the distinct fragments of the text with
+            their counts, in the same pass (only without a memory budget, which does
+            not plan for it).
 
     Returns:
-        The merged :class:`NgramCounts`.
+        A :class:`Counted`: the merged :class:`NgramCounts`, and the fragments' table
+        when asked for.
 
     Raises:
         ConfigError: if ``order`` is out of range.
         MemoryBudgetError: if ``max_memory`` is below what counting needs at least.
     """
-    return count_corpus(
-        texts,
-        order,
-        max_memory=max_memory,
-        chunk_chars=chunk_chars,
-        progress=progress,
-        threads=threads,
-        min_count=min_count,
-        table_bytes=table_bytes,
-        plan=plan,
-        engine=engine,
-        fragments=fragments,
-    ).counts
-
-
-def count_corpus(
-    texts: Iterable[str],
-    order: int = DEFAULT_ORDER,
-    *,
-    max_memory: int | None = None,
-    chunk_chars: int = DEFAULT_CHUNK_CHARS,
-    progress: Callable[[int], None] | None = None,
-    threads: int | None = 1,
-    min_count: int = 1,
-    table_bytes: int | None = None,
-    plan: CountPlan | None = None,
-    engine: LocalEngine | None = None,
-    fragments: bool = False,
-) -> Counted:
-    """:func:`count_ngrams`, and with ``fragments`` the table of the distinct fragments
-    of the text with their counts (collected in the same pass; only without a memory
-    budget, which does not plan for it)."""
     if order < 1 or order > MAX_ORDER:
         raise ConfigError(f"--order must be between 1 and {MAX_ORDER}, got {order}")
     workers = resolve_threads(threads)

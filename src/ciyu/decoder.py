@@ -26,13 +26,13 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
 from ._compiled import HAVE_COMPILED
 from ._compiled import lattice as _lattice
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from ._lattice import Lattice
 
 __all__ = ["HAVE_COMPILED", "Decoder", "best_split", "boundaries_from_tables", "scores_of"]
@@ -175,6 +175,8 @@ def boundaries_from_tables(
     compiled decoder the words go straight from the arrays into its trie, without a Python
     object per word; the reference builds a dict."""
     if _lattice is not None:
+        import numpy as np  # not at the top: segmenting a file needs no numpy (startup time)
+
         lattice: Lattice = _lattice.Lattice([], [], float(unk_logp), True)
         for keys, scores in tables:
             if len(keys):
