@@ -139,6 +139,21 @@ def test_ray_counts_and_discovers_the_same(engine: Any, tmp_path: Path) -> None:
         assert a.read_bytes() == b.read_bytes(), command
 
 
+def test_ray_mines_the_same_templates(
+    engine: Any, tmp_path: Path, law_lines: list[str], sample_model: ciyu.Model
+) -> None:
+    text, model = tmp_path / "law.txt", tmp_path / "law.model"
+    text.write_text("\n".join(law_lines[:3000]) + "\n", encoding="utf-8")
+    sample_model.save(model)
+    outputs = []
+    for flags in (["-j", "1"], ["-j", "2"], ["--engine", "ray"]):
+        out = tmp_path / f"t{len(outputs)}.tsv"
+        assert main(["-q", "templates", str(text), "-m", str(model), "-o", str(out), *flags]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count(b"\n") > 20
+
+
 def test_a_memory_budget_is_for_the_local_engine(
     engine: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

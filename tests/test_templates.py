@@ -14,14 +14,16 @@ from hypothesis import strategies as st
 
 import ciyu
 from ciyu.errors import CiyuError, ConfigError
+from ciyu.passes import LocalEngine, TextBatch
 from ciyu.template import Parser, Template, brackets, fill_right, leaves, to_json, to_text
 from ciyu.template.evidence import EvidencePass, EvidenceTable
+from ciyu.template.jobs import CandidateJob, EvidenceJob, PairJob, TemplateJob, WordJob
 from ciyu.template.mining import TemplateCounts, TemplatePass
 from ciyu.template.occurrences import occurrence, trivial_occurrence
 from ciyu.template.options import TemplateConfig
 from ciyu.template.pairs import PairCounts, PairPass, WordCounts, WordPass
 from ciyu.template.parser import Match, TemplateTrie, _Node, best_cover
-from ciyu.template.passes import Segmenter, run_pass
+from ciyu.template.passes import run_pass
 from ciyu.template.sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, sentences, split_words
 from ciyu.template.tsv import format_rows, parse_rows
 
@@ -615,7 +617,6 @@ def _map_all(corpus_pass: object, lines: list[str], cuts: list[int]) -> object:
 def test_passes_merge_exactly_on_any_partition(cuts: list[int], rnd: random.Random) -> None:
     lines = made_corpus(400, seed=3)[0]
     cfg = TemplateConfig(min_count=3)
-    seg = Segmenter(None)
     word_pass = WordPass(cfg)
     whole_words = word_pass.map(split_words, lines)
     split_words_counts = _map_all(word_pass, lines, cuts)
@@ -643,8 +644,63 @@ def test_passes_merge_exactly_on_any_partition(cuts: list[int], rnd: random.Rand
         k: (v.n, v.fillers, v.example) for k, v in e_whole.rows.items()
     }
     # run_pass merges in a balanced order: same result
-    ran = run_pass(pair_pass, lines, seg, pair_pass.empty, chunk_chars=rnd.randint(50, 3000))
+    job = PairJob(cfg, vocab, None)
+    ran = run_pass(job, lines, LocalEngine(1), chunk_chars=rnd.randint(50, 3000))
     assert (ran.edges == pairs.edges).all() and ran.pmi == pairs.pmi
+
+
+def _through_messages(job: TemplateJob[object, object], lines: list[str], n: int) -> object:
+    """The job's result over ``lines`` mapped in a rebuilt copy of the job (its state as a
+    message), each partial split into ``n`` shards that travel as messages and merge."""
+    twin = type(job).decode_state(job.encode_state() or b"")
+    shards = twin.shard(twin.map(TextBatch(lines)), n)
+    arrived = [job.decode(twin.encode(shard, compress=True)) for shard in shards]
+    merged = arrived[0]
+    for shard in arrived[1:]:
+        merged = job.merge(merged, shard)
+    return job.finish(merged)
+
+
+@pytest.mark.parametrize("n_shards", [1, 3])
+def test_jobs_travel_as_messages_and_shard_exactly(n_shards: int) -> None:
+    # what a worker process or a Ray task does: rebuild the pass from its message, map,
+    # split into shards, send them; merged, the result is the result of mapping here
+    lines = made_corpus(400, seed=3)[0]
+    cfg = TemplateConfig(min_count=3)
+    word_job = WordJob(cfg, None)
+    vocab = word_job.finish(word_job.map(TextBatch(lines)))
+    there = _through_messages(word_job, lines, n_shards)
+    assert there.words == vocab.words and (there.counts == vocab.counts).all()  # type: ignore[attr-defined]
+    pair_job = PairJob(cfg, vocab, None)
+    pairs = pair_job.finish(pair_job.map(TextBatch(lines)))
+    there = _through_messages(pair_job, lines, n_shards)
+    assert (there.edges == pairs.edges).all() and there.pmi == pairs.pmi  # type: ignore[attr-defined]
+    candidate_job = CandidateJob(cfg, pairs, None)
+    candidates = candidate_job.finish(candidate_job.map(TextBatch(lines)))
+    assert _through_messages(candidate_job, lines, n_shards) == candidates and candidates
+    evidence_job = EvidenceJob(cfg, candidates, None)
+    evidence = evidence_job.finish(evidence_job.map(TextBatch(lines)))
+    there = _through_messages(evidence_job, lines, n_shards)
+    assert isinstance(there, EvidenceTable) and there.n_words == evidence.n_words
+    assert list(there.rows) == list(evidence.rows) and evidence.rows
+    for items, ev in evidence.rows.items():
+        got = there.rows[items]
+        assert (got.n, got.fillers, got.slots, got.example, got.floor) == (
+            ev.n,
+            ev.fillers,
+            ev.slots,
+            ev.example,
+            ev.floor,
+        )
+        assert got.hashes.dtype == ev.hashes.dtype and (got.hashes == ev.hashes).all()
+
+
+def test_a_damaged_partial_is_refused() -> None:
+    job = WordJob(TemplateConfig(), None)
+    meta, arrays = job.to_message(job.map(TextBatch(["甲 乙 丙", "甲 乙"])))
+    arrays["words_lengths"] = arrays["words_lengths"] + 1
+    with pytest.raises(ValueError, match="do not match"):
+        job.from_message(meta, arrays)
 
 
 def test_same_output_for_any_number_of_processes() -> None:

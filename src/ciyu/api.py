@@ -528,6 +528,7 @@ def templates(
     errors: Errors = "strict",
     progress: Callable[[str, int], None] | None = None,
     threads: int | None = 1,
+    engine: str | Engine | None = None,
     **options: Any,
 ) -> Mined:
     """Mine the templates of a corpus: fixed words with slots (``在 <X> 中``).
@@ -551,6 +552,9 @@ def templates(
         progress: called as ``progress(stage, characters_done)``.
         threads: processes (``None`` or 0: one per core); the output is the same for any
             value.
+        engine: ``"local"``, ``"ray"`` or an engine object (see the module
+            documentation): what runs the passes, and the training of the model when
+            there is none; the output is the same.
 
     Returns:
         A :class:`~ciyu.template.Mined`: the :class:`~ciyu.template.Template` records,
@@ -574,7 +578,10 @@ def templates(
     if pre_segmented and model is not None:
         raise ConfigError("pre-segmented text needs no model: give model=None")
     cfg = make(TemplateConfig, config, options)
-    with _reading("templates", inputs, texts, paths, errors) as corpus:
+    with (
+        _engine(engine, threads, inputs) as runner,
+        _reading("templates", inputs, texts, paths, errors) as corpus,
+    ):
         lexicon = None
         if not pre_segmented:
             if model is None:
@@ -586,6 +593,7 @@ def templates(
                     progress=train_progress,
                     threads=threads,
                     max_memory=max_memory,
+                    engine=runner,
                 )
             elif not isinstance(model, Model):
                 model = Model.load(model)
@@ -597,6 +605,7 @@ def templates(
             threads=threads,
             max_memory=max_memory,
             progress=progress,
+            engine=runner,
         )
 
 

@@ -574,6 +574,7 @@ def _parse_templates(p: argparse.ArgumentParser, method: str | None) -> None:
         action="store_true",
         help="the text is already segmented: words separated by spaces",
     )
+    _add_engine_args(p)
     _add_max_memory(
         p,
         "budget for the tables of pairs and templates, e.g. 2G (the rarest entries are "
@@ -592,7 +593,7 @@ def _cmd_templates(args: argparse.Namespace, progress: Progress) -> int:
         raise CiyuError("--pre-segmented text needs no model; drop -m/--model")
     model = Model.load(args.model) if args.model else None
     config = from_namespace(TemplateConfig, args)
-    with Corpus(args.inputs, errors=args.errors) as corpus:
+    with Corpus(args.inputs, errors=args.errors) as corpus, _engine(args) as engine:
         try:
             mined = api.templates(
                 corpus,
@@ -602,6 +603,7 @@ def _cmd_templates(args: argparse.Namespace, progress: Progress) -> int:
                 max_memory=args.max_memory,
                 progress=progress,
                 threads=args.threads,
+                engine=engine,
             )
         finally:
             progress.done()

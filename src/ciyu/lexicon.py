@@ -260,6 +260,16 @@ class Lexicon:
             ModelFormatError: if the metadata cannot be written in a model file (not JSON,
                 too long or too deeply nested); the file is then left untouched.
         """
+        data = self.dumps()
+        with atomic_write(path, "wb") as fh:
+            fh.write(data)
+
+    def dumps(self) -> bytes:
+        """The bytes of the model file :meth:`save` writes (what :meth:`loads` reads).
+
+        Raises:
+            ModelFormatError: as :meth:`save`.
+        """
         items = self.sorted_items()
         meta = dict(self.meta)
         meta["n_words"] = len(items)
@@ -274,15 +284,10 @@ class Lexicon:
                 f"cannot save metadata of more than {MAX_META_CHARS:,} characters or "
                 f"{MAX_JSON_DEPTH} levels of nesting in a model file"
             )
-        digest = hashlib.sha256()
-        with atomic_write(path, "wb") as fh:
-            lines = [f"#{FORMAT}\t{VERSION}\n", f"#meta\t{meta_text}\n"]
-            lines += (f"{display(word)}\t{_format_count(count)}\n" for word, count in items)
-            for line in lines:
-                data = line.encode("utf-8")
-                digest.update(data)
-                fh.write(data)
-            fh.write(_CHECKSUM + digest.hexdigest().encode("ascii") + b"\n")
+        lines = [f"#{FORMAT}\t{VERSION}\n", f"#meta\t{meta_text}\n"]
+        lines += (f"{display(word)}\t{_format_count(count)}\n" for word, count in items)
+        body = "".join(lines).encode("utf-8")
+        return body + _CHECKSUM + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n"
 
     @classmethod
     def loads(cls, data: bytes, name: str = "<model>") -> Lexicon:

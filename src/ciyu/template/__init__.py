@@ -5,7 +5,8 @@ and an unsupervised parse of sentences with them.
 - :mod:`~ciyu.template.pairs`, :mod:`~ciyu.template.mining`,
   :mod:`~ciyu.template.evidence`: the corpus passes of mining (the method is in
   :mod:`~ciyu.template.mining`);
-- :mod:`~ciyu.template.passes`: how a pass runs (map / merge / finish);
+- :mod:`~ciyu.template.jobs`: the passes as jobs of the engines of :mod:`ciyu.passes`
+  (messages, shards), and :mod:`~ciyu.template.passes`: how a pass runs;
 - :mod:`~ciyu.template.run`: mining a corpus;
 - :mod:`~ciyu.template.parser`: the template trie and the parser;
 - :mod:`~ciyu.template.tsv`: the templates file.

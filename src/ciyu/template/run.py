@@ -3,19 +3,20 @@ after the other by :func:`~ciyu.template.passes.run_pass`."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import to_dict
 from ..errors import ConfigError
 from ..lexicon import Lexicon
-from .evidence import EvidencePass, Template, keep, make_templates
-from .mining import TemplatePass
+from ..passes import Engine, LocalEngine
+from .evidence import Template, keep, make_templates
+from .jobs import CandidateJob, EvidenceJob, PairJob, WordJob
 from .options import TemplateConfig, sample_every
-from .pairs import PairPass, WordCounts, WordPass
-from .passes import Segmenter, run_pass
+from .passes import run_pass
 
 log = logging.getLogger("ciyu")
 
@@ -52,6 +53,15 @@ class Mined:
         return self.templates[i]
 
 
+@contextlib.contextmanager
+def _local(engine: Engine | None, threads: int | None) -> Iterator[Engine]:
+    if engine is not None:
+        yield engine
+        return
+    with LocalEngine(threads) as local:
+        yield local
+
+
 def mine(
     lines: Callable[[], Iterable[str]],
     lexicon: Lexicon | None,
@@ -60,6 +70,7 @@ def mine(
     threads: int | None = 1,
     max_memory: int | None = None,
     progress: Callable[[str, int], None] | None = None,
+    engine: Engine | None = None,
 ) -> Mined:
     """Mine the templates of a corpus.
 
@@ -73,14 +84,33 @@ def mine(
         max_memory: a budget, in bytes, for the pair and template tables; the rarest
             entries are dropped beyond it and the result is marked approximate.
         progress: called as ``progress(stage, characters_done)``.
+        engine: what runs the passes (default: this machine, with ``threads``
+            processes); the same output with any engine.
 
     Raises:
-        ConfigError: if the corpus holds no words.
+        ConfigError: if the corpus holds no words, or ``max_memory`` is given with an
+            engine other than this machine's.
     """
-    seg = Segmenter(lexicon)
-    common: dict[str, Any] = {"chunk_chars": CHUNK_CHARS, "threads": threads, "progress": progress}
-    word_pass = WordPass(config)
-    vocab = run_pass(word_pass, lines(), seg, WordCounts, **common)
+    if max_memory is not None and engine is not None and not isinstance(engine, LocalEngine):
+        raise ConfigError(
+            "max_memory bounds the processes of this machine; with a cluster engine, "
+            "size the memory of the cluster's nodes instead"
+        )
+    with _local(engine, threads) as runner:
+        return _mine(lines, lexicon, config, runner, max_memory, progress)
+
+
+def _mine(
+    lines: Callable[[], Iterable[str]],
+    lexicon: Lexicon | None,
+    config: TemplateConfig,
+    engine: Engine,
+    max_memory: int | None,
+    progress: Callable[[str, int], None] | None,
+) -> Mined:
+    model = None if lexicon is None else lexicon.dumps()
+    common: dict[str, Any] = {"chunk_chars": CHUNK_CHARS, "progress": progress}
+    vocab = run_pass(WordJob(config, model), lines(), engine, **common)
     if vocab.n_words == 0:
         raise ConfigError("no words in the input; check the input files, or their encoding")
     log.info(
@@ -89,29 +119,17 @@ def mine(
         len(vocab.words),
         vocab.min_count,
     )
-    pair_pass = PairPass(config, vocab)
+    pair_budget = max_memory // _PAIR_BYTES if max_memory else None
     pairs = run_pass(
-        pair_pass,
-        lines(),
-        seg,
-        pair_pass.empty,
-        max_entries=max_memory // _PAIR_BYTES if max_memory else None,
-        **common,
+        PairJob(config, vocab, model, max_entries=pair_budget), lines(), engine, **common
     )
     log.info("%d pairs kept", len(pairs.pmi))
     # templates are sought in a sample of the corpus (all of it when it is small), and
     # counted by parsing all of it
     every = sample_every(vocab.n_words, config.sample_words)
-    template_pass = TemplatePass(config, pairs)
-    candidates = run_pass(
-        template_pass,
-        lines(),
-        seg,
-        template_pass.empty,
-        max_entries=max_memory // _TEMPLATE_BYTES if max_memory else None,
-        every=every,
-        **common,
-    )
+    template_budget = max_memory // _TEMPLATE_BYTES if max_memory else None
+    template_job = CandidateJob(config, pairs, model, max_entries=template_budget)
+    candidates = run_pass(template_job, lines(), engine, every=every, **common)
     log.info("%d candidate templates (from every %d. chunk)", len(candidates), every)
     # Parse the corpus with the candidates; a template the parse does not apply often
     # enough, or whose slot is not open, is dropped, and the corpus is parsed again with
@@ -120,10 +138,8 @@ def mine(
     kept = candidates
     for round_ in range(PARSE_ROUNDS):
         last = round_ == PARSE_ROUNDS - 1
-        evidence_pass = EvidencePass(config, kept)
-        evidence = run_pass(
-            evidence_pass, lines(), seg, evidence_pass.empty, every=1 if last else every, **common
-        )
+        job = EvidenceJob(config, kept, model)
+        evidence = run_pass(job, lines(), engine, every=1 if last else every, **common)
         scale = 1.0 if last else vocab.n_words / max(evidence.n_words, 1)
         survivors = keep(kept, evidence, vocab.min_count, scale)
         settled = len(survivors) == len(kept)
@@ -136,7 +152,7 @@ def mine(
         "min_count_used": vocab.min_count,
         "words": vocab.n_words,
         "characters": vocab.n_chars,
-        "approximate": pairs.approximate or template_pass.approximate,
+        "approximate": pairs.approximate or template_job.approximate,
         "segmented_by": None if lexicon is None else lexicon.meta.get("method", "model"),
     }
     return Mined(make_templates(kept, evidence), meta)
