@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import pickle
 import tempfile
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ciyu.errors import InputError
+from ciyu.errors import InputError, InvalidUtf8Error
 from ciyu.reader import Corpus, read_binary, read_blocks
 
 
@@ -44,6 +45,12 @@ def test_invalid_utf8_names_file_line_and_offset() -> None:
         "f:2: invalid UTF-8 byte 0xff at byte offset 9 of the file; convert the file to "
         "UTF-8 (e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace"
     )
+    # the fields travel with the error (a worker's error is rebuilt in the parent), and a
+    # caller reading another kind of file gives its own fix
+    assert isinstance(exc.value, InvalidUtf8Error)
+    again = pickle.loads(pickle.dumps(exc.value))
+    assert str(again) == str(exc.value) and (again.line, again.offset) == (2, 9)
+    assert str(exc.value.with_fix("restore it")).endswith("of the file; restore it")
 
 
 def test_errors_replace() -> None:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, InvalidUtf8Error
 from .export.jieba import default_jieba_dictionary
 from .lexicon import MAX_COUNT, MAX_WORD_LEN, Lexicon
 from .reader import Block, Corpus
@@ -185,8 +185,8 @@ def _blocks(path: Path) -> Iterator[Block]:
     the file (``--errors replace`` is for corpora: it would make words of damaged text)."""
     try:
         yield from Corpus([path]).blocks()
-    except InputError as exc:
-        raise InputError(str(exc).replace(" or pass --errors replace", "")) from None
+    except InvalidUtf8Error as exc:
+        raise exc.with_fix("convert the file to UTF-8 (e.g. `iconv -f GB18030 -t UTF-8`)") from None
 
 
 def common_threshold(counts: dict[str, float]) -> float:

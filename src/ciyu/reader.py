@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from ._strings import check_errors, valid_text
-from .errors import InputError
+from .errors import InputError, InvalidUtf8Error
 
 Errors = Literal["strict", "replace"]
 DEFAULT_PIECE_BYTES = 1 << 20
@@ -188,11 +188,7 @@ def _decode(body: bytes, errors: Errors, name: str, lineno: int, offset: int) ->
         return body.decode("utf-8", errors)
     except UnicodeDecodeError as exc:
         line = lineno + body.count(b"\n", 0, exc.start)
-        raise InputError(
-            f"{name}:{line}: invalid UTF-8 byte 0x{body[exc.start]:02x} at byte offset "
-            f"{offset + exc.start} of the file; convert the file to UTF-8 "
-            f"(e.g. `iconv -f GB18030 -t UTF-8`) or pass --errors replace"
-        ) from None
+        raise InvalidUtf8Error(name, line, body[exc.start], offset + exc.start) from None
 
 
 def read_binary(
