@@ -30,7 +30,7 @@ import numpy.typing as npt
 from ..config import make, to_dict
 from ..passes import Accumulator, Batch, Message, Pass, TextBatch
 from .evidence import Evidence, EvidencePass, EvidenceTable
-from .mining import Scored, TemplateCounts, TemplatePass
+from .mining import OPEN, Scored, TemplateCounts, TemplatePass
 from .options import TemplateConfig
 from .pairs import PairCounts, PairPass, PairTable, Vocabulary, WordCounts, WordPass
 from .sentences import Words, model_words, split_words
@@ -423,15 +423,22 @@ class CandidateJob(TemplateJob[TemplateCounts, list[Scored]]):
         sketches = [part.fillers[t] for t in items]
         arrays["stats"] = np.array([x for r in rows for x in r], dtype=_I64)
         arrays["stat_sizes"] = np.fromiter(map(len, rows), dtype=_I64, count=len(rows))
-        # crc32 values and NO_HASH (2^32) fit in an int64
-        arrays["sketch"] = np.array([x for s in sketches for x in s], dtype=_I64)
-        arrays["sketch_sizes"] = np.fromiter(map(len, sketches), dtype=_I64, count=len(items))
+        # each slot's one filler so far (its keys), or none once the slot is open
+        slots = [f for sketch in sketches for f in sketch]
+        arrays["slot_open"] = np.array([f is OPEN for f in slots], dtype=np.uint8)
+        arrays.update(_pack_items("first", [tuple(f) for f in slots if f is not OPEN]))
+        arrays["slot_sizes"] = np.fromiter(map(len, sketches), dtype=_I64, count=len(items))
         return {"floor": part.floor, "n_words": part.n_words}, arrays
 
     def unpack(self, meta: dict[str, Any], arrays: Arrays) -> TemplateCounts:
         items = _unpack_items(arrays, "items")
         rows = _runs(_ints(arrays, "stats"), _ints(arrays, "stat_sizes", len(items)))
-        sketches = _runs(_ints(arrays, "sketch"), _ints(arrays, "sketch_sizes", len(items)))
+        opened = np.asarray(arrays["slot_open"], dtype=np.uint8).tolist()
+        firsts = iter(_unpack_items(arrays, "first"))
+        if len(opened) - sum(opened) != len(arrays["first_sizes"]):
+            raise ValueError("slot fillers do not match the open slots")
+        slots: list[list[str] | None] = [OPEN if o else list(next(firsts)) for o in opened]
+        sketches = _runs(slots, _ints(arrays, "slot_sizes", len(items)))
         part = self.inner_empty()
         part.stats = dict(zip(items, rows, strict=True))
         part.fillers = dict(zip(items, sketches, strict=True))

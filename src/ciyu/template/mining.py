@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -72,8 +71,8 @@ from .options import TemplateConfig, bucket_width
 from .pairs import ChunkPairs, PairTable, chunk_pairs
 from .sentences import SLOT, Sentence, Words
 
-#: No hash yet (crc32 values are below it).
-NO_HASH = 1 << 32
+#: A slot's filler sketch once the slot has been seen with two different fillers.
+OPEN = None
 
 
 @dataclass
@@ -82,34 +81,35 @@ class TemplateCounts:
     (pass 3's partial result).
 
     ``stats[template] = [count, then for every internal slot, its counts by bucket]``;
-    ``fillers[template]`` holds, for every slot, the two smallest distinct hashes of its
-    fillers (:data:`NO_HASH` where there are fewer): a slot with a single filler is no
-    slot, and the template is dropped before the corpus is parsed with the candidates.
+    ``fillers[template]`` holds, for every slot, its one filler so far (its words' keys),
+    or :data:`OPEN` once a second, different one has been seen: a slot with a single
+    filler is no slot, and the template is dropped before the corpus is parsed with the
+    candidates. (Once open, a slot's fillers are not looked at again: most occurrences
+    cost nothing here.)
     """
 
     n_buckets: int
     stats: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
-    fillers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    fillers: dict[tuple[str, ...], list[list[str] | None]] = field(default_factory=dict)
     floor: int = 0
     n_words: int = 0
 
     def add(self, sent: Sentence, occ: Occurrence) -> None:
         """Count one occurrence."""
         row = self.stats.get(occ.items)
+        keys = sent.keys
         if row is None:
             row = self.stats[occ.items] = [0] * (1 + len(occ.gaps) * self.n_buckets)
-            self.fillers[occ.items] = [NO_HASH] * (2 * len(occ.slots))
+            self.fillers[occ.items] = [keys[start:end] for start, end in occ.slots]
+        else:
+            sketch = self.fillers[occ.items]
+            for s, (start, end) in enumerate(occ.slots):
+                first = sketch[s]
+                if first is not OPEN and first != keys[start:end]:
+                    sketch[s] = OPEN
         row[0] += 1
         for s, g in enumerate(occ.gaps):
             row[1 + s * self.n_buckets + g] += 1
-        sketch = self.fillers[occ.items]
-        for s, (start, end) in enumerate(occ.slots):
-            h = zlib.crc32("\x1f".join(sent.keys[start:end]).encode("utf-8"))
-            lo, hi = sketch[2 * s], sketch[2 * s + 1]
-            if h < lo:
-                sketch[2 * s], sketch[2 * s + 1] = h, lo
-            elif lo < h < hi:
-                sketch[2 * s + 1] = h
 
     def absorb(self, other: TemplateCounts) -> None:
         """Add ``other`` (exact, unless either was pruned)."""
@@ -122,16 +122,15 @@ class TemplateCounts:
             for k, x in enumerate(row):
                 mine[k] += x
             sketch, theirs = self.fillers[items], other.fillers[items]
-            for s in range(0, len(sketch), 2):
-                two = sorted({sketch[s], sketch[s + 1], theirs[s], theirs[s + 1]})[:2]
-                sketch[s], sketch[s + 1] = two[0], two[1] if len(two) > 1 else NO_HASH
+            for s, first in enumerate(sketch):
+                if first is not OPEN and first != theirs[s]:
+                    sketch[s] = OPEN
         self.floor = max(self.floor, other.floor)
         self.n_words += other.n_words
 
     def open_slots(self, items: tuple[str, ...]) -> bool:
         """True if every slot of the template has been seen with two fillers or more."""
-        sketch = self.fillers[items]
-        return all(h != NO_HASH for h in sketch[1::2])
+        return all(first is OPEN for first in self.fillers[items])
 
     def size(self) -> int:
         """Distinct templates."""
