@@ -18,15 +18,17 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._compiled import note_slow_templates
 from ..text import display, undisplay
 from .mining import Scored
 from .occurrences import template_text
 from .options import DISTINCT_EXACT, FILLER_BUDGET, TOP_FILLERS, TemplateConfig
-from .parser import Match, TemplateTrie, best_cover
+from .parser import Application, CompiledApplications, Match, TemplateTrie, best_cover
 from .sentences import SLOT, Sentence, Words, chunk_sentences
 
 Slots = Sequence[tuple[int, int]]
@@ -169,40 +171,77 @@ class EvidenceTable:
 
 class EvidencePass:
     """A parse pass: parse every sentence with the candidate templates; record the evidence of
-    every application."""
+    every application.
+
+    Args:
+        config: the options.
+        candidates: the templates to parse with.
+        compiled: parse with the compiled extension (``ciyu._tparse``) when it is
+            installed; False parses with the pure-Python reference (the same evidence).
+    """
 
     stage = "parse"
 
-    def __init__(self, config: TemplateConfig, candidates: Sequence[Scored]) -> None:
+    def __init__(
+        self, config: TemplateConfig, candidates: Sequence[Scored], compiled: bool = True
+    ) -> None:
         self.items = [c.items for c in candidates]
         self.gains = [c.gain for c in candidates]
         self.trie = TemplateTrie(self.items, config.max_distance)
+        self.compiled = compiled
+        self.fast = CompiledApplications.make(self.trie, self.gains) if compiled else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled parser cannot be pickled: a worker process builds its own
+        state = self.__dict__.copy()
+        state["fast"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.compiled:
+            self.fast = CompiledApplications.make(self.trie, self.gains)
 
     def empty(self) -> EvidenceTable:
         """No evidence."""
         return EvidenceTable()
 
     def applications(self, sent: Sentence) -> list[Match]:
-        """The template applications of the best parse of a sentence."""
+        """The template applications of the best parse of a sentence (the pure-Python
+        reference of the compiled parse)."""
         matches = self.trie.matches(sent, self.gains)
         if not matches:
             return []
         used, _ = best_cover(len(sent.words), matches, tree=False)
         return used
 
+    def chunk_applications(self, sents: Sequence[Sentence]) -> list[Application]:
+        """The applications of the best parse of every sentence, ``(sentence index,
+        template index, slots)``, sentence after sentence: compiled when it can be, else
+        by :meth:`applications` (the same, in the same order)."""
+        if self.fast is not None:
+            return self.fast.applications(sents)
+        if self.compiled:  # asked for, but not installed
+            note_slow_templates(sum(len(w) for sent in sents for w in sent.words))
+        return [
+            (s, m.template, m.slots)
+            for s, sent in enumerate(sents)
+            for m in self.applications(sent)
+        ]
+
     def map(self, words_of: Words, lines: list[str]) -> EvidenceTable:
         """Gather the evidence of a chunk."""
         part = EvidenceTable()
         hashes: dict[tuple[str, ...], set[int]] = {}
-        for sent in chunk_sentences(lines, words_of):
-            part.n_words += len(sent.words)
-            for m in self.applications(sent):
-                items = self.items[m.template]
-                ev = part.rows.get(items)
-                if ev is None:
-                    ev = part.rows[items] = Evidence()
-                filler = ev.add(sent, m.slots)
-                hashes.setdefault(items, set()).add(_hash64(filler))
+        sents = list(chunk_sentences(lines, words_of))
+        part.n_words = sum(len(sent.words) for sent in sents)
+        for s, template, slots in self.chunk_applications(sents):
+            items = self.items[template]
+            ev = part.rows.get(items)
+            if ev is None:
+                ev = part.rows[items] = Evidence()
+            filler = ev.add(sents[s], slots)
+            hashes.setdefault(items, set()).add(_hash64(filler))
         for items, hs in hashes.items():
             ev = part.rows[items]
             ev.hashes = np.array(sorted(hs)[:DISTINCT_EXACT], dtype=np.uint64)
