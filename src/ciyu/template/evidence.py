@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._compiled import note_slow_templates
+from .._compiled import HAVE_COMPILED_TEMPLATES, note_slow_templates
 from ..text import display, undisplay
 from .mining import Scored
 from .occurrences import template_text
@@ -221,7 +221,7 @@ class EvidencePass:
         by :meth:`applications` (the same, in the same order)."""
         if self.fast is not None:
             return self.fast.applications(sents)
-        if self.compiled:  # asked for, but not installed
+        if self.compiled and not HAVE_COMPILED_TEMPLATES:
             note_slow_templates(sum(len(w) for sent in sents for w in sent.words))
         return [
             (s, m.template, m.slots)

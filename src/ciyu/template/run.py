@@ -60,6 +60,7 @@ def mine(
     threads: int | None = 1,
     max_memory: int | None = None,
     progress: Callable[[str, int], None] | None = None,
+    compiled: bool = True,
 ) -> Mined:
     """Mine the templates of a corpus.
 
@@ -73,6 +74,8 @@ def mine(
         max_memory: a budget, in bytes, for the pair and template tables; the rarest
             entries are dropped beyond it and the result is marked approximate.
         progress: called as ``progress(stage, characters_done)``.
+        compiled: parse with the compiled template parser when it is installed; False
+            parses with the pure-Python reference (the same output, slower).
 
     Raises:
         ConfigError: if the corpus holds no words.
@@ -120,7 +123,7 @@ def mine(
     kept = candidates
     for round_ in range(PARSE_ROUNDS):
         last = round_ == PARSE_ROUNDS - 1
-        evidence_pass = EvidencePass(config, kept)
+        evidence_pass = EvidencePass(config, kept, compiled=compiled)
         evidence = run_pass(
             evidence_pass, lines(), seg, evidence_pass.empty, every=1 if last else every, **common
         )
