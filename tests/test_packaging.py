@@ -61,6 +61,8 @@ def test_the_source_distribution_holds_what_its_tests_need(tmp_path: Path) -> No
         "data/zh_laws_sample.txt.gz",
         "src/ciyu/_lattice.c",
         "src/ciyu/_lattice.pyi",
+        "src/ciyu/_tparse.c",
+        "src/ciyu/_tparse.pyi",
         "src/ciyu/_unicode_tables.py",
         "src/ciyu/py.typed",
         "tests/conftest.py",
@@ -84,7 +86,7 @@ def test_the_makefile_reinstalls_when_the_extension_changes(tmp_path: Path) -> N
 
     for target in (".installed", ".installed-test"):
         assert "pip install" not in plan(target)  # up to date
-        for source in ("src/ciyu/_lattice.c", "setup.py", "pyproject.toml"):
+        for source in ("src/ciyu/_lattice.c", "src/ciyu/_tparse.c", "setup.py", "pyproject.toml"):
             assert "pip install" in plan(target, source), (target, source)
 
 

@@ -42,17 +42,24 @@ def slot_texts(sent: Sentence, slots: Slots) -> list[str]:
 
 def example_text(sent: Sentence, slots: Slots) -> str:
     """The sentence with the slots in brackets."""
+    # the words joined a run at a time between the slots' edges (a parse pass calls this
+    # for every application in a sentence as short as the example so far): the same
+    # tokens as joining word by word, "]" before "[" where a slot ends and one starts
+    words = sent.words
     opens = {s for s, _ in slots}
     closes = {e for _, e in slots}
     out = []
-    for i, w in enumerate(sent.words):
-        if i in closes:
+    prev = 0
+    for cut in sorted(opens | closes):
+        if cut > prev:
+            out.append(" ".join(words[prev:cut]))
+        if cut in closes:
             out.append("]")
-        if i in opens:
+        if cut in opens:
             out.append("[")
-        out.append(w)
-    if len(sent.words) in closes:
-        out.append("]")
+        prev = cut
+    if prev < len(words):
+        out.append(" ".join(words[prev:]))
     return " ".join(out).replace("[ ", "[").replace(" ]", "]")
 
 
@@ -93,7 +100,8 @@ class Evidence:
     def add(self, sent: Sentence, slots: Slots) -> str:
         """Record one application; returns its filler (the caller adds its hash)."""
         self.n += 1
-        parts = slot_texts(sent, slots)
+        keys = sent.keys
+        parts = [" ".join(keys[s:e]) for s, e in slots]  # slot_texts, inlined
         if not self.slots:
             self.slots = [Counter() for _ in parts]
         for counter, part in zip(self.slots, parts, strict=True):

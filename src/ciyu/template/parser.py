@@ -33,6 +33,7 @@ them without recursion.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 from array import array
@@ -302,17 +303,14 @@ class CompiledApplications:
         """The applications of the best parse of each sentence: ``(sentence, template,
         slots)``, sentence after sentence, each sentence's in the order of
         :func:`best_cover` (``sentence`` is the index in ``sents``)."""
-        ids, classes, clauses, ends = array("i"), array("i"), array("i"), array("i")
-        offsets = array("i", [0])
-        get = self._words.get
-        for sent in sents:
-            ids.extend([get(k, -1) for k in sent.keys])
-            classes.extend(sent.classes)
-            clauses.extend(sent.clauses)
-            ends.extend(sent.clause_end)
-            offsets.append(len(ids))
-        result: list[Application] = self._parser.applications(ids, classes, clauses, ends, offsets)
-        return result
+        # the chunk's words, sentence after sentence (one list each, not one per sentence)
+        get, chain = self._words.get, itertools.chain.from_iterable
+        ids = array("i", [get(k, -1) for k in chain(sent.keys for sent in sents)])
+        classes = array("i", chain(sent.classes for sent in sents))
+        clauses = array("i", chain(sent.clauses for sent in sents))
+        ends = array("i", chain(sent.clause_end for sent in sents))
+        offsets = array("i", itertools.accumulate((len(sent.keys) for sent in sents), initial=0))
+        return self._parser.applications(ids, classes, clauses, ends, offsets)
 
 
 class _Walk:
