@@ -354,3 +354,20 @@ def test_sentence_layout_is_as_defined(words: list[str]) -> None:
     ends = [next((j for j in range(i + 1, n) if is_boundary(words[j])), n) for i in range(n)]
     assert sent.clause_end == ends
     assert sent.keys == [word_key(w) for w in words]
+
+
+def test_templates_too_long_for_the_compiled_parser_are_left_to_the_reference() -> None:
+    from ciyu import _tparse
+
+    deep = _tparse.MAX_DEPTH
+    # MAX_DEPTH fixed words: compiled, the walk as deep as the template
+    longest = ("甲",) * (deep - 1) + (SLOT, "乙")
+    trie = TemplateTrie([longest], 10 * deep)
+    sent = Sentence.of(["甲"] * (deep - 1) + ["x", "乙"])
+    assert compiled(trie, [1.0]).applications([sent]) == [(0, 0, ((deep - 1, deep),))]
+    # one more: refused by the compiled parser, so parsed by the reference
+    trie = TemplateTrie([("甲", *longest)], 10 * deep)
+    assert CompiledApplications.make(trie, [1.0]) is None
+    with pytest.raises(ValueError, match="too deep"):
+        flat = trie.flatten()
+        _tparse.Parser(len(flat.words), *flat[1:14], array("d", [1.0]), 32, 2, 4, 8)

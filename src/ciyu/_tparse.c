@@ -26,7 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* deepest trie accepted: the walk recurses once per fixed word of a template */
+/* deepest trie accepted: the walk recurses once per fixed word of a template (the
+ * module's MAX_DEPTH; a deeper trie is parsed by the Python reference) */
 #define MAX_DEPTH 4096
 
 /* malloc(count * size), or NULL when the product overflows (or memory is short). */
@@ -844,6 +845,10 @@ PyMODINIT_FUNC PyInit__tparse(void) {
     Py_INCREF(&ParserType);
     if (PyModule_AddObject(m, "Parser", (PyObject *)&ParserType) < 0) {
         Py_DECREF(&ParserType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -2,6 +2,9 @@
 
 from array import array
 
+#: Most fixed words in a template the compiled parser takes (ValueError beyond).
+MAX_DEPTH: int
+
 class Parser:
     """The compiled twin of :meth:`ciyu.template.parser.TemplateTrie.matches` followed by
     :func:`ciyu.template.parser.best_cover` (``tree=False``), made from the arrays of a

@@ -294,8 +294,11 @@ class CompiledApplications:
     @classmethod
     def make(cls, trie: TemplateTrie, gains: Sequence[float]) -> CompiledApplications | None:
         """The compiled twin of the trie, or None when the extension is not installed (or
-        a gain is not finite, which the compiled parser refuses)."""
+        a gain is not finite, or a template has more fixed words than
+        ``ciyu._tparse.MAX_DEPTH``: the compiled parser refuses them)."""
         if _tparse is None or not all(math.isfinite(g) for g in gains):
+            return None
+        if max((sum(x != SLOT for x in t) for t in trie.items), default=0) > _tparse.MAX_DEPTH:
             return None
         return cls(trie, gains, _tparse)
 
