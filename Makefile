@@ -9,7 +9,7 @@ DEMO_OUT ?= demo-out
 
 # pip compiles the extension (src/ciyu/_lattice.c) at install time: reinstall whenever its
 # source or the build configuration changes, so that no test runs a stale extension
-BUILD_INPUTS := pyproject.toml setup.py src/ciyu/_lattice.c
+BUILD_INPUTS := pyproject.toml setup.py src/ciyu/_lattice.c src/ciyu/_tparse.c
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,7 +1,8 @@
-"""Build hook for the optional compiled decoder; everything else is in pyproject.toml.
+"""Build hook for the optional compiled extensions; everything else is in pyproject.toml.
 
-The extension is optional: without a C compiler ciyu installs anyway and uses the
-pure-Python reference decoder (``ciyu.decoder``), which gives the same results, slower.
+The extensions are optional: without a C compiler ciyu installs anyway and uses the
+pure-Python references (``ciyu.decoder``, ``ciyu.template.parser``), which give the same
+results, slower.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
             sources=["src/ciyu/_lattice.c"],
             optional=True,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "ciyu._tparse",
+            sources=["src/ciyu/_tparse.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

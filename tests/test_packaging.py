@@ -15,7 +15,7 @@ import pytest
 
 import ciyu
 from ciyu import _compiled, cli
-from ciyu._compiled import HAVE_COMPILED, _SlowPathNotice
+from ciyu._compiled import HAVE_COMPILED, HAVE_COMPILED_TEMPLATES, _SlowPathNotice
 from ciyu.decoder import Decoder
 from ciyu.lexicon import Lexicon
 
@@ -38,7 +38,8 @@ def test_version_says_whether_the_extension_is_compiled(
     assert stop.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"ciyu {ciyu.__version__} (compiled decoder: ")
-    assert ("compiled decoder: yes)" in out) == HAVE_COMPILED
+    assert ("compiled decoder: yes;" in out) == HAVE_COMPILED
+    assert ("compiled template parser: yes)" in out) == HAVE_COMPILED_TEMPLATES
 
 
 def test_the_source_distribution_holds_what_its_tests_need(tmp_path: Path) -> None:
@@ -61,6 +62,8 @@ def test_the_source_distribution_holds_what_its_tests_need(tmp_path: Path) -> No
         "data/zh_laws_sample.txt.gz",
         "src/ciyu/_lattice.c",
         "src/ciyu/_lattice.pyi",
+        "src/ciyu/_tparse.c",
+        "src/ciyu/_tparse.pyi",
         "src/ciyu/_unicode_tables.py",
         "src/ciyu/py.typed",
         "tests/conftest.py",
@@ -84,7 +87,7 @@ def test_the_makefile_reinstalls_when_the_extension_changes(tmp_path: Path) -> N
 
     for target in (".installed", ".installed-test"):
         assert "pip install" not in plan(target)  # up to date
-        for source in ("src/ciyu/_lattice.c", "setup.py", "pyproject.toml"):
+        for source in ("src/ciyu/_lattice.c", "src/ciyu/_tparse.c", "setup.py", "pyproject.toml"):
             assert "pip install" in plan(target, source), (target, source)
 
 

@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from . import __version__
 from ._atomic import atomic_write, check_output
-from ._compiled import HAVE_COMPILED
+from ._compiled import HAVE_COMPILED, HAVE_COMPILED_TEMPLATES
 from ._progress import Progress
 from .bulk import BlockSegmenter, load_model
 from .config import add_arguments, from_namespace
@@ -880,9 +880,14 @@ def build_parser(method: str | None = None, command: str | None = None) -> argpa
         "then segment text with them.",
         parents=[_common_options(main_parser=True)],
     )
-    compiled = "yes" if HAVE_COMPILED else "no (pure Python, slower: reinstall with a C compiler)"
+    slower = "no (pure Python, slower: reinstall with a C compiler)"
+    decoder = "yes" if HAVE_COMPILED else slower
+    templates = "yes" if HAVE_COMPILED_TEMPLATES else slower
     parser.add_argument(
-        "--version", action="version", version=f"ciyu {__version__} (compiled decoder: {compiled})"
+        "--version",
+        action="version",
+        version=f"ciyu {__version__} (compiled decoder: {decoder}; "
+        f"compiled template parser: {templates})",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common_options(main_parser=False)

@@ -18,15 +18,17 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._compiled import HAVE_COMPILED_TEMPLATES, note_slow_templates
 from ..text import display, undisplay
 from .mining import Scored
 from .occurrences import template_text
 from .options import DISTINCT_EXACT, FILLER_BUDGET, TOP_FILLERS, TemplateConfig
-from .parser import Match, TemplateTrie, best_cover
+from .parser import Application, CompiledApplications, Match, TemplateTrie, best_cover
 from .sentences import SLOT, Sentence, Words, chunk_sentences
 
 Slots = Sequence[tuple[int, int]]
@@ -40,17 +42,24 @@ def slot_texts(sent: Sentence, slots: Slots) -> list[str]:
 
 def example_text(sent: Sentence, slots: Slots) -> str:
     """The sentence with the slots in brackets."""
+    # the words joined a run at a time between the slots' edges (a parse pass calls this
+    # for every application in a sentence as short as the example so far): the same
+    # tokens as joining word by word, "]" before "[" where a slot ends and one starts
+    words = sent.words
     opens = {s for s, _ in slots}
     closes = {e for _, e in slots}
     out = []
-    for i, w in enumerate(sent.words):
-        if i in closes:
+    prev = 0
+    for cut in sorted(opens | closes):
+        if cut > prev:
+            out.append(" ".join(words[prev:cut]))
+        if cut in closes:
             out.append("]")
-        if i in opens:
+        if cut in opens:
             out.append("[")
-        out.append(w)
-    if len(sent.words) in closes:
-        out.append("]")
+        prev = cut
+    if prev < len(words):
+        out.append(" ".join(words[prev:]))
     return " ".join(out).replace("[ ", "[").replace(" ]", "]")
 
 
@@ -91,7 +100,8 @@ class Evidence:
     def add(self, sent: Sentence, slots: Slots) -> str:
         """Record one application; returns its filler (the caller adds its hash)."""
         self.n += 1
-        parts = slot_texts(sent, slots)
+        keys = sent.keys
+        parts = [" ".join(keys[s:e]) for s, e in slots]  # slot_texts, inlined
         if not self.slots:
             self.slots = [Counter() for _ in parts]
         for counter, part in zip(self.slots, parts, strict=True):
@@ -169,40 +179,77 @@ class EvidenceTable:
 
 class EvidencePass:
     """A parse pass: parse every sentence with the candidate templates; record the evidence of
-    every application."""
+    every application.
+
+    Args:
+        config: the options.
+        candidates: the templates to parse with.
+        compiled: parse with the compiled extension (``ciyu._tparse``) when it is
+            installed; False parses with the pure-Python reference (the same evidence).
+    """
 
     stage = "parse"
 
-    def __init__(self, config: TemplateConfig, candidates: Sequence[Scored]) -> None:
+    def __init__(
+        self, config: TemplateConfig, candidates: Sequence[Scored], compiled: bool = True
+    ) -> None:
         self.items = [c.items for c in candidates]
         self.gains = [c.gain for c in candidates]
         self.trie = TemplateTrie(self.items, config.max_distance)
+        self.compiled = compiled
+        self.fast = CompiledApplications.make(self.trie, self.gains) if compiled else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled parser cannot be pickled: a worker process builds its own
+        state = self.__dict__.copy()
+        state["fast"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.compiled:
+            self.fast = CompiledApplications.make(self.trie, self.gains)
 
     def empty(self) -> EvidenceTable:
         """No evidence."""
         return EvidenceTable()
 
     def applications(self, sent: Sentence) -> list[Match]:
-        """The template applications of the best parse of a sentence."""
+        """The template applications of the best parse of a sentence (the pure-Python
+        reference of the compiled parse)."""
         matches = self.trie.matches(sent, self.gains)
         if not matches:
             return []
         used, _ = best_cover(len(sent.words), matches, tree=False)
         return used
 
+    def chunk_applications(self, sents: Sequence[Sentence]) -> list[Application]:
+        """The applications of the best parse of every sentence, ``(sentence index,
+        template index, slots)``, sentence after sentence: compiled when it can be, else
+        by :meth:`applications` (the same, in the same order)."""
+        if self.fast is not None:
+            return self.fast.applications(sents)
+        if self.compiled and not HAVE_COMPILED_TEMPLATES:
+            note_slow_templates(sum(len(w) for sent in sents for w in sent.words))
+        return [
+            (s, m.template, m.slots)
+            for s, sent in enumerate(sents)
+            for m in self.applications(sent)
+        ]
+
     def map(self, words_of: Words, lines: list[str]) -> EvidenceTable:
         """Gather the evidence of a chunk."""
         part = EvidenceTable()
         hashes: dict[tuple[str, ...], set[int]] = {}
-        for sent in chunk_sentences(lines, words_of):
-            part.n_words += len(sent.words)
-            for m in self.applications(sent):
-                items = self.items[m.template]
-                ev = part.rows.get(items)
-                if ev is None:
-                    ev = part.rows[items] = Evidence()
-                filler = ev.add(sent, m.slots)
-                hashes.setdefault(items, set()).add(_hash64(filler))
+        sents = list(chunk_sentences(lines, words_of))
+        part.n_words = sum(len(sent.words) for sent in sents)
+        for s, template, slots in self.chunk_applications(sents):
+            items = self.items[template]
+            ev = part.rows.get(items)
+            if ev is None:
+                ev = part.rows[items] = Evidence()
+            filler = ev.add(sents[s], slots)
+            hashes.setdefault(items, set()).add(_hash64(filler))
         for items, hs in hashes.items():
             ev = part.rows[items]
             ev.hashes = np.array(sorted(hs)[:DISTINCT_EXACT], dtype=np.uint64)

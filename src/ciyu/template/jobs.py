@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -500,11 +500,11 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         config: TemplateConfig,
         candidates: Sequence[Scored],
         model: bytes | None,
-        make_pass: Callable[[TemplateConfig, Sequence[Scored]], EvidencePass] = EvidencePass,
+        compiled: bool = True,
         **kw: Any,
     ) -> None:
-        super().__init__(make_pass(config, candidates), model, **kw)
-        self.config, self.candidates = config, list(candidates)
+        super().__init__(EvidencePass(config, candidates, compiled=compiled), model, **kw)
+        self.config, self.candidates, self.compiled = config, list(candidates), compiled
 
     def inner_empty(self) -> EvidenceTable:
         return EvidenceTable()
@@ -573,7 +573,7 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         arrays["scores"] = np.array(
             [[s.gain, s.weakest_pmi, s.cost] for s in c], dtype=np.float64
         ).reshape(len(c), 3)
-        return {"config": to_dict(self.config)}, arrays
+        return {"config": to_dict(self.config), "compiled": self.compiled}, arrays
 
     @classmethod
     def rebuild(cls, meta: dict[str, Any], arrays: Arrays, model: bytes | None) -> EvidenceJob:
@@ -584,4 +584,4 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
             Scored(t, n, gain, weakest, cost)
             for t, n, (gain, weakest, cost) in zip(items, counts, scores, strict=True)
         ]
-        return cls(_config(meta), candidates, model)
+        return cls(_config(meta), candidates, model, compiled=bool(meta["compiled"]))

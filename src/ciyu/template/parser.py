@@ -33,16 +33,22 @@ them without recursion.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
+import math
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
+from .._compiled import tparse as _tparse
 from ..errors import ConfigError
 from .occurrences import trivial_occurrence
 from .sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, model_words, sentences
 
 if TYPE_CHECKING:
+    from .._tparse import Parser as _CompiledParser
     from ..model import Model
     from .evidence import Template
 
@@ -171,6 +177,143 @@ class TemplateTrie:
                     s, e = occ.slots[0][0], occ.slots[1][1]
                     out.append(Match(index, s, e, occ.fixed, occ.slots, gains[index]))
         return out
+
+    def flatten(self) -> FlatTrie:
+        """The trie as arrays, for the compiled parser (:class:`CompiledApplications`):
+        nodes numbered parent before child, words as ids, every list in its order here
+        (the order of the matches depends on it)."""
+        words: dict[str, int] = {}
+        nodes = [self.root]
+        for node in nodes:  # breadth first: a child after its parent
+            nodes.extend(node.next_adjacent.values())
+            nodes.extend(node.next_gapped.values())
+        number = {id(node): k for k, node in enumerate(nodes)}
+        rows: dict[str, tuple[array[int], array[int]]] = {
+            name: (array("i", [0]), array("i"))
+            for name in ("adjacent", "gapped", "plain", "trailing")
+        }
+        children = rows["adjacent"][1], rows["gapped"][1]
+        child_words = array("i"), array("i")
+        for node in nodes:
+            for kind, steps in enumerate((node.next_adjacent, node.next_gapped)):
+                for word, child in steps.items():
+                    child_words[kind].append(words.setdefault(word, len(words)))
+                    children[kind].append(number[id(child)])
+            rows["plain"][1].extend(node.plain)
+            rows["trailing"][1].extend(node.trailing)
+            for offsets, values in rows.values():
+                offsets.append(len(values))
+        for word in self.trivial:
+            words.setdefault(word, len(words))
+        trivial_off, trivial_templates = array("i", [0]), array("i")
+        for word in words:
+            trivial_templates.extend(self.trivial.get(word, ()))
+            trivial_off.append(len(trivial_templates))
+        return FlatTrie(
+            words,
+            rows["adjacent"][0],
+            child_words[0],
+            children[0],
+            rows["gapped"][0],
+            child_words[1],
+            children[1],
+            *rows["plain"],
+            *rows["trailing"],
+            bytes(node.gapped for node in nodes),
+            trivial_off,
+            trivial_templates,
+            self.max_distance,
+        )
+
+
+class FlatTrie(NamedTuple):
+    """A :class:`TemplateTrie` as arrays (:meth:`TemplateTrie.flatten`): node 0 is the
+    root, a node's children come after it; ``*_off`` (one more than the nodes, or than
+    the words for ``trivial_off``) say where each node's (word's) entries begin in the
+    arrays after them, which keep the trie's orders.
+
+    Attributes:
+        words: the id of every fixed word (a word no template holds has none).
+        adjacent_off, adjacent_word, adjacent_child: each node's children by an adjacent
+            step (:attr:`_Node.next_adjacent`).
+        gapped_off, gapped_word, gapped_child: its children by a step over a slot.
+        plain_off, plain: its templates without a trailing slot.
+        trailing_off, trailing: its templates with one.
+        gapped: one byte per node, 1 if its items hold a slot.
+        trivial_off, trivial: the trivial templates of each word id.
+        max_distance: as the trie's.
+    """
+
+    words: dict[str, int]
+    adjacent_off: array[int]
+    adjacent_word: array[int]
+    adjacent_child: array[int]
+    gapped_off: array[int]
+    gapped_word: array[int]
+    gapped_child: array[int]
+    plain_off: array[int]
+    plain: array[int]
+    trailing_off: array[int]
+    trailing: array[int]
+    gapped: bytes
+    trivial_off: array[int]
+    trivial: array[int]
+    max_distance: int
+
+
+#: One template application of a chunk's parse: the sentence (its index in the chunk),
+#: the template (its index), and the slots.
+Application: TypeAlias = tuple[int, int, tuple[tuple[int, int], ...]]
+
+
+class CompiledApplications:
+    """The compiled twin (``ciyu._tparse``) of ``best_cover(n, trie.matches(sent, gains),
+    tree=False)``: the applications of the best parse of each sentence of a chunk, the
+    same, in the same order (:meth:`TemplateTrie.matches` and :func:`best_cover` are the
+    reference). Made by :meth:`make`.
+
+    Args:
+        trie: the templates.
+        gains: each template's gain (finite).
+        module: the compiled extension.
+    """
+
+    def __init__(self, trie: TemplateTrie, gains: Sequence[float], module: ModuleType) -> None:
+        flat = trie.flatten()
+        self._words = flat.words
+        self._parser: _CompiledParser = module.Parser(
+            len(flat.words),
+            *flat[1:14],
+            array("d", gains),
+            flat.max_distance,
+            PUNCT,
+            OPENER,
+            CLOSER,
+        )
+
+    @classmethod
+    def make(cls, trie: TemplateTrie, gains: Sequence[float]) -> CompiledApplications | None:
+        """The compiled twin of the trie, or None when the extension is not installed (or
+        a gain is not finite, or a template has more fixed words than
+        ``ciyu._tparse.MAX_DEPTH``: the compiled parser refuses them)."""
+        if _tparse is None or not all(math.isfinite(g) for g in gains):
+            return None
+        if max((sum(x != SLOT for x in t) for t in trie.items), default=0) > _tparse.MAX_DEPTH:
+            return None
+        return cls(trie, gains, _tparse)
+
+    def applications(self, sents: Sequence[Sentence]) -> list[Application]:
+        """The applications of the best parse of each sentence: ``(sentence, template,
+        slots)``, sentence after sentence, each sentence's in the order of
+        :func:`best_cover` (``sentence`` is the index in ``sents``)."""
+        # the chunk's words, sentence after sentence (one list each, not one per sentence)
+        get, chain = self._words.get, itertools.chain.from_iterable
+        ids = array("i", [get(k, -1) for k in chain(sent.keys for sent in sents)])
+        classes = array("i", chain(sent.classes for sent in sents))
+        clauses = array("i", chain(sent.clauses for sent in sents))
+        ends = array("i", chain(sent.clause_end for sent in sents))
+        offsets = array("i", itertools.accumulate((len(sent.keys) for sent in sents), initial=0))
+        return self._parser.applications(ids, classes, clauses, ends, offsets)
 
 
 class _Walk:

@@ -71,6 +71,7 @@ def mine(
     max_memory: int | None = None,
     progress: Callable[[str, int], None] | None = None,
     engine: Engine | None = None,
+    compiled: bool = True,
 ) -> Mined:
     """Mine the templates of a corpus.
 
@@ -86,6 +87,8 @@ def mine(
         progress: called as ``progress(stage, characters_done)``.
         engine: what runs the passes (default: this machine, with ``threads``
             processes); the same output with any engine.
+        compiled: parse with the compiled template parser when it is installed; False
+            parses with the pure-Python reference (the same output, slower).
 
     Raises:
         ConfigError: if the corpus holds no words, or ``max_memory`` is given with an
@@ -97,7 +100,7 @@ def mine(
             "size the memory of the cluster's nodes instead"
         )
     with _local(engine, threads) as runner:
-        return _mine(lines, lexicon, config, runner, max_memory, progress)
+        return _mine(lines, lexicon, config, runner, max_memory, progress, compiled)
 
 
 def _mine(
@@ -107,6 +110,7 @@ def _mine(
     engine: Engine,
     max_memory: int | None,
     progress: Callable[[str, int], None] | None,
+    compiled: bool,
 ) -> Mined:
     model = None if lexicon is None else lexicon.dumps()
     common: dict[str, Any] = {"chunk_chars": CHUNK_CHARS, "progress": progress}
@@ -138,7 +142,7 @@ def _mine(
     kept = candidates
     for round_ in range(PARSE_ROUNDS):
         last = round_ == PARSE_ROUNDS - 1
-        job = EvidenceJob(config, kept, model)
+        job = EvidenceJob(config, kept, model, compiled=compiled)
         evidence = run_pass(job, lines(), engine, every=1 if last else every, **common)
         scale = 1.0 if last else vocab.n_words / max(evidence.n_words, 1)
         survivors = keep(kept, evidence, vocab.min_count, scale)

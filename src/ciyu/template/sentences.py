@@ -15,6 +15,7 @@ number is written with the number class (``2021年`` → ``<num>年`` in files),
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -91,6 +92,7 @@ def split_words(line: str) -> list[str]:
 
 # classes of a word, as bits
 BOUNDARY, PUNCT, OPENER, CLOSER, SENTENCE, CLAUSE, CLOSING = 1, 2, 4, 8, 16, 32, 64
+_CLAUSE_SHIFT = CLAUSE.bit_length() - 1  # CLAUSE >> it is 1
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -175,21 +177,22 @@ class Sentence:
     @classmethod
     def of(cls, words: list[str]) -> Sentence:
         """The sentence of ``words``."""
-        infos = [word_info(w) for w in words]
+        # every pass builds one per sentence of the corpus: the per-word loops are left
+        # to C (map, accumulate, list repetition)
+        infos = list(map(word_info, words))
         keys = [k for k, _ in infos]
         classes = [c for _, c in infos]
-        clauses = []
-        clause = 0
-        for c in classes:
-            clauses.append(clause)
-            if c & CLAUSE:
-                clause += 1
-        ends = [0] * len(words)
-        nxt = len(words)
-        for i in range(len(words) - 1, -1, -1):
-            ends[i] = nxt
-            if classes[i] & BOUNDARY:
-                nxt = i
+        n = len(words)
+        # a clause's final mark belongs to it: the count of marks before each word
+        marks = [(c & CLAUSE) >> _CLAUSE_SHIFT for c in classes[:-1]]
+        clauses = list(itertools.accumulate(marks, initial=0)) if n else []
+        # each run of positions up to a boundary mark ends at it (the mark's own run
+        # ends at the next one)
+        ends: list[int] = []
+        for i, c in enumerate(classes):
+            if c & BOUNDARY:
+                ends.extend([i] * (i - len(ends)))
+        ends.extend([n] * (n - len(ends)))
         return cls(words, keys, classes, clauses, ends)
 
 

@@ -1,0 +1,856 @@
+/*
+ * ciyu._tparse: the compiled twin of the template parse passes' question, "which template
+ * applications make the best parse of this sentence" (ciyu.template.evidence.EvidencePass:
+ * TemplateTrie.matches, then best_cover(..., tree=False)). The Python code is the
+ * reference, and this file follows it step by step.
+ *
+ * The trie comes flattened (ciyu.template.parser.FlatTrie): nodes are numbered in the
+ * order the Python trie made them (a child after its parent), words are small ints. Per
+ * node: its adjacent and gapped children (word, child) in the insertion order of the
+ * Python dicts, its plain and trailing templates, and whether its items hold a slot. A
+ * child is looked up by (node, kind, word) in one open-addressing hash table.
+ *
+ * Order matters: best_cover breaks ties by the order of the matches, so the walk visits
+ * starts, children and positions exactly as TemplateTrie.matches does (including its two
+ * ways of finding gapped children: by the child's word when the node has few children, by
+ * the window's words when it has many), and best_cover's sums are made in the same order
+ * with the same strict comparison, so both return the same applications in the same order.
+ *
+ * Threads: a Parser never changes after construction; the work of a call runs without
+ * the GIL on private buffers, and only the result objects are made with it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* deepest trie accepted: the walk recurses once per fixed word of a template (the
+ * module's MAX_DEPTH; a deeper trie is parsed by the Python reference) */
+#define MAX_DEPTH 4096
+
+/* malloc(count * size), or NULL when the product overflows (or memory is short). */
+static void *alloc_array(Py_ssize_t count, size_t size) {
+    if (count < 0 || (count > 0 && (size_t)count > SIZE_MAX / size)) return NULL;
+    return malloc(count > 0 ? (size_t)count * size : 1);
+}
+
+/* ---- growable arrays -------------------------------------------------------------- */
+
+typedef struct {
+    int32_t *v;
+    Py_ssize_t len, cap;
+} IVec;
+
+typedef struct {
+    double *v;
+    Py_ssize_t len, cap;
+} DVec;
+
+/* Room for extra more values; -1 when memory is short (no Python error: the GIL may be
+ * released). */
+static int ivec_reserve(IVec *a, Py_ssize_t extra) {
+    if (a->len + extra <= a->cap) return 0;
+    Py_ssize_t cap = a->cap ? a->cap : 64;
+    while (cap < a->len + extra) {
+        if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(int32_t)) return -1;
+        cap *= 2;
+    }
+    int32_t *v = realloc(a->v, (size_t)cap * sizeof(int32_t));
+    if (!v) return -1;
+    a->v = v;
+    a->cap = cap;
+    return 0;
+}
+
+static inline int ivec_push(IVec *a, int32_t x) {
+    if (a->len == a->cap && ivec_reserve(a, 1) < 0) return -1;
+    a->v[a->len++] = x;
+    return 0;
+}
+
+static int dvec_push(DVec *a, double x) {
+    if (a->len == a->cap) {
+        Py_ssize_t cap = a->cap ? a->cap * 2 : 64;
+        if (cap > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(double)) return -1;
+        double *v = realloc(a->v, (size_t)cap * sizeof(double));
+        if (!v) return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->len++] = x;
+    return 0;
+}
+
+/* ---- the flattened trie ----------------------------------------------------------- */
+
+typedef struct {
+    uint64_t key; /* edge_key(node, kind, word); 0 marks a free slot */
+    int32_t child;
+} Edge;
+
+typedef struct {
+    PyObject_HEAD
+    int32_t n_nodes, n_words, n_templates;
+    int64_t max_distance;
+    int32_t punct, opener, closer; /* the class bits (ciyu.template.sentences) */
+    /* per node, as offsets into the value arrays (n_nodes + 1 each) */
+    int32_t *adj_off, *adj_word, *adj_child;
+    int32_t *gap_off, *gap_word, *gap_child;
+    int32_t *plain_off, *plain_tpl;
+    int32_t *trail_off, *trail_tpl;
+    uint8_t *gapped;
+    /* per word: the trivial templates (<X> w <X>) */
+    int32_t *triv_off, *triv_tpl;
+    double *gains;
+    Edge *table;
+    uint64_t mask;
+} Parser;
+
+static uint64_t hash64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* kind: 1 for an adjacent step, 0 for a gapped one */
+static inline uint64_t edge_key(int32_t node, int kind, int32_t word) {
+    return ((((uint64_t)node << 1) | (uint64_t)kind) << 32 | (uint32_t)word) + 1;
+}
+
+static inline int32_t find_child(const Parser *p, int32_t node, int kind, int32_t word) {
+    uint64_t key = edge_key(node, kind, word);
+    uint64_t i = hash64(key) & p->mask;
+    for (;;) {
+        const Edge *e = &p->table[i];
+        if (e->key == key) return e->child;
+        if (e->key == 0) return -1;
+        i = (i + 1) & p->mask;
+    }
+}
+
+static void Parser_dealloc(Parser *self) {
+    int32_t **arrays[] = {&self->adj_off,   &self->adj_word,  &self->adj_child,
+                          &self->gap_off,   &self->gap_word,  &self->gap_child,
+                          &self->plain_off, &self->plain_tpl, &self->trail_off,
+                          &self->trail_tpl, &self->triv_off,  &self->triv_tpl};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) free(*arrays[k]);
+    free(self->gapped);
+    free(self->gains);
+    free(self->table);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int invalid(const char *what) {
+    PyErr_Format(PyExc_ValueError, "Parser: %s (the arrays come from ciyu.template.parser.FlatTrie)",
+                 what);
+    return -1;
+}
+
+/* A copy of a buffer of int32 values into *out; its length into *count. */
+static int take_int32(PyObject *obj, int32_t **out, Py_ssize_t *count) {
+    Py_buffer b;
+    if (PyObject_GetBuffer(obj, &b, PyBUF_C_CONTIGUOUS) < 0) return -1;
+    if (b.len % (Py_ssize_t)sizeof(int32_t)) {
+        PyBuffer_Release(&b);
+        return invalid("an int32 array has a partial item");
+    }
+    *count = b.len / (Py_ssize_t)sizeof(int32_t);
+    *out = alloc_array(*count, sizeof(int32_t));
+    if (!*out) {
+        PyBuffer_Release(&b);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(*out, b.buf, (size_t)b.len);
+    PyBuffer_Release(&b);
+    return 0;
+}
+
+/* Offsets: rows + 1 of them, from 0, never decreasing. */
+static int take_offsets(PyObject *obj, Py_ssize_t rows, int32_t **off, const char *what) {
+    Py_ssize_t n;
+    if (take_int32(obj, off, &n) < 0) return -1;
+    if (n != rows + 1 || (*off)[0] != 0) return invalid(what);
+    for (Py_ssize_t i = 0; i < rows; i++)
+        if ((*off)[i + 1] < (*off)[i]) return invalid(what);
+    return 0;
+}
+
+/* Values: as many as the offsets' last, each in [0, bound). */
+static int take_values(PyObject *obj, const int32_t *off, Py_ssize_t rows, int32_t bound,
+                       int32_t **val, const char *what) {
+    Py_ssize_t n;
+    if (take_int32(obj, val, &n) < 0) return -1;
+    if (n != off[rows]) return invalid(what);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if ((*val)[i] < 0 || (*val)[i] >= bound) return invalid(what);
+    return 0;
+}
+
+/* Every child after its parent (so that the trie has no cycle), at most MAX_DEPTH deep,
+ * and no node with two children by the same step. */
+static int build_table(Parser *p) {
+    Py_ssize_t n_edges = (Py_ssize_t)p->adj_off[p->n_nodes] + p->gap_off[p->n_nodes];
+    uint64_t cap = 16;
+    while (cap < (uint64_t)n_edges * 2 + 2) cap *= 2;
+    p->table = calloc(cap, sizeof(Edge));
+    int32_t *depth = calloc((size_t)p->n_nodes, sizeof(int32_t));
+    if (!p->table || !depth) {
+        free(depth);
+        PyErr_NoMemory();
+        return -1;
+    }
+    p->mask = cap - 1;
+    for (int32_t node = 0; node < p->n_nodes; node++) {
+        for (int kind = 0; kind < 2; kind++) {
+            const int32_t *off = kind ? p->adj_off : p->gap_off;
+            const int32_t *word = kind ? p->adj_word : p->gap_word;
+            const int32_t *child = kind ? p->adj_child : p->gap_child;
+            for (int32_t e = off[node]; e < off[node + 1]; e++) {
+                if (child[e] <= node || depth[node] >= MAX_DEPTH) {
+                    free(depth);
+                    return invalid("a child before its parent, or too deep a trie");
+                }
+                depth[child[e]] = depth[node] + 1;
+                uint64_t key = edge_key(node, kind, word[e]);
+                uint64_t i = hash64(key) & p->mask;
+                while (p->table[i].key != 0) {
+                    if (p->table[i].key == key) {
+                        free(depth);
+                        return invalid("two children by the same step");
+                    }
+                    i = (i + 1) & p->mask;
+                }
+                p->table[i].key = key;
+                p->table[i].child = child[e];
+            }
+        }
+    }
+    free(depth);
+    return 0;
+}
+
+/* Parser(n_words, adj_off, adj_word, adj_child, gap_off, gap_word, gap_child, plain_off,
+ *        plain_tpl, trail_off, trail_tpl, gapped, triv_off, triv_tpl, gains, max_distance,
+ *        punct, opener, closer)
+ * The int arrays are int32 buffers, gapped one byte per node, gains float64 (one per
+ * template, finite). Everything is copied and checked; a Parser never changes. */
+static PyObject *Parser_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    int n_words;
+    PyObject *o[14];
+    long long max_distance;
+    int punct, opener, closer;
+    if (kwds && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Parser() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "iOOOOOOOOOOOOOOLiii", &n_words, &o[0], &o[1], &o[2], &o[3],
+                          &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12],
+                          &o[13], &max_distance, &punct, &opener, &closer))
+        return NULL;
+    Parser *self = (Parser *)type->tp_alloc(type, 0);
+    if (!self) return NULL;
+    if (n_words < 0) goto bad_shape;
+    self->n_words = n_words;
+    self->max_distance = max_distance;
+    self->punct = punct;
+    self->opener = opener;
+    self->closer = closer;
+    /* gains first: they give the number of templates */
+    Py_buffer b;
+    if (PyObject_GetBuffer(o[13], &b, PyBUF_C_CONTIGUOUS) < 0) goto fail;
+    if (b.len % (Py_ssize_t)sizeof(double) || b.len / (Py_ssize_t)sizeof(double) > INT32_MAX) {
+        PyBuffer_Release(&b);
+        goto bad_shape;
+    }
+    self->n_templates = (int32_t)(b.len / (Py_ssize_t)sizeof(double));
+    self->gains = alloc_array(self->n_templates, sizeof(double));
+    if (!self->gains) {
+        PyBuffer_Release(&b);
+        PyErr_NoMemory();
+        goto fail;
+    }
+    memcpy(self->gains, b.buf, (size_t)b.len);
+    PyBuffer_Release(&b);
+    for (int32_t t = 0; t < self->n_templates; t++)
+        if (!isfinite(self->gains[t])) {
+            invalid("every gain must be a finite number");
+            goto fail;
+        }
+    /* gapped gives the number of nodes */
+    if (PyObject_GetBuffer(o[10], &b, PyBUF_C_CONTIGUOUS) < 0) goto fail;
+    if (b.len < 1 || b.len >= INT32_MAX / 2) {
+        PyBuffer_Release(&b);
+        goto bad_shape;
+    }
+    self->n_nodes = (int32_t)b.len;
+    self->gapped = alloc_array(b.len, 1);
+    if (!self->gapped) {
+        PyBuffer_Release(&b);
+        PyErr_NoMemory();
+        goto fail;
+    }
+    memcpy(self->gapped, b.buf, (size_t)b.len);
+    PyBuffer_Release(&b);
+    Py_ssize_t rows = self->n_nodes;
+    const char *adj = "adjacent children", *gap = "gapped children";
+    if (take_offsets(o[0], rows, &self->adj_off, adj) < 0 ||
+        take_values(o[1], self->adj_off, rows, self->n_words, &self->adj_word, adj) < 0 ||
+        take_values(o[2], self->adj_off, rows, self->n_nodes, &self->adj_child, adj) < 0 ||
+        take_offsets(o[3], rows, &self->gap_off, gap) < 0 ||
+        take_values(o[4], self->gap_off, rows, self->n_words, &self->gap_word, gap) < 0 ||
+        take_values(o[5], self->gap_off, rows, self->n_nodes, &self->gap_child, gap) < 0 ||
+        take_offsets(o[6], rows, &self->plain_off, "plain templates") < 0 ||
+        take_values(o[7], self->plain_off, rows, self->n_templates, &self->plain_tpl,
+                    "plain templates") < 0 ||
+        take_offsets(o[8], rows, &self->trail_off, "trailing templates") < 0 ||
+        take_values(o[9], self->trail_off, rows, self->n_templates, &self->trail_tpl,
+                    "trailing templates") < 0 ||
+        take_offsets(o[11], n_words, &self->triv_off, "trivial templates") < 0 ||
+        take_values(o[12], self->triv_off, n_words, self->n_templates, &self->triv_tpl,
+                    "trivial templates") < 0)
+        goto fail;
+    if (build_table(self) < 0) goto fail;
+    return (PyObject *)self;
+bad_shape:
+    invalid("arrays of the wrong shape");
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* ---- one call's work -------------------------------------------------------------- */
+
+typedef struct {
+    /* the sentence: ids (-1 for a word no template holds), classes, clauses, clause_end */
+    const int32_t *ids, *classes, *clauses, *clause_end;
+    int32_t n;
+    /* per position: the end of the window a template starting there may hold
+     * (TemplateTrie.matches), and the next position with the same word */
+    IVec window, next_same;
+    int32_t *first_pos; /* per word: its first position in the sentence, or -1 */
+    IVec slot_stack;    /* the slots (start, end) along the walk's path */
+    /* the matches, in the order TemplateTrie.matches makes them */
+    IVec m_tpl, m_start, m_end, m_nfixed, m_slot_off, m_nslots;
+    DVec m_gain;
+    IVec m_slots; /* (start, end) pairs */
+    /* best_cover */
+    IVec need, row_off, end_off, end_list, have, tasks, found;
+    DVec score, value;
+    IVec fixed, back, value_fixed;
+    /* the result: per application, its sentence, template and slots */
+    IVec out_sent, out_tpl, out_slot_off, out_nslots, out_slots;
+    int failed; /* memory ran short */
+} Work;
+
+static void work_free(Work *w) {
+    IVec *ivecs[] = {&w->window,   &w->next_same,  &w->slot_stack,   &w->m_tpl,
+                     &w->m_start,  &w->m_end,      &w->m_nfixed,     &w->m_slot_off,
+                     &w->m_nslots, &w->m_slots,    &w->need,         &w->row_off,
+                     &w->end_off,  &w->end_list,   &w->have,         &w->tasks,
+                     &w->found,    &w->fixed,      &w->back,         &w->value_fixed,
+                     &w->out_sent, &w->out_tpl,    &w->out_slot_off, &w->out_nslots,
+                     &w->out_slots};
+    for (size_t k = 0; k < sizeof(ivecs) / sizeof(ivecs[0]); k++) free(ivecs[k]->v);
+    free(w->m_gain.v);
+    free(w->score.v);
+    free(w->value.v);
+    free(w->first_pos);
+}
+
+/* Size a as n values (contents undefined); -1 when memory is short. */
+static int ivec_resize(IVec *a, Py_ssize_t n) {
+    a->len = 0;
+    if (ivec_reserve(a, n) < 0) return -1;
+    a->len = n;
+    return 0;
+}
+
+static int dvec_resize(DVec *a, Py_ssize_t n) {
+    if (n > a->cap) {
+        if (n > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(double)) return -1;
+        double *v = realloc(a->v, (size_t)n * sizeof(double));
+        if (!v) return -1;
+        a->v = v;
+        a->cap = n;
+    }
+    a->len = n;
+    return 0;
+}
+
+static void add_match(const Parser *p, Work *w, int32_t tpl, int32_t start, int32_t end,
+                      int32_t nfixed, int32_t nslots, int32_t extra_s, int32_t extra_e) {
+    /* nslots from the slot stack, then (extra_s, extra_e) if extra_s >= 0 */
+    int32_t total = nslots + (extra_s >= 0);
+    if (ivec_push(&w->m_tpl, tpl) < 0 || ivec_push(&w->m_start, start) < 0 ||
+        ivec_push(&w->m_end, end) < 0 || ivec_push(&w->m_nfixed, nfixed) < 0 ||
+        ivec_push(&w->m_slot_off, (int32_t)w->m_slots.len) < 0 ||
+        ivec_push(&w->m_nslots, total) < 0 || dvec_push(&w->m_gain, p->gains[tpl]) < 0 ||
+        ivec_reserve(&w->m_slots, 2 * (Py_ssize_t)total) < 0) {
+        w->failed = 1;
+        return;
+    }
+    if (nslots > 0) {
+        memcpy(w->m_slots.v + w->m_slots.len, w->slot_stack.v,
+               2 * (size_t)nslots * sizeof(int32_t));
+        w->m_slots.len += 2 * nslots;
+    }
+    if (extra_s >= 0) {
+        w->m_slots.v[w->m_slots.len++] = extra_s;
+        w->m_slots.v[w->m_slots.len++] = extra_e;
+    }
+}
+
+/* _Walk.walk: the matches of node and its descendants along a path of depth + 1 fixed
+ * words from first to last, with nslots slots on the slot stack. */
+static void walk(const Parser *p, Work *w, int32_t node, int32_t first, int32_t last,
+                 int32_t depth, int32_t nslots) {
+    if (w->failed) return;
+    const int32_t p0 = p->plain_off[node], p1 = p->plain_off[node + 1];
+    const int32_t t0 = p->trail_off[node], t1 = p->trail_off[node + 1];
+    if (p0 < p1 || t0 < t1) {
+        const int32_t begin = w->classes[first], finish = w->classes[last];
+        if (!((begin & p->punct) && !(begin & p->opener)) &&
+            !((finish & p->punct) && !(finish & p->closer))) {
+            const int32_t clause_end = w->clause_end[last];
+            const int trailing = w->clauses[last] > w->clauses[first] && clause_end > last + 1;
+            if (trailing) {
+                for (int32_t k = t0; k < t1; k++)
+                    add_match(p, w, p->trail_tpl[k], first, clause_end, depth + 1, nslots,
+                              last + 1, clause_end);
+            } else if (p->gapped[node] && p0 < p1) {
+                for (int32_t k = p0; k < p1; k++)
+                    add_match(p, w, p->plain_tpl[k], first, last + 1, depth + 1, nslots, -1, -1);
+            }
+        }
+    }
+    const int32_t a0 = p->adj_off[node], a1 = p->adj_off[node + 1];
+    const int32_t g0 = p->gap_off[node], g1 = p->gap_off[node + 1];
+    if (a0 == a1 && g0 == g1) return;
+    const int32_t window = w->window.v[first];
+    if (a0 < a1 && last + 1 < window) {
+        const int32_t id = w->ids[last + 1];
+        const int32_t child = id >= 0 ? find_child(p, node, 1, id) : -1;
+        if (child >= 0) walk(p, w, child, first, last + 1, depth + 1, nslots);
+    }
+    if (g0 == g1) return;
+    /* room for this step's slot */
+    if (ivec_reserve(&w->slot_stack, 2 * (Py_ssize_t)nslots + 2) < 0) { /* its len stays 0 */
+        w->failed = 1;
+        return;
+    }
+    int32_t *slot = w->slot_stack.v + 2 * (Py_ssize_t)nslots;
+    int64_t reach = first + p->max_distance + 1;
+    if (reach > w->n) reach = w->n;
+    if ((int64_t)(a1 - a0) + (g1 - g0) <= reach - last) {
+        /* few children: look each one's word up in the sentence */
+        for (int32_t e = g0; e < g1; e++) {
+            const int32_t child = p->gap_child[e];
+            for (int32_t nxt = w->first_pos[p->gap_word[e]]; nxt >= 0; nxt = w->next_same.v[nxt]) {
+                if (nxt <= last + 1) continue;
+                if (nxt >= window) break;
+                slot = w->slot_stack.v + 2 * (Py_ssize_t)nslots; /* the stack may move */
+                slot[0] = last + 1;
+                slot[1] = nxt;
+                walk(p, w, child, first, nxt, depth + 1, nslots + 1);
+            }
+        }
+        return;
+    }
+    /* many children: look each word of the window up among them */
+    for (int32_t nxt = last + 2; nxt < window; nxt++) {
+        const int32_t id = w->ids[nxt];
+        if (id < 0) continue;
+        const int32_t child = find_child(p, node, 0, id);
+        if (child < 0) continue;
+        slot = w->slot_stack.v + 2 * (Py_ssize_t)nslots;
+        slot[0] = last + 1;
+        slot[1] = nxt;
+        walk(p, w, child, first, nxt, depth + 1, nslots + 1);
+    }
+}
+
+/* TemplateTrie.matches: every match of the sentence in w, in the reference's order. */
+static void sentence_matches(const Parser *p, Work *w) {
+    const int32_t n = w->n;
+    w->m_tpl.len = w->m_start.len = w->m_end.len = w->m_nfixed.len = 0;
+    w->m_slot_off.len = w->m_nslots.len = w->m_slots.len = w->m_gain.len = 0;
+    if (ivec_resize(&w->next_same, n) < 0 || ivec_resize(&w->window, n) < 0 ||
+        ivec_reserve(&w->slot_stack, 2) < 0) {
+        w->failed = 1;
+        return;
+    }
+    /* where: each word's positions, ascending, as a chain through next_same */
+    for (int32_t i = n - 1; i >= 0; i--) {
+        const int32_t id = w->ids[i];
+        if (id >= 0) {
+            w->next_same.v[i] = w->first_pos[id];
+            w->first_pos[id] = i;
+        } else {
+            w->next_same.v[i] = -1;
+        }
+    }
+    /* window[first]: the end of the words a template starting at first may hold */
+    int32_t end = 0;
+    for (int32_t first = 0; first < n; first++) {
+        const int64_t last_clause = (int64_t)w->clauses[first] + 1;
+        if (end < first) end = first;
+        while (end < n && end - first <= p->max_distance && w->clauses[end] <= last_clause) end++;
+        w->window.v[first] = end;
+    }
+    for (int32_t start = 0; start < n && !w->failed; start++) {
+        const int32_t id = w->ids[start];
+        if (id < 0) continue;
+        const int32_t node = find_child(p, 0, 0, id);
+        if (node >= 0) walk(p, w, node, start, start, 0, 0);
+        const int32_t v0 = p->triv_off[id], v1 = p->triv_off[id + 1];
+        if (v0 == v1 || (w->classes[start] & p->punct)) continue;
+        /* trivial_occurrence: the slots run to the ends of the word's clause */
+        const int32_t clause = w->clauses[start];
+        int32_t s = start;
+        while (s > 0 && w->clauses[s - 1] == clause) s--;
+        const int32_t e = w->clause_end[start];
+        if (!(s < start && start < e - 1)) continue;
+        for (int32_t k = v0; k < v1; k++) {
+            w->slot_stack.v[0] = s;
+            w->slot_stack.v[1] = start;
+            add_match(p, w, p->triv_tpl[k], s, e, 1, 1, start + 1, e);
+        }
+    }
+    for (int32_t i = 0; i < n; i++)
+        if (w->ids[i] >= 0) w->first_pos[w->ids[i]] = -1;
+}
+
+/* best_cover(n, matches, tree=False): the applications of the best parse, appended to the
+ * result in the reference's order. */
+static void cover(Work *w, int32_t sentence) {
+    const int32_t n = w->n;
+    const Py_ssize_t n_matches = w->m_tpl.len;
+    if (n_matches == 0) return;
+    const int32_t *m_start = w->m_start.v, *m_end = w->m_end.v, *m_nslots = w->m_nslots.v;
+    const int32_t *m_slot_off = w->m_slot_off.v, *m_slots = w->m_slots.v;
+    if (ivec_resize(&w->need, (Py_ssize_t)n + 1) < 0 ||
+        ivec_resize(&w->row_off, (Py_ssize_t)n + 1) < 0 ||
+        ivec_resize(&w->end_off, (Py_ssize_t)n + 2) < 0 ||
+        ivec_resize(&w->end_list, n_matches) < 0 || ivec_resize(&w->have, n_matches) < 0 ||
+        dvec_resize(&w->value, n_matches) < 0 || ivec_resize(&w->value_fixed, n_matches) < 0) {
+        w->failed = 1;
+        return;
+    }
+    /* a row is needed from 0 to n and from each slot start to the end of its longest slot */
+    int32_t *need = w->need.v;
+    for (int32_t i = 0; i <= n; i++) need[i] = -1;
+    need[0] = n;
+    for (Py_ssize_t k = 0; k < n_matches; k++) {
+        const int32_t *sl = m_slots + m_slot_off[k];
+        for (int32_t q = 0; q < m_nslots[k]; q++)
+            if (need[sl[2 * q]] < sl[2 * q + 1]) need[sl[2 * q]] = sl[2 * q + 1];
+    }
+    int32_t *row_off = w->row_off.v;
+    Py_ssize_t total = 0;
+    for (int32_t i = 0; i <= n; i++) {
+        row_off[i] = need[i] >= 0 ? (int32_t)total : -1;
+        if (need[i] >= 0) total += need[i] - i + 1;
+    }
+    if (total > INT32_MAX || dvec_resize(&w->score, total) < 0 ||
+        ivec_resize(&w->fixed, total) < 0 || ivec_resize(&w->back, total) < 0) {
+        w->failed = 1;
+        return;
+    }
+    /* the matches by their end, in their order */
+    int32_t *end_off = w->end_off.v, *end_list = w->end_list.v;
+    memset(end_off, 0, ((size_t)n + 2) * sizeof(int32_t));
+    for (Py_ssize_t k = 0; k < n_matches; k++) end_off[m_end[k] + 1]++;
+    for (int32_t j = 0; j <= n; j++) end_off[j + 1] += end_off[j];
+    for (Py_ssize_t k = 0; k < n_matches; k++) end_list[end_off[m_end[k]]++] = (int32_t)k;
+    for (int32_t j = n; j > 0; j--) end_off[j] = end_off[j - 1];
+    end_off[0] = 0;
+    memset(w->have.v, 0, (size_t)n_matches * sizeof(int32_t));
+    double *score = w->score.v, *value = w->value.v;
+    int32_t *fixed = w->fixed.v, *back = w->back.v, *value_fixed = w->value_fixed.v;
+    int32_t *have = w->have.v;
+    const double *gain = w->m_gain.v;
+    const int32_t *nfixed = w->m_nfixed.v;
+    /* rows from the last start to the first: a slot's row is ready before its match's */
+    for (int32_t i = n; i >= 0; i--) {
+        if (need[i] < 0) continue;
+        const int32_t r = row_off[i], limit = need[i];
+        score[r] = 0.0;
+        fixed[r] = 0;
+        back[r] = -1;
+        for (int32_t j = i + 1; j <= limit; j++) {
+            double top = score[r + j - 1 - i];
+            int32_t top_fixed = fixed[r + j - 1 - i], choice = -1;
+            for (int32_t x = end_off[j]; x < end_off[j + 1]; x++) {
+                const int32_t k = end_list[x], start = m_start[k];
+                if (start < i) continue;
+                if (!have[k]) {
+                    /* its gain plus the best of each of its slots, in the slots' order */
+                    double v = gain[k];
+                    int32_t f = nfixed[k];
+                    const int32_t *sl = m_slots + m_slot_off[k];
+                    for (int32_t q = 0; q < m_nslots[k]; q++) {
+                        const int32_t at = row_off[sl[2 * q]] + sl[2 * q + 1] - sl[2 * q];
+                        v += score[at];
+                        f += fixed[at];
+                    }
+                    value[k] = v;
+                    value_fixed[k] = f;
+                    have[k] = 1;
+                }
+                const int32_t before = r + start - i;
+                const double cand = score[before] + value[k];
+                const int32_t cand_fixed = fixed[before] + value_fixed[k];
+                if (cand > top || (cand == top && cand_fixed > top_fixed)) {
+                    top = cand;
+                    top_fixed = cand_fixed;
+                    choice = k;
+                }
+            }
+            score[r + j - i] = top;
+            fixed[r + j - i] = top_fixed;
+            back[r + j - i] = choice;
+        }
+    }
+    /* the applications: a sequence's from its end back to its start, each one followed by
+     * everything in its slots (left to right); a task is a sequence (i, j) or an
+     * application (-1, k) */
+    w->tasks.len = 0;
+    if (ivec_push(&w->tasks, 0) < 0 || ivec_push(&w->tasks, n) < 0) {
+        w->failed = 1;
+        return;
+    }
+    while (w->tasks.len > 0) {
+        const int32_t a = w->tasks.v[w->tasks.len - 2], b = w->tasks.v[w->tasks.len - 1];
+        w->tasks.len -= 2;
+        if (a < 0) {
+            const int32_t k = b, ns = m_nslots[k];
+            const int32_t *sl = m_slots + m_slot_off[k];
+            if (ivec_push(&w->out_sent, sentence) < 0 ||
+                ivec_push(&w->out_tpl, w->m_tpl.v[k]) < 0 ||
+                ivec_push(&w->out_slot_off, (int32_t)w->out_slots.len) < 0 ||
+                ivec_push(&w->out_nslots, ns) < 0 ||
+                ivec_reserve(&w->out_slots, 2 * (Py_ssize_t)ns) < 0 ||
+                ivec_reserve(&w->tasks, 2 * (Py_ssize_t)ns) < 0) {
+                w->failed = 1;
+                return;
+            }
+            if (w->out_slots.len + 2 * (Py_ssize_t)ns > INT32_MAX) {
+                w->failed = 1;
+                return;
+            }
+            memcpy(w->out_slots.v + w->out_slots.len, sl, 2 * (size_t)ns * sizeof(int32_t));
+            w->out_slots.len += 2 * ns;
+            for (int32_t q = ns - 1; q >= 0; q--) {
+                w->tasks.v[w->tasks.len++] = sl[2 * q];
+                w->tasks.v[w->tasks.len++] = sl[2 * q + 1];
+            }
+            continue;
+        }
+        const int32_t i = a, r = row_off[i];
+        int32_t j = b;
+        w->found.len = 0;
+        while (j > i) {
+            const int32_t k = back[r + j - i];
+            if (k < 0) {
+                j--;
+            } else {
+                if (ivec_push(&w->found, k) < 0) {
+                    w->failed = 1;
+                    return;
+                }
+                j = m_start[k];
+            }
+        }
+        if (ivec_reserve(&w->tasks, 2 * w->found.len) < 0) {
+            w->failed = 1;
+            return;
+        }
+        for (Py_ssize_t x = w->found.len - 1; x >= 0; x--) {
+            w->tasks.v[w->tasks.len++] = -1;
+            w->tasks.v[w->tasks.len++] = w->found.v[x];
+        }
+    }
+}
+
+/* The applications of every sentence of a chunk (offsets[s] .. offsets[s + 1] are its
+ * words); runs without the GIL. Returns -1 when memory ran short. */
+static int chunk_applications(const Parser *p, Work *w, const int32_t *ids,
+                              const int32_t *classes, const int32_t *clauses,
+                              const int32_t *clause_end, const int32_t *offsets,
+                              Py_ssize_t n_sentences) {
+    for (Py_ssize_t s = 0; s < n_sentences && !w->failed; s++) {
+        const int32_t a = offsets[s];
+        w->ids = ids + a;
+        w->classes = classes + a;
+        w->clauses = clauses + a;
+        w->clause_end = clause_end + a;
+        w->n = offsets[s + 1] - a;
+        sentence_matches(p, w);
+        if (!w->failed) cover(w, (int32_t)s);
+    }
+    return w->failed ? -1 : 0;
+}
+
+/* A buffer's int32 values, copied (any alignment); NULL with an error set. */
+static int32_t *chunk_array(PyObject *obj, Py_ssize_t *count) {
+    int32_t *out;
+    if (take_int32(obj, &out, count) < 0) return NULL;
+    return out;
+}
+
+static PyObject *int_pair(int32_t a, int32_t b) {
+    PyObject *x = PyLong_FromLong(a), *y = x ? PyLong_FromLong(b) : NULL;
+    PyObject *t = y ? PyTuple_Pack(2, x, y) : NULL;
+    Py_XDECREF(x);
+    Py_XDECREF(y);
+    return t;
+}
+
+/* The result: a list of (sentence, template, slots), slots a tuple of (start, end). */
+static PyObject *result_list(const Work *w) {
+    const Py_ssize_t count = w->out_tpl.len;
+    PyObject *result = PyList_New(count);
+    if (!result) return NULL;
+    for (Py_ssize_t a = 0; a < count; a++) {
+        const int32_t ns = w->out_nslots.v[a];
+        const int32_t *sl = w->out_slots.v + w->out_slot_off.v[a];
+        PyObject *slots = PyTuple_New(ns);
+        if (!slots) goto fail;
+        for (int32_t q = 0; q < ns; q++) {
+            PyObject *pair = int_pair(sl[2 * q], sl[2 * q + 1]);
+            if (!pair) {
+                Py_DECREF(slots);
+                goto fail;
+            }
+            PyTuple_SET_ITEM(slots, q, pair);
+        }
+        PyObject *sent = PyLong_FromLong(w->out_sent.v[a]);
+        PyObject *tpl = sent ? PyLong_FromLong(w->out_tpl.v[a]) : NULL;
+        PyObject *item = tpl ? PyTuple_Pack(3, sent, tpl, slots) : NULL;
+        Py_XDECREF(sent);
+        Py_XDECREF(tpl);
+        Py_DECREF(slots);
+        if (!item) goto fail;
+        PyList_SET_ITEM(result, a, item);
+    }
+    return result;
+fail:
+    Py_DECREF(result);
+    return NULL;
+}
+
+/* applications(ids, classes, clauses, clause_end, offsets) -> list[(sentence, template,
+ * slots)]: the applications of the best parse of every sentence of a chunk, in order. The
+ * first four are int32 arrays of the chunk's words, sentence after sentence: each word's
+ * id (-1: no template holds it), word_class, clause and clause_end (within its sentence);
+ * offsets (int32, one more than the sentences) where each sentence begins. */
+static PyObject *Parser_applications(Parser *self, PyObject *args) {
+    PyObject *o[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &o[4])) return NULL;
+    int32_t *arr[5] = {NULL, NULL, NULL, NULL, NULL};
+    Py_ssize_t len[5];
+    PyObject *result = NULL;
+    Work w;
+    memset(&w, 0, sizeof(w));
+    for (int k = 0; k < 5; k++)
+        if (!(arr[k] = chunk_array(o[k], &len[k]))) goto done;
+    const int32_t *ids = arr[0], *clause_end = arr[3], *offsets = arr[4];
+    const Py_ssize_t n_words = len[0], n_sentences = len[4] - 1;
+    if (len[1] != n_words || len[2] != n_words || len[3] != n_words || n_sentences < 0 ||
+        offsets[0] != 0 || offsets[n_sentences] != n_words) {
+        PyErr_SetString(PyExc_ValueError,
+                        "applications: ids, classes, clauses and clause_end must be as long as "
+                        "the chunk, offsets one more than its sentences, from 0 to its length");
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < n_sentences; s++) {
+        const int32_t a = offsets[s], b = offsets[s + 1];
+        if (b < a) {
+            PyErr_SetString(PyExc_ValueError, "applications: offsets must not decrease");
+            goto done;
+        }
+        for (int32_t i = a; i < b; i++) {
+            if (ids[i] < -1 || ids[i] >= self->n_words) {
+                PyErr_SetString(PyExc_ValueError, "applications: a word id out of range");
+                goto done;
+            }
+            if (clause_end[i] <= i - a || clause_end[i] > b - a) {
+                PyErr_SetString(PyExc_ValueError,
+                                "applications: clause_end must lie after its position, within "
+                                "its sentence");
+                goto done;
+            }
+        }
+    }
+    w.first_pos = alloc_array(self->n_words, sizeof(int32_t));
+    if (!w.first_pos) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int32_t k = 0; k < self->n_words; k++) w.first_pos[k] = -1;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = chunk_applications(self, &w, ids, arr[1], arr[2], clause_end, offsets, n_sentences);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = result_list(&w);
+done:
+    for (int k = 0; k < 5; k++) free(arr[k]);
+    work_free(&w);
+    return result;
+}
+
+static PyMethodDef Parser_methods[] = {
+    {"applications", (PyCFunction)Parser_applications, METH_VARARGS,
+     "applications(ids, classes, clauses, clause_end, offsets) -> the applications "
+     "(sentence, template, slots) of the best parse of every sentence of a chunk"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ParserType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ciyu._tparse.Parser",
+    .tp_basicsize = sizeof(Parser),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Parser(...): the flattened template trie (made by "
+              "ciyu.template.parser.FlatTrie); immutable, safe to share between threads",
+    .tp_new = Parser_new,
+    .tp_dealloc = (destructor)Parser_dealloc,
+    .tp_methods = Parser_methods,
+};
+
+static struct PyModuleDef tparse_module = {
+    PyModuleDef_HEAD_INIT, "_tparse",
+    "The compiled twin of the template parse passes (ciyu.template.parser: "
+    "TemplateTrie.matches and best_cover; the Python code is the reference).",
+    -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__tparse(void) {
+    PyObject *m = PyModule_Create(&tparse_module);
+    if (!m) return NULL;
+    if (PyType_Ready(&ParserType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&ParserType);
+    if (PyModule_AddObject(m, "Parser", (PyObject *)&ParserType) < 0) {
+        Py_DECREF(&ParserType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "MAX_DEPTH", MAX_DEPTH) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
