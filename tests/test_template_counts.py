@@ -30,7 +30,8 @@ pytestmark = pytest.mark.skipif(
 # plain words, clause ends (， ；), brackets and quotes that open and close, other
 # punctuation (、), numbers (their key is the number class, so two differ as words but
 # not as fillers), and sentence ends
-WORDS = "甲 乙 丙 丁 戊 ， ； （ ） “ ” 、 2021年 3年 。".split()
+WORDS = ["甲", "乙", "丙", "丁", "戊", "，", "；", "（", "）", "“", "”", "、", "2021年", "3年"]
+WORDS.append("。")
 
 
 def make_pass(lines: list[str], config: TemplateConfig, rnd: random.Random) -> TemplatePass:
