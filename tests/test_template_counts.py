@@ -19,9 +19,18 @@ from ciyu._compiled import HAVE_COMPILED_TEMPLATES
 from ciyu._compiled import tparse as _tparse
 from ciyu.template.jobs import CandidateJob
 from ciyu.template.mining import OPEN, TemplateCounts, TemplatePass
+from ciyu.template.occurrences import chunk_edges
 from ciyu.template.options import MAX_PATHS, TemplateConfig, bucket
-from ciyu.template.pairs import ChunkPairs, PairTable, Vocabulary, chunk_pairs
-from ciyu.template.sentences import CLOSER, OPENER, PUNCT, SLOT, is_sentence_end, word_key
+from ciyu.template.pairs import PairTable, Vocabulary, chunk_pairs
+from ciyu.template.sentences import (
+    BOUNDARY,
+    CLOSER,
+    OPENER,
+    PUNCT,
+    SLOT,
+    is_sentence_end,
+    word_key,
+)
 
 pytestmark = pytest.mark.skipif(
     not HAVE_COMPILED_TEMPLATES, reason="the compiled template extension is not built"
@@ -186,24 +195,19 @@ def test_map_compiled_and_not_and_in_a_worker() -> None:
         assert twin.inner.compiled is flag
 
 
-def _arrays(tp: TemplatePass, lines: list[str]) -> tuple[ChunkPairs, list[array[int] | np.ndarray]]:
-    from ciyu.template.occurrences import chunk_edges
-    from ciyu.template.sentences import Sentence
-
+def _arrays(tp: TemplatePass, lines: list[str]) -> list[array[int] | np.ndarray]:
     cp = chunk_pairs(lines, str.split, tp.index, tp.config.max_distance)
-    sents = [Sentence.of(w) for w in cp.words]
-    keys = [k for s in sents for k in s.keys]
-    key_id = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    key_id = {k: i for i, k in enumerate(dict.fromkeys(cp.keys))}
+    n = len(cp.keys)
     i, j = chunk_edges(cp, tp.pairs.edges, len(tp.pairs.vocab.words), tp.pairs.n_buckets)
-    succ_off = np.zeros(len(keys) + 1, dtype=np.int32)
-    np.cumsum(np.bincount(i, minlength=len(keys)), out=succ_off[1:])
-    return cp, [
-        array("i", [key_id[k] for k in keys]),
+    succ_off = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(i, minlength=n), out=succ_off[1:])
+    return [
+        array("i", [key_id[k] for k in cp.keys]),
         cp.ids.astype(np.int32),
-        array("i", [c for s in sents for c in s.classes]),
-        array("i", [c for s in sents for c in s.clauses]),
-        array("i", [c for s in sents for c in s.clause_end]),
-        np.append(cp.starts, len(keys)).astype(np.int32),
+        cp.classes.astype(np.int32),
+        cp.clauses.astype(np.int32),
+        np.append(cp.starts, n).astype(np.int32),
         succ_off,
         j.astype(np.int32),
     ]
@@ -212,8 +216,9 @@ def _arrays(tp: TemplatePass, lines: list[str]) -> tuple[ChunkPairs, list[array[
 def test_the_compiled_counts_check_what_they_are_given() -> None:
     assert _tparse is not None
     tp = _all_pairs(["甲", "乙", "丙"], 4)
-    _, arrays = _arrays(tp, ["甲 丙 乙 ， 甲 乙 丙", "乙 丙 甲"])
-    options = (3, 4, MAX_PATHS, False, tp.pairs.n_buckets, PUNCT, OPENER, CLOSER)
+    arrays = _arrays(tp, ["甲 丙 乙 ， 甲 乙 丙", "乙 丙 甲"])
+    marks = (PUNCT, OPENER, CLOSER, BOUNDARY)
+    options = (3, 4, MAX_PATHS, False, tp.pairs.n_buckets, *marks)
     assert _tparse.template_counts(*arrays, *options)[0]  # fine as they are
 
     def broken(k: int, values: list[int]) -> list[array[int] | np.ndarray]:
@@ -224,17 +229,16 @@ def test_the_compiled_counts_check_what_they_are_given() -> None:
     n = len(arrays[0])
     bad = [
         broken(0, [-1] * n),  # a negative key id
-        broken(4, [0] * n),  # clause_end not after its position
-        broken(5, [0, 2, 1, n]),  # offsets decrease
-        broken(5, [0, n - 1]),  # offsets do not reach the end
-        broken(6, [0] * (n + 1)),  # succ_off does not reach the edges
-        broken(7, [0] * len(arrays[7])),  # edges going backwards
+        broken(4, [0, 2, 1, n]),  # offsets decrease
+        broken(4, [0, n - 1]),  # offsets do not reach the end
+        broken(5, [0] * (n + 1)),  # succ_off does not reach the edges
+        broken(6, [0] * len(arrays[6])),  # edges going backwards
         broken(1, [0]),  # too short
     ]
     for args in bad:
         with pytest.raises(ValueError, match="template_counts"):
             _tparse.template_counts(*args, *options)
     with pytest.raises(ValueError, match="n_buckets"):
-        _tparse.template_counts(*arrays, 3, 40, MAX_PATHS, False, 2, PUNCT, OPENER, CLOSER)
+        _tparse.template_counts(*arrays, 3, 40, MAX_PATHS, False, 2, *marks)
     with pytest.raises(ValueError, match="max_fixed"):
-        _tparse.template_counts(*arrays, 0, 4, MAX_PATHS, False, 3, PUNCT, OPENER, CLOSER)
+        _tparse.template_counts(*arrays, 0, 4, MAX_PATHS, False, 3, *marks)

@@ -935,10 +935,11 @@ static int32_t counts_find(Counts *c, const int32_t *items, int32_t len, const i
 
 /* The chunk and the options of one call (all positions are the chunk's). */
 typedef struct {
-    const int32_t *keys, *vocab, *classes, *clauses, *clause_end, *offsets, *succ_off, *succ;
+    const int32_t *keys, *vocab, *classes, *clauses, *offsets, *succ_off, *succ;
+    int32_t *clause_end; /* made from the classes (Sentence.of) */
     Py_ssize_t n_sentences;
     int max_fixed, max_distance, max_paths, trivial, n_buckets; /* as PyArg_ParseTuple gives */
-    int punct, opener, closer;
+    int punct, opener, closer, boundary;
 } Chunk;
 
 /* TemplateCounts.add for one occurrence in sentence s, unless its template has already
@@ -1063,8 +1064,17 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
     }
 }
 
-static int chunk_counts(const Chunk *ch, Counts *c) {
+static int chunk_counts(Chunk *ch, Counts *c) {
     IVec level = {NULL, 0, 0}, longer = {NULL, 0, 0};
+    /* Sentence.clause_end: the first position after each that holds a boundary mark, or
+     * the end of the sentence */
+    for (Py_ssize_t s = 0; s < ch->n_sentences; s++) {
+        int32_t next = ch->offsets[s + 1];
+        for (int32_t i = ch->offsets[s + 1] - 1; i >= ch->offsets[s]; i--) {
+            ch->clause_end[i] = next;
+            if (ch->classes[i] & ch->boundary) next = i;
+        }
+    }
     if (ivec_push(&c->item_off, 0) < 0 || ivec_push(&c->stat_off, 0) < 0 ||
         ivec_push(&c->slot_off, 0) < 0 || counts_grow(c) < 0)
         c->failed = 1;
@@ -1079,44 +1089,45 @@ static PyObject *bytes_of(const void *v, Py_ssize_t count, size_t size) {
     return PyBytes_FromStringAndSize(v ? (const char *)v : "", count * (Py_ssize_t)size);
 }
 
-/* template_counts(keys, vocab, classes, clauses, clause_end, offsets, succ_off, succ,
- *                 max_fixed, max_distance, max_paths, trivial, n_buckets, punct, opener,
- *                 closer)
+/* template_counts(keys, vocab, classes, clauses, offsets, succ_off, succ, max_fixed,
+ *                 max_distance, max_paths, trivial, n_buckets, punct, opener, closer,
+ *                 boundary)
  *   -> (item_off, items, stat_off, stats, slot_off, sketch), all bytes
  * The int32 arrays are the chunk's, position by position: the key id (>= 0) and the
- * vocabulary id (-1: no fixed word) of each word, its class, clause and clause_end (within
- * its sentence); offsets where each sentence begins (one more than the sentences); each
- * position's edges succ[succ_off[i] .. succ_off[i + 1]] (chunk positions after it in its
- * sentence, ascending). The result holds each distinct template in the order of its first
- * occurrence: its items (int32: key ids, -1 for a slot) from item_off, its stats row
- * (int64: count, then n_buckets counts per internal slot) from stat_off, and its slots'
- * filler sketches (int32 (start, end) chunk positions, (-1, -1) once open) from slot_off
- * (in slots). */
+ * vocabulary id (-1: no fixed word) of each word, its class and clause (within a sentence,
+ * the clause marks before it, plus any number); offsets where each sentence begins (one
+ * more than the sentences); each position's edges succ[succ_off[i] .. succ_off[i + 1]]
+ * (chunk positions after it in its sentence, ascending). The result holds each distinct
+ * template in the order of its first occurrence: its items (int32: key ids, -1 for a slot)
+ * from item_off, its stats row (int64: count, then n_buckets counts per internal slot) from
+ * stat_off, and its slots' filler sketches (int32 (start, end) chunk positions, (-1, -1)
+ * once open) from slot_off (in slots). */
 static PyObject *template_counts(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *o[8];
+    enum { N_ARRAYS = 7 };
+    PyObject *o[N_ARRAYS];
     Chunk ch;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOiiipiiii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                          &o[6], &o[7], &ch.max_fixed, &ch.max_distance, &ch.max_paths,
-                          &ch.trivial, &ch.n_buckets, &ch.punct, &ch.opener, &ch.closer))
+    if (!PyArg_ParseTuple(args, "OOOOOOOiiipiiiii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                          &o[6], &ch.max_fixed, &ch.max_distance, &ch.max_paths, &ch.trivial,
+                          &ch.n_buckets, &ch.punct, &ch.opener, &ch.closer, &ch.boundary))
         return NULL;
-    int32_t *arr[8] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    Py_ssize_t len[8];
+    int32_t *arr[N_ARRAYS] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    Py_ssize_t len[N_ARRAYS];
     PyObject *result = NULL;
     Counts c;
     memset(&c, 0, sizeof(c));
-    for (int k = 0; k < 8; k++)
+    ch.clause_end = NULL;
+    for (int k = 0; k < N_ARRAYS; k++)
         if (!(arr[k] = chunk_array(o[k], &len[k]))) goto done;
     ch.keys = arr[0];
     ch.vocab = arr[1];
     ch.classes = arr[2];
     ch.clauses = arr[3];
-    ch.clause_end = arr[4];
-    ch.offsets = arr[5];
-    ch.succ_off = arr[6];
-    ch.succ = arr[7];
+    ch.offsets = arr[4];
+    ch.succ_off = arr[5];
+    ch.succ = arr[6];
     const Py_ssize_t n = len[0];
-    ch.n_sentences = len[5] - 1;
+    ch.n_sentences = len[4] - 1;
     if (ch.max_fixed < 1 || ch.max_fixed > MAX_FIXED || ch.max_distance < 1 ||
         ch.max_paths < 0 || ch.n_buckets <= bit_length(ch.max_distance - 1)) {
         PyErr_SetString(PyExc_ValueError,
@@ -1125,13 +1136,13 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
                         "max_distance");
         goto done;
     }
-    if (len[1] != n || len[2] != n || len[3] != n || len[4] != n || len[6] != n + 1 ||
-        n > INT32_MAX / 2 || ch.n_sentences < 0 || ch.offsets[0] != 0 ||
-        ch.offsets[ch.n_sentences] != n || ch.succ_off[0] != 0 || ch.succ_off[n] != len[7]) {
+    if (len[1] != n || len[2] != n || len[3] != n || len[5] != n + 1 || n > INT32_MAX / 2 ||
+        ch.n_sentences < 0 || ch.offsets[0] != 0 || ch.offsets[ch.n_sentences] != n ||
+        ch.succ_off[0] != 0 || ch.succ_off[n] != len[6]) {
         PyErr_SetString(PyExc_ValueError,
-                        "template_counts: keys, vocab, classes, clauses and clause_end must be "
-                        "as long as the chunk, offsets one more than its sentences (from 0 to "
-                        "its length), succ_off one more than its words (from 0 to the edges)");
+                        "template_counts: keys, vocab, classes and clauses must be as long as "
+                        "the chunk, offsets one more than its sentences (from 0 to its "
+                        "length), succ_off one more than its words (from 0 to the edges)");
         goto done;
     }
     for (Py_ssize_t s = 0; s < ch.n_sentences; s++) {
@@ -1143,12 +1154,6 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
         for (int32_t i = a; i < b; i++) {
             if (ch.keys[i] < 0) {
                 PyErr_SetString(PyExc_ValueError, "template_counts: a negative key id");
-                goto done;
-            }
-            if (ch.clause_end[i] <= i - a || ch.clause_end[i] > b - a) {
-                PyErr_SetString(PyExc_ValueError,
-                                "template_counts: clause_end must lie after its position, "
-                                "within its sentence");
                 goto done;
             }
             if (ch.succ_off[i + 1] < ch.succ_off[i]) {
@@ -1167,9 +1172,11 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
             }
         }
     }
-    /* clause_end within the sentence, as chunk positions from here on */
-    for (Py_ssize_t s = 0; s < ch.n_sentences; s++)
-        for (int32_t i = ch.offsets[s]; i < ch.offsets[s + 1]; i++) arr[4][i] += ch.offsets[s];
+    ch.clause_end = alloc_array(n, sizeof(int32_t));
+    if (!ch.clause_end) {
+        PyErr_NoMemory();
+        goto done;
+    }
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = chunk_counts(&ch, &c);
@@ -1185,15 +1192,16 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
                            bytes_of(c.slot_off.v, c.slot_off.len, sizeof(int32_t)),
                            bytes_of(c.sketch.v, c.sketch.len, sizeof(int32_t)));
 done:
-    for (int k = 0; k < 8; k++) free(arr[k]);
+    for (int k = 0; k < N_ARRAYS; k++) free(arr[k]);
+    free(ch.clause_end);
     counts_free(&c);
     return result;
 }
 
 static PyMethodDef module_methods[] = {
     {"template_counts", (PyCFunction)template_counts, METH_VARARGS,
-     "template_counts(keys, vocab, classes, clauses, clause_end, offsets, succ_off, succ, "
-     "max_fixed, max_distance, max_paths, trivial, n_buckets, punct, opener, closer) -> "
+     "template_counts(keys, vocab, classes, clauses, offsets, succ_off, succ, max_fixed, "
+     "max_distance, max_paths, trivial, n_buckets, punct, opener, closer, boundary) -> "
      "(item_off, items, stat_off, stats, slot_off, sketch): the template counts of a chunk "
      "(ciyu.template.mining.TemplatePass.map)"},
     {NULL, NULL, 0, NULL},

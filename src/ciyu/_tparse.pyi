@@ -55,9 +55,8 @@ class Parser:
 def template_counts(
     keys: array[int],
     vocab: Ints32,
-    classes: array[int],
-    clauses: array[int],
-    clause_end: array[int],
+    classes: Ints32,
+    clauses: Ints32,
     offsets: Ints32,
     succ_off: Ints32,
     succ: Ints32,
@@ -69,14 +68,17 @@ def template_counts(
     punct: int,
     opener: int,
     closer: int,
+    boundary: int,
     /,
 ) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
     """The compiled twin of the template counts of a chunk
     (:meth:`ciyu.template.mining.TemplatePass.compiled_counts` has the reference): the
     occurrences of :func:`ciyu.template.occurrences.occurrences` in every sentence, counted
     per distinct template as :meth:`ciyu.template.mining.TemplateCounts.add` counts them.
-    The int32 arrays hold the chunk's words, sentence after sentence; ``succ_off`` and
-    ``succ`` each position's edges (chunk positions, ascending). Returns, per distinct
+    The int32 arrays hold the chunk's words, sentence after sentence (each word's key id,
+    vocabulary id or -1, class and clause: :class:`ciyu.template.pairs.ChunkPairs`; the
+    clause ends are made from the classes); ``succ_off`` and ``succ`` each position's
+    edges (chunk positions, ascending). Returns, per distinct
     template in the order of its first occurrence, as int32 (``stats``: int64) bytes:
     ``item_off``/``items`` (key ids, -1 for a slot), ``stat_off``/``stats`` (count, then
     ``n_buckets`` counts per internal slot), ``slot_off``/``sketch`` (each slot's filler as

@@ -75,7 +75,7 @@ from .._compiled import tparse as _tparse
 from .occurrences import Occurrence, chunk_edges, occurrences, sentence_edges
 from .options import MAX_PATHS, TemplateConfig, bucket_width
 from .pairs import ChunkPairs, PairTable, chunk_pairs
-from .sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, Words
+from .sentences import BOUNDARY, CLOSER, OPENER, PUNCT, SLOT, Sentence, Words
 
 #: A slot's filler sketch once the slot has been seen with two different fillers.
 OPEN = None
@@ -196,7 +196,7 @@ def _slot_entropy(hist: Sequence[int]) -> float:
 def _runs(flat: list[Any], offsets: bytes) -> list[list[Any]]:
     """``flat`` cut at ``offsets`` (int32, from the compiled extension)."""
     off = np.frombuffer(offsets, dtype=np.int32).tolist()
-    return [flat[a:b] for a, b in itertools.pairwise(off)]
+    return list(map(flat.__getitem__, map(slice, off[:-1], off[1:])))
 
 
 def _fixed(items: Sequence[str]) -> list[str]:
@@ -273,9 +273,7 @@ class TemplatePass:
         if _tparse is None:
             raise ImportError("the compiled template parser (ciyu._tparse) is not installed")
         vocab = self.pairs.vocab
-        sents = [Sentence.of(words) for words in cp.words]
-        chain = itertools.chain.from_iterable
-        keys = list(chain(sent.keys for sent in sents))
+        keys = cp.keys
         # keys as small ints: equal ids, equal keys (items and fillers are compared as ids)
         table = list(dict.fromkeys(keys))
         key_id = {k: i for i, k in enumerate(table)}
@@ -286,9 +284,8 @@ class TemplatePass:
         item_off, items, stat_off, stats, slot_off, sketch = _tparse.template_counts(
             array("i", map(key_id.__getitem__, keys)),
             cp.ids.astype(np.int32),
-            array("i", chain(sent.classes for sent in sents)),
-            array("i", chain(sent.clauses for sent in sents)),
-            array("i", chain(sent.clause_end for sent in sents)),
+            cp.classes.astype(np.int32),
+            cp.clauses.astype(np.int32),
             np.append(cp.starts, n).astype(np.int32),
             succ_off,
             j.astype(np.int32),
@@ -300,19 +297,24 @@ class TemplatePass:
             PUNCT,
             OPENER,
             CLOSER,
+            BOUNDARY,
         )
         # the key of each id, and SLOT for -1 (the last)
         names = np.array([*table, SLOT], dtype=object)
-        flat_items = names[np.frombuffer(items, dtype=np.int32)].tolist()
-        flat_stats = np.frombuffer(stats, dtype=np.int64).tolist()
-        spans = np.frombuffer(sketch, dtype=np.int32).tolist()
-        fillers = [
-            OPEN if a < 0 else keys[a:b] for a, b in zip(spans[::2], spans[1::2], strict=True)
-        ]
+        spans = np.frombuffer(sketch, dtype=np.int32).reshape(-1, 2)
+        fillers: list[list[str] | None] = list(
+            map(keys.__getitem__, map(slice, spans[:, 0].tolist(), spans[:, 1].tolist()))
+        )
+        for s in np.flatnonzero(spans[:, 0] < 0).tolist():
+            fillers[s] = OPEN
         part = self.empty()
         part.n_words = n
-        templates = [tuple(x) for x in _runs(flat_items, item_off)]
-        part.stats = dict(zip(templates, _runs(flat_stats, stat_off), strict=True))
+        templates = list(
+            map(tuple, _runs(names[np.frombuffer(items, np.int32)].tolist(), item_off))
+        )
+        part.stats = dict(
+            zip(templates, _runs(np.frombuffer(stats, np.int64).tolist(), stat_off), strict=True)
+        )
         part.fillers = dict(zip(templates, _runs(fillers, slot_off), strict=True))
         return part
 
