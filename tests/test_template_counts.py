@@ -19,7 +19,6 @@ from ciyu._compiled import HAVE_COMPILED_TEMPLATES
 from ciyu._compiled import tparse as _tparse
 from ciyu.template.jobs import CandidateJob
 from ciyu.template.mining import OPEN, TemplateCounts, TemplatePass
-from ciyu.template.occurrences import chunk_edges
 from ciyu.template.options import MAX_PATHS, TemplateConfig, bucket
 from ciyu.template.pairs import PairTable, Vocabulary, chunk_pairs
 from ciyu.template.sentences import (
@@ -198,18 +197,12 @@ def test_map_compiled_and_not_and_in_a_worker() -> None:
 def _arrays(tp: TemplatePass, lines: list[str]) -> list[array[int] | np.ndarray]:
     cp = chunk_pairs(lines, str.split, tp.index, tp.config.max_distance)
     key_id = {k: i for i, k in enumerate(dict.fromkeys(cp.keys))}
-    n = len(cp.keys)
-    i, j = chunk_edges(cp, tp.pairs.edges, len(tp.pairs.vocab.words), tp.pairs.n_buckets)
-    succ_off = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(i, minlength=n), out=succ_off[1:])
     return [
         array("i", [key_id[k] for k in cp.keys]),
         cp.ids.astype(np.int32),
         cp.classes.astype(np.int32),
         cp.clauses.astype(np.int32),
-        np.append(cp.starts, n).astype(np.int32),
-        succ_off,
-        j.astype(np.int32),
+        np.append(cp.starts, len(cp.keys)).astype(np.int32),
     ]
 
 
@@ -218,7 +211,8 @@ def test_the_compiled_counts_check_what_they_are_given() -> None:
     tp = _all_pairs(["甲", "乙", "丙"], 4)
     arrays = _arrays(tp, ["甲 丙 乙 ， 甲 乙 丙", "乙 丙 甲"])
     marks = (PUNCT, OPENER, CLOSER, BOUNDARY)
-    options = (3, 4, MAX_PATHS, False, tp.pairs.n_buckets, *marks)
+    edges = (tp.pairs.edges, len(tp.pairs.vocab.words))
+    options = (*edges, 3, 4, MAX_PATHS, False, tp.pairs.n_buckets, *marks)
     assert _tparse.template_counts(*arrays, *options)[0]  # fine as they are
 
     def broken(k: int, values: list[int]) -> list[array[int] | np.ndarray]:
@@ -229,16 +223,17 @@ def test_the_compiled_counts_check_what_they_are_given() -> None:
     n = len(arrays[0])
     bad = [
         broken(0, [-1] * n),  # a negative key id
+        broken(1, [3] * n),  # a vocabulary id out of range
         broken(4, [0, 2, 1, n]),  # offsets decrease
         broken(4, [0, n - 1]),  # offsets do not reach the end
-        broken(5, [0] * (n + 1)),  # succ_off does not reach the edges
-        broken(6, [0] * len(arrays[6])),  # edges going backwards
         broken(1, [0]),  # too short
     ]
     for args in bad:
         with pytest.raises(ValueError, match="template_counts"):
             _tparse.template_counts(*args, *options)
     with pytest.raises(ValueError, match="n_buckets"):
-        _tparse.template_counts(*arrays, 3, 40, MAX_PATHS, False, 2, *marks)
+        _tparse.template_counts(*arrays, *edges, 3, 40, MAX_PATHS, False, 2, *marks)
     with pytest.raises(ValueError, match="max_fixed"):
-        _tparse.template_counts(*arrays, 0, 4, MAX_PATHS, False, 3, *marks)
+        _tparse.template_counts(*arrays, *edges, 0, 4, MAX_PATHS, False, 3, *marks)
+    with pytest.raises(ValueError, match="int64"):
+        _tparse.template_counts(*arrays, array("i", [1, 2, 3]), 3, *options[2:])

@@ -935,8 +935,13 @@ static int32_t counts_find(Counts *c, const int32_t *items, int32_t len, const i
 
 /* The chunk and the options of one call (all positions are the chunk's). */
 typedef struct {
-    const int32_t *keys, *vocab, *classes, *clauses, *offsets, *succ_off, *succ;
-    int32_t *clause_end; /* made from the classes (Sentence.of) */
+    const int32_t *keys, *vocab, *classes, *clauses, *offsets;
+    const int64_t *edges; /* the kept pairs' keys, (a * n_vocab + b) * n_buckets + bucket */
+    Py_ssize_t n_edges;
+    int64_t n_vocab;
+    /* made here: each position's clause end (Sentence.of) and edges (sentence_edges) */
+    int32_t *clause_end, *succ_off;
+    IVec succ;
     Py_ssize_t n_sentences;
     int max_fixed, max_distance, max_paths, trivial, n_buckets; /* as PyArg_ParseTuple gives */
     int punct, opener, closer, boundary;
@@ -1004,7 +1009,7 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
             for (Py_ssize_t at = 0; at < level->len && !c->failed; at += depth) {
                 const int32_t end = level->v[at + depth - 1];
                 for (int32_t e = ch->succ_off[end]; e < ch->succ_off[end + 1]; e++) {
-                    const int32_t nxt = ch->succ[e];
+                    const int32_t nxt = ch->succ.v[e];
                     if (nxt > limit || clauses[nxt] > last_clause || budget <= 0) break;
                     budget--;
                     const int32_t last = classes[nxt];
@@ -1064,8 +1069,54 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
     }
 }
 
+/* The edges of every position (chunk_edges): the pair slots (i, j) of its sentence, j
+ * within max_distance after i and in i's clause or the next, whose words make a kept pair
+ * at their distance; j ascending. -1 when memory is short. */
+static int chunk_edges(Chunk *ch) {
+    uint64_t cap = 16;
+    while (cap < (uint64_t)ch->n_edges * 2 + 2) cap *= 2;
+    uint64_t *set = calloc(cap, sizeof(uint64_t)); /* key + 1; 0 marks a free slot */
+    if (!set) return -1;
+    for (Py_ssize_t e = 0; e < ch->n_edges; e++) {
+        const uint64_t key = (uint64_t)ch->edges[e] + 1;
+        uint64_t i = hash64(key) & (cap - 1);
+        while (set[i] != 0 && set[i] != key) i = (i + 1) & (cap - 1);
+        set[i] = key;
+    }
+    const int64_t nb = ch->n_buckets;
+    ch->succ_off[0] = 0;
+    for (Py_ssize_t s = 0; s < ch->n_sentences; s++) {
+        const int32_t b = ch->offsets[s + 1];
+        for (int32_t i = ch->offsets[s]; i < b; i++) {
+            const int32_t a_id = ch->vocab[i];
+            const int64_t far = (int64_t)i + ch->max_distance < b ? (int64_t)i + ch->max_distance
+                                                                   : (int64_t)b - 1;
+            for (int32_t j = i + 1; a_id >= 0 && ch->n_edges > 0 && j <= far; j++) {
+                if (ch->vocab[j] < 0 || (int64_t)ch->clauses[j] - ch->clauses[i] > 1) continue;
+                const uint64_t key =
+                    (uint64_t)(((int64_t)a_id * ch->n_vocab + ch->vocab[j]) * nb +
+                               bit_length(j - i - 1)) + 1;
+                uint64_t at = hash64(key) & (cap - 1);
+                while (set[at] != 0 && set[at] != key) at = (at + 1) & (cap - 1);
+                if (set[at] == key && ivec_push(&ch->succ, j) < 0) {
+                    free(set);
+                    return -1;
+                }
+            }
+            if (ch->succ.len > INT32_MAX) {
+                free(set);
+                return -1;
+            }
+            ch->succ_off[i + 1] = (int32_t)ch->succ.len;
+        }
+    }
+    free(set);
+    return 0;
+}
+
 static int chunk_counts(Chunk *ch, Counts *c) {
     IVec level = {NULL, 0, 0}, longer = {NULL, 0, 0};
+    if (chunk_edges(ch) < 0) return -1;
     /* Sentence.clause_end: the first position after each that holds a boundary mark, or
      * the end of the sentence */
     for (Py_ssize_t s = 0; s < ch->n_sentences; s++) {
@@ -1089,60 +1140,68 @@ static PyObject *bytes_of(const void *v, Py_ssize_t count, size_t size) {
     return PyBytes_FromStringAndSize(v ? (const char *)v : "", count * (Py_ssize_t)size);
 }
 
-/* template_counts(keys, vocab, classes, clauses, offsets, succ_off, succ, max_fixed,
+/* template_counts(keys, vocab, classes, clauses, offsets, edges, n_vocab, max_fixed,
  *                 max_distance, max_paths, trivial, n_buckets, punct, opener, closer,
  *                 boundary)
  *   -> (item_off, items, stat_off, stats, slot_off, sketch), all bytes
  * The int32 arrays are the chunk's, position by position: the key id (>= 0) and the
- * vocabulary id (-1: no fixed word) of each word, its class and clause (within a sentence,
- * the clause marks before it, plus any number); offsets where each sentence begins (one
- * more than the sentences); each position's edges succ[succ_off[i] .. succ_off[i + 1]]
- * (chunk positions after it in its sentence, ascending). The result holds each distinct
- * template in the order of its first occurrence: its items (int32: key ids, -1 for a slot)
- * from item_off, its stats row (int64: count, then n_buckets counts per internal slot) from
- * stat_off, and its slots' filler sketches (int32 (start, end) chunk positions, (-1, -1)
- * once open) from slot_off (in slots). */
+ * vocabulary id (-1: no fixed word, else below n_vocab) of each word, its class and clause
+ * (ChunkPairs.clauses: within a sentence, the clause marks before it, plus any number);
+ * offsets where each sentence begins (one more than the sentences); edges (int64) the kept
+ * pairs (PairTable.edges). The result holds each distinct template in the order of its
+ * first occurrence: its items (int32: key ids, -1 for a slot) from item_off, its stats row
+ * (int64: count, then n_buckets counts per internal slot) from stat_off, and its slots'
+ * filler sketches (int32 (start, end) chunk positions, (-1, -1) once open) from slot_off
+ * (in slots). */
 static PyObject *template_counts(PyObject *module, PyObject *args) {
     (void)module;
-    enum { N_ARRAYS = 7 };
-    PyObject *o[N_ARRAYS];
+    enum { N_ARRAYS = 5 };
+    PyObject *o[N_ARRAYS], *edges_obj;
+    long long n_vocab;
     Chunk ch;
-    if (!PyArg_ParseTuple(args, "OOOOOOOiiipiiiii", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                          &o[6], &ch.max_fixed, &ch.max_distance, &ch.max_paths, &ch.trivial,
-                          &ch.n_buckets, &ch.punct, &ch.opener, &ch.closer, &ch.boundary))
+    memset(&ch, 0, sizeof(ch));
+    if (!PyArg_ParseTuple(args, "OOOOOOLiiipiiiii", &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &edges_obj, &n_vocab, &ch.max_fixed, &ch.max_distance, &ch.max_paths,
+                          &ch.trivial, &ch.n_buckets, &ch.punct, &ch.opener, &ch.closer,
+                          &ch.boundary))
         return NULL;
-    int32_t *arr[N_ARRAYS] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    int32_t *arr[N_ARRAYS] = {NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t len[N_ARRAYS];
     PyObject *result = NULL;
     Counts c;
     memset(&c, 0, sizeof(c));
-    ch.clause_end = NULL;
+    Py_buffer edges;
+    int have_edges = 0;
     for (int k = 0; k < N_ARRAYS; k++)
         if (!(arr[k] = chunk_array(o[k], &len[k]))) goto done;
+    if (PyObject_GetBuffer(edges_obj, &edges, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    have_edges = 1;
     ch.keys = arr[0];
     ch.vocab = arr[1];
     ch.classes = arr[2];
     ch.clauses = arr[3];
     ch.offsets = arr[4];
-    ch.succ_off = arr[5];
-    ch.succ = arr[6];
+    ch.edges = (const int64_t *)edges.buf;
+    ch.n_edges = edges.len / (Py_ssize_t)sizeof(int64_t);
+    ch.n_vocab = n_vocab;
     const Py_ssize_t n = len[0];
     ch.n_sentences = len[4] - 1;
     if (ch.max_fixed < 1 || ch.max_fixed > MAX_FIXED || ch.max_distance < 1 ||
-        ch.max_paths < 0 || ch.n_buckets <= bit_length(ch.max_distance - 1)) {
+        ch.max_paths < 0 || ch.n_buckets <= bit_length(ch.max_distance - 1) || n_vocab < 0 ||
+        n_vocab > INT32_MAX || edges.len % (Py_ssize_t)sizeof(int64_t) ||
+        ((uintptr_t)edges.buf % sizeof(int64_t))) {
         PyErr_SetString(PyExc_ValueError,
                         "template_counts: max_fixed must be 1 to 64, max_distance 1 or more, "
-                        "max_paths 0 or more, and n_buckets more than the bucket of "
-                        "max_distance");
+                        "max_paths 0 or more, n_buckets more than the bucket of max_distance, "
+                        "n_vocab an int32, and edges an int64 array");
         goto done;
     }
-    if (len[1] != n || len[2] != n || len[3] != n || len[5] != n + 1 || n > INT32_MAX / 2 ||
-        ch.n_sentences < 0 || ch.offsets[0] != 0 || ch.offsets[ch.n_sentences] != n ||
-        ch.succ_off[0] != 0 || ch.succ_off[n] != len[6]) {
+    if (len[1] != n || len[2] != n || len[3] != n || n > INT32_MAX / 2 || ch.n_sentences < 0 ||
+        ch.offsets[0] != 0 || ch.offsets[ch.n_sentences] != n) {
         PyErr_SetString(PyExc_ValueError,
                         "template_counts: keys, vocab, classes and clauses must be as long as "
                         "the chunk, offsets one more than its sentences (from 0 to its "
-                        "length), succ_off one more than its words (from 0 to the edges)");
+                        "length)");
         goto done;
     }
     for (Py_ssize_t s = 0; s < ch.n_sentences; s++) {
@@ -1151,26 +1210,21 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "template_counts: offsets must not decrease");
             goto done;
         }
-        for (int32_t i = a; i < b; i++) {
-            if (ch.keys[i] < 0) {
-                PyErr_SetString(PyExc_ValueError, "template_counts: a negative key id");
-                goto done;
-            }
-            if (ch.succ_off[i + 1] < ch.succ_off[i]) {
-                PyErr_SetString(PyExc_ValueError, "template_counts: succ_off must not decrease");
-                goto done;
-            }
-            int32_t after = i;
-            for (int32_t e = ch.succ_off[i]; e < ch.succ_off[i + 1]; e++) {
-                if (ch.succ[e] <= after || ch.succ[e] >= b) {
-                    PyErr_SetString(PyExc_ValueError,
-                                    "template_counts: a position's edges must go to later "
-                                    "positions of its sentence, ascending");
-                    goto done;
-                }
-                after = ch.succ[e];
-            }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ch.keys[i] < 0) {
+            PyErr_SetString(PyExc_ValueError, "template_counts: a negative key id");
+            goto done;
         }
+        if (ch.vocab[i] < -1 || ch.vocab[i] >= n_vocab) {
+            PyErr_SetString(PyExc_ValueError, "template_counts: a vocabulary id out of range");
+            goto done;
+        }
+    }
+    ch.succ_off = alloc_array(n + 1, sizeof(int32_t));
+    if (!ch.succ_off) {
+        PyErr_NoMemory();
+        goto done;
     }
     ch.clause_end = alloc_array(n, sizeof(int32_t));
     if (!ch.clause_end) {
@@ -1193,14 +1247,17 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
                            bytes_of(c.sketch.v, c.sketch.len, sizeof(int32_t)));
 done:
     for (int k = 0; k < N_ARRAYS; k++) free(arr[k]);
+    if (have_edges) PyBuffer_Release(&edges);
     free(ch.clause_end);
+    free(ch.succ_off);
+    free(ch.succ.v);
     counts_free(&c);
     return result;
 }
 
 static PyMethodDef module_methods[] = {
     {"template_counts", (PyCFunction)template_counts, METH_VARARGS,
-     "template_counts(keys, vocab, classes, clauses, offsets, succ_off, succ, max_fixed, "
+     "template_counts(keys, vocab, classes, clauses, offsets, edges, n_vocab, max_fixed, "
      "max_distance, max_paths, trivial, n_buckets, punct, opener, closer, boundary) -> "
      "(item_off, items, stat_off, stats, slot_off, sketch): the template counts of a chunk "
      "(ciyu.template.mining.TemplatePass.map)"},

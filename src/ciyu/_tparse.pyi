@@ -58,8 +58,8 @@ def template_counts(
     classes: Ints32,
     clauses: Ints32,
     offsets: Ints32,
-    succ_off: Ints32,
-    succ: Ints32,
+    edges: npt.NDArray[np.int64],
+    n_vocab: int,
     max_fixed: int,
     max_distance: int,
     max_paths: int,
@@ -77,8 +77,9 @@ def template_counts(
     per distinct template as :meth:`ciyu.template.mining.TemplateCounts.add` counts them.
     The int32 arrays hold the chunk's words, sentence after sentence (each word's key id,
     vocabulary id or -1, class and clause: :class:`ciyu.template.pairs.ChunkPairs`; the
-    clause ends are made from the classes); ``succ_off`` and ``succ`` each position's
-    edges (chunk positions, ascending). Returns, per distinct
+    clause ends are made from the classes); ``edges`` the kept pairs
+    (:attr:`ciyu.template.pairs.PairTable.edges`: each position's edges are found as
+    :func:`ciyu.template.occurrences.chunk_edges` finds them). Returns, per distinct
     template in the order of its first occurrence, as int32 (``stats``: int64) bytes:
     ``item_off``/``items`` (key ids, -1 for a slot), ``stat_off``/``stats`` (count, then
     ``n_buckets`` counts per internal slot), ``slot_off``/``sketch`` (each slot's filler as

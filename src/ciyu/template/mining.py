@@ -72,7 +72,7 @@ import numpy as np
 
 from .._compiled import note_slow_templates
 from .._compiled import tparse as _tparse
-from .occurrences import Occurrence, chunk_edges, occurrences, sentence_edges
+from .occurrences import Occurrence, occurrences, sentence_edges
 from .options import MAX_PATHS, TemplateConfig, bucket_width
 from .pairs import ChunkPairs, PairTable, chunk_pairs
 from .sentences import BOUNDARY, CLOSER, OPENER, PUNCT, SLOT, Sentence, Words
@@ -278,17 +278,14 @@ class TemplatePass:
         table = list(dict.fromkeys(keys))
         key_id = {k: i for i, k in enumerate(table)}
         n = len(keys)
-        i, j = chunk_edges(cp, self.pairs.edges, len(vocab.words), self.pairs.n_buckets)
-        succ_off = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.bincount(i, minlength=n), out=succ_off[1:])
         item_off, items, stat_off, stats, slot_off, sketch = _tparse.template_counts(
             array("i", map(key_id.__getitem__, keys)),
             cp.ids.astype(np.int32),
             cp.classes.astype(np.int32),
             cp.clauses.astype(np.int32),
             np.append(cp.starts, n).astype(np.int32),
-            succ_off,
-            j.astype(np.int32),
+            np.ascontiguousarray(self.pairs.edges, dtype=np.int64),
+            len(vocab.words),
             self.config.max_fixed,
             self.config.max_distance,
             MAX_PATHS,
