@@ -9,18 +9,22 @@ import itertools
 import pickle
 import random
 from array import array
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import ciyu
 from ciyu._compiled import HAVE_COMPILED_TEMPLATES
 from ciyu._compiled import tparse as _tparse
+from ciyu.cli import main
 from ciyu.template.jobs import CandidateJob
 from ciyu.template.mining import OPEN, TemplateCounts, TemplatePass
 from ciyu.template.options import MAX_PATHS, TemplateConfig, bucket
 from ciyu.template.pairs import PairTable, Vocabulary, chunk_pairs
+from ciyu.template.run import mine
 from ciyu.template.sentences import (
     BOUNDARY,
     CLOSER,
@@ -30,6 +34,7 @@ from ciyu.template.sentences import (
     is_sentence_end,
     word_key,
 )
+from ciyu.template.tsv import format_rows
 
 pytestmark = pytest.mark.skipif(
     not HAVE_COMPILED_TEMPLATES, reason="the compiled template extension is not built"
@@ -237,3 +242,23 @@ def test_the_compiled_counts_check_what_they_are_given() -> None:
         _tparse.template_counts(*arrays, *edges, 0, 4, MAX_PATHS, False, 3, *marks)
     with pytest.raises(ValueError, match="int64"):
         _tparse.template_counts(*arrays, array("i", [1, 2, 3]), 3, *options[2:])
+
+
+def test_templates_with_trivial_ones_on_the_sample_are_the_same_without_the_extension(
+    sample_model: ciyu.Model, law_lines: list[str], tmp_path: Path
+) -> None:
+    # the CLI (compiled counts and parse) against mine() with the Python references, on
+    # the first 1,500 lines of the bundled sample, trivial templates listed
+    text = tmp_path / "law.txt"
+    text.write_text("".join(line + "\n" for line in law_lines[:1500]), encoding="utf-8")
+    model = tmp_path / "m.model"
+    sample_model.save(model)
+    tsv = tmp_path / "t.tsv"
+    argv = ["-q", "templates", str(text), "-m", str(model), "-j", "1", "--trivial"]
+    assert main([*argv, "-o", str(tsv)]) == 0
+    with ciyu.Corpus([text]) as corpus:
+        slow = mine(
+            lambda: corpus, sample_model.lexicon, TemplateConfig(trivial=True), compiled=False
+        )
+    assert any(len(t.items) == 3 and t.items[0] == SLOT for t in slow.templates)
+    assert tsv.read_text(encoding="utf-8") == "".join(format_rows(slow.templates))
