@@ -1,8 +1,13 @@
 /*
- * ciyu._tparse: the compiled twin of the template parse passes' question, "which template
- * applications make the best parse of this sentence" (ciyu.template.evidence.EvidencePass:
- * TemplateTrie.matches, then best_cover(..., tree=False)). The Python code is the
- * reference, and this file follows it step by step.
+ * ciyu._tparse: the compiled twins of template mining's costliest questions, the Python code
+ * being the reference that this file follows step by step:
+ *
+ * - Parser: the parse passes' "which template applications make the best parse of this
+ *   sentence" (ciyu.template.evidence.EvidencePass: TemplateTrie.matches, then
+ *   best_cover(..., tree=False));
+ * - template_counts: pass 3's "the template counts of this chunk"
+ *   (ciyu.template.mining.TemplatePass: occurrences() in every sentence, each counted by
+ *   TemplateCounts.add), at the end of this file.
  *
  * The trie comes flattened (ciyu.template.parser.FlatTrie): nodes are numbered in the
  * order the Python trie made them (a child after its parent), words are small ints. Per

@@ -37,7 +37,9 @@ a map over chunks of sentences, an exact merge and a finish
    quote) whose words are not all adjacent is an occurrence of a template: its words are
    the fixed words, and each run of skipped words a slot. A path that spans two clauses
    also takes the rest of its last clause as a trailing slot (``虽然 <X> ， 但 <X>``): a
-   frame across clauses relates its clauses. A template is counted once per sentence.
+   frame across clauses relates its clauses. A template is counted once per sentence
+   (the compiled extension enumerates and counts the occurrences of a chunk when it is
+   installed, :func:`~ciyu.template.occurrences.occurrences` being its reference).
    A template ``T`` of ``k`` fixed words seen ``n`` times saves
    ``gain = ln(n N^(k−1) / Π n_f) − Σ H_slot − (k − 1)`` nats per occurrence, where
    ``H_slot`` is the entropy of a slot's length (in the same buckets, Miller–Madow
