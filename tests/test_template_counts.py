@@ -178,6 +178,11 @@ def test_counts_by_hand() -> None:
     # 丙 has material on both sides in its clause in the first sentence only
     assert fast.stats[(x, "丙", x)] == [1]
     assert fast.fillers[(x, "丙", x)] == [["甲"], ["乙", "甲", "丙", "乙"]]
+    # nothing to count
+    for empty in ([], [""], ["。"], ["甲 乙"]):
+        ref, fast = both(trivial, empty)
+        assert_same(ref, fast)
+        assert fast.size() == 0
 
 
 def test_map_compiled_and_not_and_in_a_worker() -> None:
