@@ -1,8 +1,8 @@
 """The optional compiled extensions, imported once for every module that has a fast path.
 
 ``ciyu._lattice`` (``src/ciyu/_lattice.c``: the decoder, the rule layer, the lm learner)
-and ``ciyu._tparse`` (``src/ciyu/_tparse.c``: the template parse passes) are built when
-ciyu is installed with a C compiler; without one, installation still succeeds,
+and ``ciyu._tparse`` (``src/ciyu/_tparse.c``: template mining's counts and parse passes)
+are built when ciyu is installed with a C compiler; without one, installation still succeeds,
 :data:`lattice` and :data:`tparse` are None and the pure-Python references serve alone
 (the same results, many times slower).
 """
@@ -68,5 +68,6 @@ class _SlowPathNotice:
 # One per process and extension: the notice is about the process's install, and must be
 # given once.
 note_slow_path = _SlowPathNotice()
-#: The notice for the template parse passes (:class:`ciyu.template.evidence.EvidencePass`).
+#: The notice for template mining's counts and parse passes
+#: (:class:`ciyu.template.mining.TemplatePass`, :class:`ciyu.template.evidence.EvidencePass`).
 note_slow_templates = _SlowPathNotice("ciyu._tparse", "template parser")

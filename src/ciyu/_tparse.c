@@ -1,8 +1,13 @@
 /*
- * ciyu._tparse: the compiled twin of the template parse passes' question, "which template
- * applications make the best parse of this sentence" (ciyu.template.evidence.EvidencePass:
- * TemplateTrie.matches, then best_cover(..., tree=False)). The Python code is the
- * reference, and this file follows it step by step.
+ * ciyu._tparse: the compiled twins of template mining's costliest questions, the Python code
+ * being the reference that this file follows step by step:
+ *
+ * - Parser: the parse passes' "which template applications make the best parse of this
+ *   sentence" (ciyu.template.evidence.EvidencePass: TemplateTrie.matches, then
+ *   best_cover(..., tree=False));
+ * - template_counts: pass 3's "the template counts of this chunk"
+ *   (ciyu.template.mining.TemplatePass: occurrences() in every sentence, each counted by
+ *   TemplateCounts.add), at the end of this file.
  *
  * The trie comes flattened (ciyu.template.parser.FlatTrie): nodes are numbered in the
  * order the Python trie made them (a child after its parent), words are small ints. Per
@@ -809,6 +814,461 @@ done:
     return result;
 }
 
+/* ---- template counts (pass 3) ----------------------------------------------------- */
+
+/*
+ * The compiled twin of ciyu.template.mining.TemplatePass.map after the chunk's pair slots
+ * are known: the template occurrences of every sentence (ciyu.template.occurrences.
+ * occurrences: BFS from each start over the sentence's edges, shortest paths first, at
+ * most max_paths steps from each start, the first occurrence of each template in a
+ * sentence, then the trivial ones) counted per distinct template as TemplateCounts.add
+ * counts them: occurrences, slot-length histograms, and each slot's filler sketch (its
+ * one filler so far, as a (start, end) reference into the chunk, or open). Words are key
+ * ids (equal ids, equal keys); a template's items are key ids and SLOT_ID.
+ */
+
+#define SLOT_ID (-1)
+/* most fixed words in a template (TemplateConfig allows 16) */
+#define MAX_FIXED 64
+
+typedef struct {
+    int64_t *v;
+    Py_ssize_t len, cap;
+} LVec;
+
+static int lvec_reserve(LVec *a, Py_ssize_t extra) {
+    if (a->len + extra <= a->cap) return 0;
+    Py_ssize_t cap = a->cap ? a->cap : 64;
+    while (cap < a->len + extra) {
+        if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(int64_t)) return -1;
+        cap *= 2;
+    }
+    int64_t *v = realloc(a->v, (size_t)cap * sizeof(int64_t));
+    if (!v) return -1;
+    a->v = v;
+    a->cap = cap;
+    return 0;
+}
+
+/* The distinct templates of a chunk, in the order they were first seen. */
+typedef struct {
+    IVec item_off, items;  /* each template's items */
+    IVec stat_off;         /* each template's row in stats: count, then the histograms */
+    LVec stats;
+    IVec slot_off, sketch; /* each slot's filler: (start, end) in the chunk, or (-1, -1) */
+    IVec stamp;            /* the last sentence the template occurred in */
+    LVec hash;
+    int32_t *index; /* open addressing: template numbers, -1 for a free slot */
+    uint64_t mask;
+    int failed;
+} Counts;
+
+static void counts_free(Counts *c) {
+    IVec *ivecs[] = {&c->item_off, &c->items,  &c->stat_off,
+                     &c->slot_off, &c->sketch, &c->stamp};
+    for (size_t k = 0; k < sizeof(ivecs) / sizeof(ivecs[0]); k++) free(ivecs[k]->v);
+    free(c->stats.v);
+    free(c->hash.v);
+    free(c->index);
+}
+
+static uint64_t items_hash(const int32_t *items, int32_t len) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len;
+    for (int32_t k = 0; k < len; k++) h = hash64(h ^ (uint32_t)items[k]) + (uint64_t)k;
+    return h;
+}
+
+/* Twice the room in the index, every template placed again; -1 when memory is short. */
+static int counts_grow(Counts *c) {
+    uint64_t cap = c->index ? (c->mask + 1) * 2 : 1024;
+    if (cap > (uint64_t)INT32_MAX) return -1;
+    int32_t *index = malloc((size_t)cap * sizeof(int32_t));
+    if (!index) return -1;
+    memset(index, 0xff, (size_t)cap * sizeof(int32_t));
+    for (Py_ssize_t t = 0; t < c->hash.len; t++) {
+        uint64_t i = (uint64_t)c->hash.v[t] & (cap - 1);
+        while (index[i] >= 0) i = (i + 1) & (cap - 1);
+        index[i] = (int32_t)t;
+    }
+    free(c->index);
+    c->index = index;
+    c->mask = cap - 1;
+    return 0;
+}
+
+/* The number of the template of these items, a new one (count 0, its slots' fillers
+ * these) if it was not seen before; -1 when memory is short. */
+static int32_t counts_find(Counts *c, const int32_t *items, int32_t len, const int32_t *slots,
+                           int32_t n_slots, int32_t n_gaps, int32_t n_buckets) {
+    if ((uint64_t)(c->hash.len + 1) * 2 > (c->index ? c->mask + 1 : 0) && counts_grow(c) < 0)
+        return -1;
+    const uint64_t h = items_hash(items, len);
+    uint64_t i = h & c->mask;
+    for (;;) {
+        const int32_t t = c->index[i];
+        if (t < 0) break;
+        if ((uint64_t)c->hash.v[t] == h) {
+            const int32_t a = c->item_off.v[t], b = c->item_off.v[t + 1];
+            if (b - a == len && memcmp(c->items.v + a, items, (size_t)len * sizeof(int32_t)) == 0)
+                return t;
+        }
+        i = (i + 1) & c->mask;
+    }
+    const Py_ssize_t t = c->hash.len;
+    const Py_ssize_t row = 1 + (Py_ssize_t)n_gaps * n_buckets;
+    if (t >= INT32_MAX - 1 || c->items.len + len > INT32_MAX ||
+        c->stats.len + row > INT32_MAX || c->sketch.len + 2 * (Py_ssize_t)n_slots > INT32_MAX)
+        return -1;
+    if (lvec_reserve(&c->hash, 1) < 0 || ivec_reserve(&c->items, len) < 0 ||
+        lvec_reserve(&c->stats, row) < 0 || ivec_reserve(&c->sketch, 2 * (Py_ssize_t)n_slots) < 0 ||
+        ivec_push(&c->stamp, -1) < 0)
+        return -1;
+    memcpy(c->items.v + c->items.len, items, (size_t)len * sizeof(int32_t));
+    c->items.len += len;
+    memset(c->stats.v + c->stats.len, 0, (size_t)row * sizeof(int64_t));
+    c->stats.len += row;
+    memcpy(c->sketch.v + c->sketch.len, slots, 2 * (size_t)n_slots * sizeof(int32_t));
+    c->sketch.len += 2 * n_slots;
+    if (ivec_push(&c->item_off, (int32_t)c->items.len) < 0 ||
+        ivec_push(&c->stat_off, (int32_t)c->stats.len) < 0 ||
+        ivec_push(&c->slot_off, (int32_t)(c->sketch.len / 2)) < 0)
+        return -1;
+    c->hash.v[c->hash.len++] = (int64_t)h;
+    c->index[i] = (int32_t)t;
+    return (int32_t)t;
+}
+
+/* The chunk and the options of one call (all positions are the chunk's). */
+typedef struct {
+    const int32_t *keys, *vocab, *classes, *clauses, *offsets;
+    const int64_t *edges; /* the kept pairs' keys, (a * n_vocab + b) * n_buckets + bucket */
+    Py_ssize_t n_edges;
+    int64_t n_vocab;
+    /* made here: each position's clause end (Sentence.of) and edges (sentence_edges) */
+    int32_t *clause_end, *succ_off;
+    IVec succ;
+    Py_ssize_t n_sentences;
+    int max_fixed, max_distance, max_paths, trivial, n_buckets; /* as PyArg_ParseTuple gives */
+    int punct, opener, closer, boundary;
+} Chunk;
+
+/* TemplateCounts.add for one occurrence in sentence s, unless its template has already
+ * occurred in s (the `seen` set of occurrences()). */
+static void count_occurrence(const Chunk *ch, Counts *c, int32_t s, const int32_t *items,
+                             int32_t len, const int32_t *slots, int32_t n_slots,
+                             const int32_t *gaps, int32_t n_gaps) {
+    const Py_ssize_t before = c->hash.len;
+    const int32_t t = counts_find(c, items, len, slots, n_slots, n_gaps, ch->n_buckets);
+    if (t < 0) {
+        c->failed = 1;
+        return;
+    }
+    if (c->stamp.v[t] == s) return; /* seen in this sentence */
+    c->stamp.v[t] = s;
+    if (t < before) { /* not new: a slot opens when its filler differs from the first */
+        int32_t *first = c->sketch.v + 2 * (Py_ssize_t)c->slot_off.v[t];
+        for (int32_t q = 0; q < n_slots; q++, first += 2) {
+            if (first[0] < 0) continue;
+            const int32_t a = slots[2 * q], b = slots[2 * q + 1];
+            if (first[1] - first[0] != b - a ||
+                memcmp(ch->keys + first[0], ch->keys + a, (size_t)(b - a) * sizeof(int32_t)) != 0)
+                first[0] = first[1] = -1;
+        }
+    }
+    int64_t *row = c->stats.v + c->stat_off.v[t];
+    row[0]++;
+    for (int32_t q = 0; q < n_gaps; q++) row[1 + (Py_ssize_t)q * ch->n_buckets + gaps[q]]++;
+}
+
+static int32_t bit_length(int32_t x) {
+    int32_t b = 0;
+    while (x > 0) {
+        b++;
+        x >>= 1;
+    }
+    return b;
+}
+
+/* occurrences(): the paths from each start of sentence s (chunk positions a .. b), then
+ * the trivial occurrences; paths and longer are the BFS levels, path after path. */
+static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, IVec *longer) {
+    const int32_t a = ch->offsets[s], b = ch->offsets[s + 1];
+    const int32_t *classes = ch->classes, *clauses = ch->clauses, *keys = ch->keys;
+    int32_t items[2 * MAX_FIXED + 2], slots[2 * (MAX_FIXED + 1)], gaps[MAX_FIXED];
+    for (int32_t start = a; start < b && !c->failed; start++) {
+        if (ch->succ_off[start] == ch->succ_off[start + 1]) continue;
+        const int32_t first = classes[start];
+        if ((first & ch->punct) && !(first & ch->opener)) continue;
+        const int64_t limit = (int64_t)start + ch->max_distance;
+        const int32_t start_clause = clauses[start];
+        const int64_t last_clause = (int64_t)start_clause + 1;
+        level->len = 0;
+        if (ivec_push(level, start) < 0) {
+            c->failed = 1;
+            return;
+        }
+        int32_t depth = 1; /* positions per path of this level */
+        int32_t budget = ch->max_paths;
+        while (level->len > 0 && budget > 0 && !c->failed) {
+            longer->len = 0;
+            for (Py_ssize_t at = 0; at < level->len && !c->failed; at += depth) {
+                const int32_t end = level->v[at + depth - 1];
+                for (int32_t e = ch->succ_off[end]; e < ch->succ_off[end + 1]; e++) {
+                    const int32_t nxt = ch->succ.v[e];
+                    if (nxt > limit || clauses[nxt] > last_clause || budget <= 0) break;
+                    budget--;
+                    const int32_t last = classes[nxt];
+                    if (!((last & ch->punct) && !(last & ch->closer))) {
+                        /* the occurrence of the path level[at..] + nxt */
+                        int32_t len = 0, n_slots = 0, n_gaps = 0;
+                        const int32_t *path = level->v + at;
+                        items[len++] = keys[path[0]];
+                        for (int32_t k = 1; k <= depth; k++) {
+                            const int32_t p = path[k - 1], q = k < depth ? path[k] : nxt;
+                            if (q - p > 1) {
+                                items[len++] = SLOT_ID;
+                                slots[2 * n_slots] = p + 1;
+                                slots[2 * n_slots++ + 1] = q;
+                                gaps[n_gaps++] = bit_length(q - p - 1);
+                            }
+                            items[len++] = keys[q];
+                        }
+                        const int32_t clause_end = ch->clause_end[nxt];
+                        if (clauses[nxt] > start_clause && clause_end > nxt + 1) {
+                            items[len++] = SLOT_ID; /* the rest of its last clause */
+                            slots[2 * n_slots] = nxt + 1;
+                            slots[2 * n_slots++ + 1] = clause_end;
+                        }
+                        if (n_slots > 0)
+                            count_occurrence(ch, c, s, items, len, slots, n_slots, gaps, n_gaps);
+                    }
+                    if (depth + 1 < ch->max_fixed) {
+                        if (ivec_reserve(longer, (Py_ssize_t)depth + 1) < 0) {
+                            c->failed = 1;
+                            return;
+                        }
+                        memcpy(longer->v + longer->len, level->v + at,
+                               (size_t)depth * sizeof(int32_t));
+                        longer->v[longer->len + depth] = nxt;
+                        longer->len += depth + 1;
+                    }
+                }
+            }
+            IVec swap = *level;
+            *level = *longer;
+            *longer = swap;
+            depth++;
+        }
+    }
+    if (!ch->trivial) return;
+    /* trivial_occurrences: <X> w <X>, the slots running to the ends of w's clause */
+    for (int32_t pos = a; pos < b && !c->failed; pos++) {
+        if (ch->vocab[pos] < 0 || (classes[pos] & ch->punct)) continue;
+        int32_t begin = pos;
+        while (begin > a && clauses[begin - 1] == clauses[pos]) begin--;
+        const int32_t end = ch->clause_end[pos];
+        if (!(begin < pos && pos < end - 1)) continue;
+        const int32_t triv[3] = {SLOT_ID, keys[pos], SLOT_ID};
+        const int32_t spans[4] = {begin, pos, pos + 1, end};
+        count_occurrence(ch, c, s, triv, 3, spans, 2, NULL, 0);
+    }
+}
+
+/* The edges of every position (chunk_edges): the pair slots (i, j) of its sentence, j
+ * within max_distance after i and in i's clause or the next, whose words make a kept pair
+ * at their distance; j ascending. -1 when memory is short. */
+static int chunk_edges(Chunk *ch) {
+    uint64_t cap = 16;
+    while (cap < (uint64_t)ch->n_edges * 2 + 2) cap *= 2;
+    uint64_t *set = calloc(cap, sizeof(uint64_t)); /* key + 1; 0 marks a free slot */
+    if (!set) return -1;
+    for (Py_ssize_t e = 0; e < ch->n_edges; e++) {
+        const uint64_t key = (uint64_t)ch->edges[e] + 1;
+        uint64_t i = hash64(key) & (cap - 1);
+        while (set[i] != 0 && set[i] != key) i = (i + 1) & (cap - 1);
+        set[i] = key;
+    }
+    const int64_t nb = ch->n_buckets;
+    ch->succ_off[0] = 0;
+    for (Py_ssize_t s = 0; s < ch->n_sentences; s++) {
+        const int32_t b = ch->offsets[s + 1];
+        for (int32_t i = ch->offsets[s]; i < b; i++) {
+            const int32_t a_id = ch->vocab[i];
+            const int64_t far = (int64_t)i + ch->max_distance < b ? (int64_t)i + ch->max_distance
+                                                                   : (int64_t)b - 1;
+            for (int32_t j = i + 1; a_id >= 0 && ch->n_edges > 0 && j <= far; j++) {
+                if (ch->vocab[j] < 0 || (int64_t)ch->clauses[j] - ch->clauses[i] > 1) continue;
+                const uint64_t key =
+                    (uint64_t)(((int64_t)a_id * ch->n_vocab + ch->vocab[j]) * nb +
+                               bit_length(j - i - 1)) + 1;
+                uint64_t at = hash64(key) & (cap - 1);
+                while (set[at] != 0 && set[at] != key) at = (at + 1) & (cap - 1);
+                if (set[at] == key && ivec_push(&ch->succ, j) < 0) {
+                    free(set);
+                    return -1;
+                }
+            }
+            if (ch->succ.len > INT32_MAX) {
+                free(set);
+                return -1;
+            }
+            ch->succ_off[i + 1] = (int32_t)ch->succ.len;
+        }
+    }
+    free(set);
+    return 0;
+}
+
+static int chunk_counts(Chunk *ch, Counts *c) {
+    IVec level = {NULL, 0, 0}, longer = {NULL, 0, 0};
+    if (chunk_edges(ch) < 0) return -1;
+    /* Sentence.clause_end: the first position after each that holds a boundary mark, or
+     * the end of the sentence */
+    for (Py_ssize_t s = 0; s < ch->n_sentences; s++) {
+        int32_t next = ch->offsets[s + 1];
+        for (int32_t i = ch->offsets[s + 1] - 1; i >= ch->offsets[s]; i--) {
+            ch->clause_end[i] = next;
+            if (ch->classes[i] & ch->boundary) next = i;
+        }
+    }
+    if (ivec_push(&c->item_off, 0) < 0 || ivec_push(&c->stat_off, 0) < 0 ||
+        ivec_push(&c->slot_off, 0) < 0 || counts_grow(c) < 0)
+        c->failed = 1;
+    for (Py_ssize_t s = 0; s < ch->n_sentences && !c->failed; s++)
+        sentence_counts(ch, c, (int32_t)s, &level, &longer);
+    free(level.v);
+    free(longer.v);
+    return c->failed ? -1 : 0;
+}
+
+static PyObject *bytes_of(const void *v, Py_ssize_t count, size_t size) {
+    return PyBytes_FromStringAndSize(v ? (const char *)v : "", count * (Py_ssize_t)size);
+}
+
+/* template_counts(keys, vocab, classes, clauses, offsets, edges, n_vocab, max_fixed,
+ *                 max_distance, max_paths, trivial, n_buckets, punct, opener, closer,
+ *                 boundary)
+ *   -> (item_off, items, stat_off, stats, slot_off, sketch), all bytes
+ * The int32 arrays are the chunk's, position by position: the key id (>= 0) and the
+ * vocabulary id (-1: no fixed word, else below n_vocab) of each word, its class and clause
+ * (ChunkPairs.clauses: within a sentence, the clause marks before it, plus any number);
+ * offsets where each sentence begins (one more than the sentences); edges (int64) the kept
+ * pairs (PairTable.edges). The result holds each distinct template in the order of its
+ * first occurrence: its items (int32: key ids, -1 for a slot) from item_off, its stats row
+ * (int64: count, then n_buckets counts per internal slot) from stat_off, and its slots'
+ * filler sketches (int32 (start, end) chunk positions, (-1, -1) once open) from slot_off
+ * (in slots). */
+static PyObject *template_counts(PyObject *module, PyObject *args) {
+    (void)module;
+    enum { N_ARRAYS = 5 };
+    PyObject *o[N_ARRAYS], *edges_obj;
+    long long n_vocab;
+    Chunk ch;
+    memset(&ch, 0, sizeof(ch));
+    if (!PyArg_ParseTuple(args, "OOOOOOLiiipiiiii", &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &edges_obj, &n_vocab, &ch.max_fixed, &ch.max_distance, &ch.max_paths,
+                          &ch.trivial, &ch.n_buckets, &ch.punct, &ch.opener, &ch.closer,
+                          &ch.boundary))
+        return NULL;
+    int32_t *arr[N_ARRAYS] = {NULL, NULL, NULL, NULL, NULL};
+    Py_ssize_t len[N_ARRAYS];
+    PyObject *result = NULL;
+    Counts c;
+    memset(&c, 0, sizeof(c));
+    Py_buffer edges;
+    int have_edges = 0;
+    for (int k = 0; k < N_ARRAYS; k++)
+        if (!(arr[k] = chunk_array(o[k], &len[k]))) goto done;
+    if (PyObject_GetBuffer(edges_obj, &edges, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    have_edges = 1;
+    ch.keys = arr[0];
+    ch.vocab = arr[1];
+    ch.classes = arr[2];
+    ch.clauses = arr[3];
+    ch.offsets = arr[4];
+    ch.edges = (const int64_t *)edges.buf;
+    ch.n_edges = edges.len / (Py_ssize_t)sizeof(int64_t);
+    ch.n_vocab = n_vocab;
+    const Py_ssize_t n = len[0];
+    ch.n_sentences = len[4] - 1;
+    if (ch.max_fixed < 1 || ch.max_fixed > MAX_FIXED || ch.max_distance < 1 ||
+        ch.max_paths < 0 || ch.n_buckets <= bit_length(ch.max_distance - 1) || n_vocab < 0 ||
+        n_vocab > INT32_MAX || edges.len % (Py_ssize_t)sizeof(int64_t) ||
+        ((uintptr_t)edges.buf % sizeof(int64_t))) {
+        PyErr_SetString(PyExc_ValueError,
+                        "template_counts: max_fixed must be 1 to 64, max_distance 1 or more, "
+                        "max_paths 0 or more, n_buckets more than the bucket of max_distance, "
+                        "n_vocab an int32, and edges an int64 array");
+        goto done;
+    }
+    if (len[1] != n || len[2] != n || len[3] != n || n > INT32_MAX / 2 || ch.n_sentences < 0 ||
+        ch.offsets[0] != 0 || ch.offsets[ch.n_sentences] != n) {
+        PyErr_SetString(PyExc_ValueError,
+                        "template_counts: keys, vocab, classes and clauses must be as long as "
+                        "the chunk, offsets one more than its sentences (from 0 to its "
+                        "length)");
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < ch.n_sentences; s++) {
+        const int32_t a = ch.offsets[s], b = ch.offsets[s + 1];
+        if (b < a) {
+            PyErr_SetString(PyExc_ValueError, "template_counts: offsets must not decrease");
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (ch.keys[i] < 0) {
+            PyErr_SetString(PyExc_ValueError, "template_counts: a negative key id");
+            goto done;
+        }
+        if (ch.vocab[i] < -1 || ch.vocab[i] >= n_vocab) {
+            PyErr_SetString(PyExc_ValueError, "template_counts: a vocabulary id out of range");
+            goto done;
+        }
+    }
+    ch.succ_off = alloc_array(n + 1, sizeof(int32_t));
+    if (!ch.succ_off) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    ch.clause_end = alloc_array(n, sizeof(int32_t));
+    if (!ch.clause_end) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = chunk_counts(&ch, &c);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_BuildValue("(NNNNNN)", bytes_of(c.item_off.v, c.item_off.len, sizeof(int32_t)),
+                           bytes_of(c.items.v, c.items.len, sizeof(int32_t)),
+                           bytes_of(c.stat_off.v, c.stat_off.len, sizeof(int32_t)),
+                           bytes_of(c.stats.v, c.stats.len, sizeof(int64_t)),
+                           bytes_of(c.slot_off.v, c.slot_off.len, sizeof(int32_t)),
+                           bytes_of(c.sketch.v, c.sketch.len, sizeof(int32_t)));
+done:
+    for (int k = 0; k < N_ARRAYS; k++) free(arr[k]);
+    if (have_edges) PyBuffer_Release(&edges);
+    free(ch.clause_end);
+    free(ch.succ_off);
+    free(ch.succ.v);
+    counts_free(&c);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"template_counts", (PyCFunction)template_counts, METH_VARARGS,
+     "template_counts(keys, vocab, classes, clauses, offsets, edges, n_vocab, max_fixed, "
+     "max_distance, max_paths, trivial, n_buckets, punct, opener, closer, boundary) -> "
+     "(item_off, items, stat_off, stats, slot_off, sketch): the template counts of a chunk "
+     "(ciyu.template.mining.TemplatePass.map)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMethodDef Parser_methods[] = {
     {"applications", (PyCFunction)Parser_applications, METH_VARARGS,
      "applications(ids, classes, clauses, clause_end, offsets) -> the applications "
@@ -832,7 +1292,7 @@ static struct PyModuleDef tparse_module = {
     PyModuleDef_HEAD_INIT, "_tparse",
     "The compiled twin of the template parse passes (ciyu.template.parser: "
     "TemplateTrie.matches and best_cover; the Python code is the reference).",
-    -1, NULL,
+    -1, module_methods,
 };
 
 PyMODINIT_FUNC PyInit__tparse(void) {

@@ -2,6 +2,12 @@
 
 from array import array
 
+import numpy as np
+import numpy.typing as npt
+
+#: An int32 array: array('i') or a NumPy one.
+Ints32 = array[int] | npt.NDArray[np.int32]
+
 #: Most fixed words in a template the compiled parser takes (ValueError beyond).
 MAX_DEPTH: int
 
@@ -45,3 +51,38 @@ class Parser:
         offsets: array[int],
         /,
     ) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]: ...
+
+def template_counts(
+    keys: array[int],
+    vocab: Ints32,
+    classes: Ints32,
+    clauses: Ints32,
+    offsets: Ints32,
+    edges: npt.NDArray[np.int64],
+    n_vocab: int,
+    max_fixed: int,
+    max_distance: int,
+    max_paths: int,
+    trivial: bool,
+    n_buckets: int,
+    punct: int,
+    opener: int,
+    closer: int,
+    boundary: int,
+    /,
+) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
+    """The compiled twin of the template counts of a chunk
+    (:meth:`ciyu.template.mining.TemplatePass.compiled_counts` has the reference): the
+    occurrences of :func:`ciyu.template.occurrences.occurrences` in every sentence, counted
+    per distinct template as :meth:`ciyu.template.mining.TemplateCounts.add` counts them.
+    The int32 arrays hold the chunk's words, sentence after sentence (each word's key id,
+    vocabulary id or -1, class and clause: :class:`ciyu.template.pairs.ChunkPairs`; the
+    clause ends are made from the classes); ``edges`` the kept pairs
+    (:attr:`ciyu.template.pairs.PairTable.edges`: each position's edges are found as
+    :func:`ciyu.template.occurrences.chunk_edges` finds them). Returns, per distinct
+    template in the order of its first occurrence, as int32 (``stats``: int64) bytes:
+    ``item_off``/``items`` (key ids, -1 for a slot), ``stat_off``/``stats`` (count, then
+    ``n_buckets`` counts per internal slot), ``slot_off``/``sketch`` (each slot's filler as
+    a chunk span, ``(-1, -1)`` once open). Runs without the GIL; ValueError when the arrays
+    are inconsistent.
+    """

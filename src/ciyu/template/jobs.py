@@ -402,10 +402,15 @@ class CandidateJob(TemplateJob[TemplateCounts, list[Scored]]):
     stage = TemplatePass.stage
 
     def __init__(
-        self, config: TemplateConfig, pairs: PairTable, model: bytes | None, **kw: Any
+        self,
+        config: TemplateConfig,
+        pairs: PairTable,
+        model: bytes | None,
+        compiled: bool = True,
+        **kw: Any,
     ) -> None:
-        super().__init__(TemplatePass(config, pairs), model, **kw)
-        self.config, self.pairs = config, pairs
+        super().__init__(TemplatePass(config, pairs, compiled=compiled), model, **kw)
+        self.config, self.pairs, self.compiled = config, pairs, compiled
 
     @property
     def approximate(self) -> bool:
@@ -471,6 +476,7 @@ class CandidateJob(TemplateJob[TemplateCounts, list[Scored]]):
             "config": to_dict(self.config),
             "n_buckets": p.n_buckets,
             "approximate": p.approximate,
+            "compiled": self.compiled,
         }
         return meta, arrays
 
@@ -484,7 +490,7 @@ class CandidateJob(TemplateJob[TemplateCounts, list[Scored]]):
             dict(zip(keys, values, strict=True)),
             bool(meta["approximate"]),
         )
-        return cls(_config(meta), pairs, model)
+        return cls(_config(meta), pairs, model, compiled=bool(meta["compiled"]))
 
 
 class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):

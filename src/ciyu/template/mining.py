@@ -37,7 +37,9 @@ a map over chunks of sentences, an exact merge and a finish
    quote) whose words are not all adjacent is an occurrence of a template: its words are
    the fixed words, and each run of skipped words a slot. A path that spans two clauses
    also takes the rest of its last clause as a trailing slot (``虽然 <X> ， 但 <X>``): a
-   frame across clauses relates its clauses. A template is counted once per sentence.
+   frame across clauses relates its clauses. A template is counted once per sentence
+   (the compiled extension enumerates and counts the occurrences of a chunk when it is
+   installed, :func:`~ciyu.template.occurrences.occurrences` being its reference).
    A template ``T`` of ``k`` fixed words seen ``n`` times saves
    ``gain = ln(n N^(k−1) / Π n_f) − Σ H_slot − (k − 1)`` nats per occurrence, where
    ``H_slot`` is the entropy of a slot's length (in the same buckets, Miller–Madow
@@ -62,14 +64,20 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
+
+from .._compiled import note_slow_templates
+from .._compiled import tparse as _tparse
 from .occurrences import Occurrence, occurrences, sentence_edges
-from .options import TemplateConfig, bucket_width
+from .options import MAX_PATHS, TemplateConfig, bucket_width
 from .pairs import ChunkPairs, PairTable, chunk_pairs
-from .sentences import SLOT, Sentence, Words
+from .sentences import BOUNDARY, CLOSER, OPENER, PUNCT, SLOT, Sentence, Words
 
 #: A slot's filler sketch once the slot has been seen with two different fillers.
 OPEN = None
@@ -187,19 +195,33 @@ def _slot_entropy(hist: Sequence[int]) -> float:
     return h + (seen - 1) / (2 * total)
 
 
+def _runs(flat: list[Any], offsets: bytes) -> list[list[Any]]:
+    """``flat`` cut at ``offsets`` (int32, from the compiled extension)."""
+    off = np.frombuffer(offsets, dtype=np.int32).tolist()
+    return list(map(flat.__getitem__, map(slice, off[:-1], off[1:])))
+
+
 def _fixed(items: Sequence[str]) -> list[str]:
     return [x for x in items if x != SLOT]
 
 
 class TemplatePass:
-    """Pass 3: count the templates of every sentence; keep the ones that pay."""
+    """Pass 3: count the templates of every sentence; keep the ones that pay.
+
+    Args:
+        config: the options.
+        pairs: the kept pairs (pass 2).
+        compiled: count with the compiled extension (``ciyu._tparse``) when it is
+            installed; False counts with the pure-Python reference (the same counts).
+    """
 
     stage = "templates"
 
-    def __init__(self, config: TemplateConfig, pairs: PairTable) -> None:
+    def __init__(self, config: TemplateConfig, pairs: PairTable, compiled: bool = True) -> None:
         self.config = config
         self.pairs = pairs
         self.index = pairs.vocab.index()
+        self.compiled = compiled
         #: Set by :meth:`finish`: true if the budget pruned template counts.
         self.approximate = False
 
@@ -225,12 +247,74 @@ class TemplatePass:
                 yield sent, occ
 
     def map(self, words_of: Words, lines: list[str]) -> TemplateCounts:
-        """Count the templates of a chunk."""
-        part = self.empty()
+        """Count the templates of a chunk (compiled when it can be: the same counts)."""
         cp = chunk_pairs(lines, words_of, self.index, self.config.max_distance)
+        if self.compiled and _tparse is not None:
+            return self.compiled_counts(cp)
+        if self.compiled:
+            note_slow_templates(sum(len(w) for sent in cp.words for w in sent))
+        return self.reference_counts(cp)
+
+    def reference_counts(self, cp: ChunkPairs) -> TemplateCounts:
+        """The template counts of a chunk (its pair slots), one occurrence at a time: the
+        pure-Python reference of :meth:`compiled_counts`."""
+        part = self.empty()
         part.n_words = len(cp.ids)
         for sent, occ in self.chunk_occurrences(cp):
             part.add(sent, occ)
+        return part
+
+    def compiled_counts(self, cp: ChunkPairs) -> TemplateCounts:
+        """The template counts of a chunk (its pair slots), by the compiled extension: the
+        occurrences are enumerated and counted per template in C (without the GIL), and
+        only the distinct templates come back, as arrays.
+
+        Raises:
+            ImportError: if the compiled extension is not installed.
+        """
+        if _tparse is None:
+            raise ImportError("the compiled template parser (ciyu._tparse) is not installed")
+        vocab = self.pairs.vocab
+        keys = cp.keys
+        # keys as small ints: equal ids, equal keys (items and fillers are compared as ids)
+        table = list(dict.fromkeys(keys))
+        key_id = {k: i for i, k in enumerate(table)}
+        n = len(keys)
+        item_off, items, stat_off, stats, slot_off, sketch = _tparse.template_counts(
+            array("i", map(key_id.__getitem__, keys)),
+            cp.ids.astype(np.int32),
+            cp.classes.astype(np.int32),
+            cp.clauses.astype(np.int32),
+            np.append(cp.starts, n).astype(np.int32),
+            np.ascontiguousarray(self.pairs.edges, dtype=np.int64),
+            len(vocab.words),
+            self.config.max_fixed,
+            self.config.max_distance,
+            MAX_PATHS,
+            self.config.trivial,
+            self.pairs.n_buckets,
+            PUNCT,
+            OPENER,
+            CLOSER,
+            BOUNDARY,
+        )
+        # the key of each id, and SLOT for -1 (the last)
+        names = np.array([*table, SLOT], dtype=object)
+        spans = np.frombuffer(sketch, dtype=np.int32).reshape(-1, 2)
+        fillers: list[list[str] | None] = list(
+            map(keys.__getitem__, map(slice, spans[:, 0].tolist(), spans[:, 1].tolist()))
+        )
+        for s in np.flatnonzero(spans[:, 0] < 0).tolist():
+            fillers[s] = OPEN
+        part = self.empty()
+        part.n_words = n
+        templates = list(
+            map(tuple, _runs(names[np.frombuffer(items, np.int32)].tolist(), item_off))
+        )
+        part.stats = dict(
+            zip(templates, _runs(np.frombuffer(stats, np.int64).tolist(), stat_off), strict=True)
+        )
+        part.fillers = dict(zip(templates, _runs(fillers, slot_off), strict=True))
         return part
 
     def finish(self, merged: TemplateCounts) -> list[Scored]:

@@ -153,13 +153,13 @@ def occurrences(
                 yield occ
 
 
-def sentence_edges(
-    cp: ChunkPairs, edges: Ints, n_vocab: int, n_buckets: int
-) -> list[dict[int, list[int]]]:
-    """For each sentence of a chunk, its edges: position → positions after it."""
-    out: list[dict[int, list[int]]] = [{} for _ in cp.words]
+def chunk_edges(cp: ChunkPairs, edges: Ints, n_vocab: int, n_buckets: int) -> tuple[Ints, Ints]:
+    """The edges of a chunk: the pair slots ``(i, j)`` (positions in ``cp.ids``) whose
+    pair is kept at their distance (``edges``: :attr:`PairTable.edges`), sorted by ``i``,
+    then ``j``."""
     if len(edges) == 0 or len(cp.left) == 0:
-        return out
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
     a, b = cp.ids[cp.left], cp.ids[cp.right]
     ok = (a >= 0) & (b >= 0)
     keys = (a * n_vocab + b) * n_buckets + cp.buckets
@@ -167,7 +167,17 @@ def sentence_edges(
     hit = ok & (edges[np.minimum(idx, len(edges) - 1)] == keys)
     i, j = cp.left[hit], cp.right[hit]
     order = np.lexsort((j, i))
-    i, j = i[order], j[order]
+    return i[order], j[order]
+
+
+def sentence_edges(
+    cp: ChunkPairs, edges: Ints, n_vocab: int, n_buckets: int
+) -> list[dict[int, list[int]]]:
+    """For each sentence of a chunk, its edges: position → positions after it."""
+    out: list[dict[int, list[int]]] = [{} for _ in cp.words]
+    i, j = chunk_edges(cp, edges, n_vocab, n_buckets)
+    if len(i) == 0:
+        return out
     sent = np.searchsorted(cp.starts, i, side="right") - 1
     base = cp.starts[sent]
     for s, p, q in zip(sent.tolist(), (i - base).tolist(), (j - base).tolist(), strict=True):

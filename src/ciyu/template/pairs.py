@@ -5,6 +5,7 @@ See :mod:`ciyu.template.mining` for the method.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -103,6 +104,11 @@ class ChunkPairs:
         starts: offset of each sentence in ``ids``.
         left, right: positions (in ``ids``) of the two words of every slot.
         buckets: distance bucket of every slot.
+        keys: the key of every word of the chunk (:func:`word_info`).
+        classes: the class of every word of the chunk (:func:`word_info`).
+        clauses: the clause of every word: within a sentence, the clause marks before it
+            (as :attr:`Sentence.clauses`, plus a number of the sentence's own); the
+            sentences' numbers two or more apart.
     """
 
     words: list[list[str]]
@@ -111,6 +117,9 @@ class ChunkPairs:
     left: Ints
     right: Ints
     buckets: Ints
+    keys: list[str]
+    classes: Ints
+    clauses: Ints
 
     def sentence(self, k: int) -> Sentence:
         """Sentence ``k`` with its layout."""
@@ -123,30 +132,26 @@ def chunk_pairs(
     """Segment a chunk and list its pair slots: same sentence, same or next clause, at most
     ``max_distance`` words apart."""
     sent_words: list[list[str]] = []
-    flat_ids: list[int] = []
-    clause_of: list[int] = []
-    starts: list[int] = []
-    # clause numbers run on through the chunk, two apart between sentences, so that
-    # "same or next clause" is a difference of at most 1
-    clause = 0
-    get = index.get
     for line in lines:
-        for sent in sentences(words_of(line)):
-            starts.append(len(flat_ids))
-            sent_words.append(sent)
-            for word in sent:
-                key, cls = word_info(word)
-                flat_ids.append(get(key, -1))
-                clause_of.append(clause)
-                if cls & CLAUSE:
-                    clause += 1
-            clause += 2
-    ids = np.array(flat_ids, dtype=np.int64)
-    clause_arr = np.array(clause_of, dtype=np.int64)
+        sent_words.extend(sentences(words_of(line)))
+    # every word's key and class at once (each call is a cached look-up), then arrays
+    infos = list(map(word_info, itertools.chain.from_iterable(sent_words)))
+    keys = [k for k, _ in infos]
+    n = len(keys)
+    classes = np.fromiter((c for _, c in infos), dtype=np.int64, count=n)
+    ids = np.fromiter(map(index.get, keys, itertools.repeat(-1)), dtype=np.int64, count=n)
+    lengths = np.fromiter(map(len, sent_words), dtype=np.int64, count=len(sent_words))
+    starts = np.cumsum(lengths) - lengths
+    # clause numbers run on through the chunk, two apart between sentences, so that
+    # "same or next clause" is a difference of at most 1: a word's clause is the clause
+    # marks before it in the chunk, plus two for each sentence before its own
+    marks = (classes & CLAUSE) != 0
+    clause_arr = (np.cumsum(marks) - marks) + 2 * np.repeat(
+        np.arange(len(sent_words), dtype=np.int64), lengths
+    )
     lefts: list[Ints] = []
     rights: list[Ints] = []
     buckets: list[Ints] = []
-    n = len(ids)
     for d in range(1, min(max_distance, max(n - 1, 0)) + 1):
         ok = np.flatnonzero(clause_arr[d:] - clause_arr[:-d] <= 1)
         if len(ok) == 0:
@@ -158,10 +163,13 @@ def chunk_pairs(
     return ChunkPairs(
         sent_words,
         ids,
-        np.array(starts, dtype=np.int64),
+        starts,
         np.concatenate(lefts) if lefts else empty,
         np.concatenate(rights) if rights else empty,
         np.concatenate(buckets) if buckets else empty,
+        keys,
+        classes,
+        clause_arr,
     )
 
 

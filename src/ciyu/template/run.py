@@ -87,8 +87,9 @@ def mine(
         progress: called as ``progress(stage, characters_done)``.
         engine: what runs the passes (default: this machine, with ``threads``
             processes); the same output with any engine.
-        compiled: parse with the compiled template parser when it is installed; False
-            parses with the pure-Python reference (the same output, slower).
+        compiled: count and parse templates with the compiled extension (``ciyu._tparse``)
+            when it is installed; False runs the pure-Python reference (the same output,
+            slower).
 
     Raises:
         ConfigError: if the corpus holds no words, or ``max_memory`` is given with an
@@ -132,7 +133,9 @@ def _mine(
     # counted by parsing all of it
     every = sample_every(vocab.n_words, config.sample_words)
     template_budget = max_memory // _TEMPLATE_BYTES if max_memory else None
-    template_job = CandidateJob(config, pairs, model, max_entries=template_budget)
+    template_job = CandidateJob(
+        config, pairs, model, compiled=compiled, max_entries=template_budget
+    )
     candidates = run_pass(template_job, lines(), engine, every=every, **common)
     log.info("%d candidate templates (from every %d. chunk)", len(candidates), every)
     # Parse the corpus with the candidates; a template the parse does not apply often
