@@ -18,6 +18,7 @@ corpus order with the same :class:`~ciyu.passes.Stack`: the same groups, the sam
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -99,7 +100,10 @@ def _pack_items(name: str, items: Sequence[tuple[str, ...]]) -> Arrays:
 
 
 def _unpack_items(arrays: Arrays, name: str) -> list[tuple[str, ...]]:
-    flat = unpack_strings(arrays, name)
+    # word keys repeat across templates: one string object each (interned), as the
+    # partial that was sent held them, not one per occurrence in the message (which
+    # doubled the memory of merging the template pass's partials)
+    flat = [sys.intern(x) for x in unpack_strings(arrays, name)]
     return [tuple(run) for run in _runs(flat, _ints(arrays, f"{name}_sizes"))]
 
 
