@@ -830,24 +830,91 @@ static int encode_utf8(const Py_UCS4 *s, Py_ssize_t n, char **out, Py_ssize_t *o
     return 0;
 }
 
-/* segment(text: str, rules: Rules, sep: str, utf8: bool = False) -> str | bytes
+/* Decode the UTF-8 of b[0..nb) into s (room for nb code points); *n is the number of code
+ * points. Returns 0 when b is not well-formed UTF-8 (Unicode's Table 3-7, which Python's
+ * strict decoder follows: no overlong form, no surrogate, nothing above U+10FFFF, no
+ * truncated sequence). Runs without the GIL. */
+static int decode_utf8(const unsigned char *b, Py_ssize_t nb, Py_UCS4 *s, Py_ssize_t *n) {
+    Py_ssize_t i = 0, k = 0;
+    while (i < nb) {
+        unsigned char c = b[i];
+        if (c < 0x80) {
+            s[k++] = c;
+            i++;
+            continue;
+        }
+        Py_ssize_t len;
+        Py_UCS4 cp;
+        unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else {
+            return 0;
+        }
+        if (nb - i < len) return 0;
+        if (b[i + 1] < lo || b[i + 1] > hi) return 0;
+        for (Py_ssize_t j = 1; j < len; j++) {
+            unsigned char d = b[i + j];
+            if ((d & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (d & 0x3F);
+        }
+        s[k++] = cp;
+        i += len;
+    }
+    *n = k;
+    return 1;
+}
+
+/* segment(text: str | bytes, rules: Rules, sep: str, utf8: bool = False) -> str | bytes
  * Every line of text (split at "\n") segmented, words joined by sep; with utf8, the
  * result is encoded (without the GIL: a thread that writes it to a binary file does no
- * further work per character). */
+ * further work per character). Text given as bytes is UTF-8, decoded here without the GIL
+ * too; None if it is not well-formed (the caller decodes it for the error message). */
 static PyObject *Lattice_segment(Lattice *self, PyObject *args) {
     PyObject *text, *rules_obj, *sep_obj;
     int utf8 = 0;
     if (!lattice_trie(self)) return NULL;
-    if (!PyArg_ParseTuple(args, "UO!U|p", &text, &RulesType, &rules_obj, &sep_obj, &utf8))
+    if (!PyArg_ParseTuple(args, "OO!U|p", &text, &RulesType, &rules_obj, &sep_obj, &utf8))
         return NULL;
+    if (!PyUnicode_Check(text) && !PyBytes_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "segment: text must be str or UTF-8 bytes");
+        return NULL;
+    }
     self->frozen = 1;
     const Rules *rules = (const Rules *)rules_obj;
     PyObject *result = NULL;
     Py_UCS4 *s = NULL, *sep = NULL;
     Writer w;
     memset(&w, 0, sizeof(w));
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    s = PyUnicode_AsUCS4Copy(text);
+    Py_ssize_t n;
+    if (PyBytes_Check(text)) {
+        /* bytes are immutable, and the argument keeps them alive without the GIL */
+        const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(text);
+        Py_ssize_t nb = PyBytes_GET_SIZE(text);
+        if (nb > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_UCS4) - 1) return PyErr_NoMemory();
+        s = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(nb + 1));
+        if (!s) return PyErr_NoMemory();
+        int ok;
+        MAYBE_WITHOUT_GIL(nb, ok = decode_utf8(b, nb, s, &n));
+        if (!ok) {
+            PyMem_Free(s);
+            Py_RETURN_NONE;
+        }
+    } else {
+        n = PyUnicode_GET_LENGTH(text);
+        s = PyUnicode_AsUCS4Copy(text);
+    }
     sep = PyUnicode_AsUCS4Copy(sep_obj);
     w.view = alloc_array(n + 1, sizeof(Py_UCS4));
     w.unit_end = alloc_array(n + 1, sizeof(Py_ssize_t));
@@ -907,8 +974,8 @@ static PyMethodDef Lattice_methods[] = {
     {"boundaries", (PyCFunction)Lattice_boundaries, METH_O,
      "boundaries(s) -> list of the end offsets of the best segmentation of s"},
     {"segment", (PyCFunction)Lattice_segment, METH_VARARGS,
-     "segment(text, rules, sep, utf8=False) -> every line of text, its words joined by "
-     "sep (UTF-8 bytes with utf8)"},
+     "segment(text, rules, sep, utf8=False) -> every line of text (str, or UTF-8 bytes: "
+     "None if they are not well-formed), its words joined by sep (UTF-8 bytes with utf8)"},
     {NULL, NULL, 0, NULL},
 };
 

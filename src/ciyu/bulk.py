@@ -25,14 +25,14 @@ from __future__ import annotations
 import collections
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._atomic import atomic_write
 from ._strings import valid_text
 from .errors import ModelFormatError
 from .model import Model
 from .parallel import resolve_threads
-from .reader import Corpus, Errors
+from .reader import Corpus, Errors, RawBlock
 from .text import compiled_rules
 
 #: Blocks submitted and not yet written, per thread: with room for four, a block that
@@ -77,28 +77,51 @@ def load_model(path: str) -> tuple[Model, Fingerprint]:
 @dataclass(frozen=True, slots=True)
 class Job:
     """One block of whole lines to segment: the output is ``prefix + segmented text +
-    suffix``. ``nbytes`` is the block's size in the input (for progress)."""
+    suffix``. The text is ``raw`` (its UTF-8 bytes, decoded by the thread that segments
+    it) or ``text``; ``nbytes`` is the block's size in the input (for progress)."""
 
     prefix: str
-    text: str
+    text: str | None
+    raw: RawBlock | None
     suffix: str
     nbytes: int
 
+    def decoded(self, errors: Errors = "strict") -> str:
+        """The text of the job.
 
-def jobs(corpus: Corpus, sep: str) -> Iterator[Job]:
-    """One job per block of whole lines of ``corpus``.
+        Raises:
+            InvalidUtf8Error: on invalid UTF-8, as the reader reports it.
+        """
+        if self.raw is None:
+            return self.text or ""
+        return self.raw.decode(errors)
+
+
+def jobs(corpus: Corpus, sep: str, raw: bool = False) -> Iterator[Job]:
+    """One job per block of whole lines of ``corpus``; with ``raw``, its text is left
+    undecoded (see :class:`Job`).
 
     The blocks of an over-long line are joined with the separator, and every output line
     ends with a newline (also the last one of a source that has none).
     """
     mid_line = False
-    for block in corpus.blocks():
-        text = block.text
+    if raw:
+        for block in corpus.raw_blocks():
+            data = block.data
+            prefix = sep if mid_line and data and not data.startswith(b"\n") else ""
+            if data.endswith(b"\n"):
+                block = replace(block, data=data[:-1])
+            suffix = "\n" if block.complete else ""
+            yield Job(prefix, None, block, suffix, len(data))
+            mid_line = not block.complete
+        return
+    for b in corpus.blocks():
+        text = b.text
         prefix = sep if mid_line and text and not text.startswith("\n") else ""
         if text.endswith("\n"):
             text = text[:-1]
-        yield Job(prefix, text, "\n" if block.complete else "", block.nbytes)
-        mid_line = not block.complete
+        yield Job(prefix, text, None, "\n" if b.complete else "", b.nbytes)
+        mid_line = not b.complete
 
 
 class BlockSegmenter:
@@ -124,7 +147,7 @@ class BlockSegmenter:
         self.path = path
         self.fingerprint = fingerprint
         fast = model.decoder.fast
-        self._segment: Callable[[str], bytes] | None = None
+        self._segment: Callable[[str | bytes], bytes | None] | None = None
         if fast is not None:
             # text decoded from UTF-8 holds no lone surrogate: the compiled segmenter is
             # called directly, without Model.segment's check (a regular expression over
@@ -133,12 +156,24 @@ class BlockSegmenter:
             self._segment = lambda text: fast.segment(text, rules, separator, True)
 
     def __call__(self, job: Job) -> bytes:
-        """The segmented text of ``job``, with its prefix and suffix, in UTF-8."""
+        """The segmented text of ``job``, with its prefix and suffix, in UTF-8.
+
+        Raises:
+            InvalidUtf8Error: if the job's bytes are not UTF-8 (named as the reader names
+                it).
+        """
         if self._segment is not None:
+            # the compiled segmenter decodes the bytes itself, without the GIL; bytes that
+            # are not well-formed are decoded here, for the reader's error message
+            out = self._segment(job.raw.data if job.raw is not None else job.decoded())
+            if out is None:
+                out = self._segment(job.decoded())
+                assert out is not None  # decoded text is never refused
             # the prefix and suffix are short: encoding them is cheaper than joining
             # strings of a whole block
-            return job.prefix.encode() + self._segment(job.text) + job.suffix.encode()
-        return (job.prefix + self.model.segment(job.text, self.sep) + job.suffix).encode()
+            return job.prefix.encode() + out + job.suffix.encode()
+        text = job.decoded()
+        return (job.prefix + self.model.segment(text, self.sep) + job.suffix).encode()
 
     def run(self, corpus: Corpus, threads: int | None = 1) -> Iterator[tuple[bytes, int]]:
         """Segment ``corpus``; yields, in input order, each block's output (UTF-8) and its
@@ -148,7 +183,11 @@ class BlockSegmenter:
             corpus: the text.
             threads: threads that segment (``None`` or 0: one per core).
         """
-        pending = jobs(corpus, self.sep)
+        # undecoded blocks go to the threads when the compiled segmenter decodes them: the
+        # reading thread then only reads (with --errors replace, it decodes as before)
+        pending = jobs(
+            corpus, self.sep, raw=self._segment is not None and corpus.errors == "strict"
+        )
         n = resolve_threads(threads)
         if n <= 1:
             for job in pending:

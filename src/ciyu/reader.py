@@ -257,15 +257,34 @@ class Block:
     nbytes: int
 
 
-def read_blocks(
-    fh: BinaryIO, name: str, errors: Errors = "strict", block_bytes: int = DEFAULT_PIECE_BYTES
-) -> Iterator[Block]:
-    """Decode an open binary stream into :class:`Block` objects of about ``block_bytes``.
+@dataclass(frozen=True)
+class RawBlock:
+    """A :class:`Block` not decoded yet: its UTF-8 bytes and where they start in the
+    source, so that whoever decodes them (a thread, or compiled code) reports invalid
+    UTF-8 as :func:`read_blocks` does (:meth:`decode`)."""
 
-    Raises:
-        InputError: on invalid UTF-8 (with ``errors="strict"``), naming the line and byte
-            offset exactly as :func:`read_binary` does.
-    """
+    source: str
+    lineno: int
+    data: bytes
+    offset: int
+    complete: bool
+
+    def decode(self, errors: Errors = "strict") -> str:
+        """The text of the block.
+
+        Raises:
+            InvalidUtf8Error: on invalid UTF-8 with ``errors="strict"``, naming the line
+                and the byte offset in the source.
+        """
+        return _decode(self.data, errors, self.source, self.lineno, self.offset)
+
+
+def read_raw_blocks(
+    fh: BinaryIO, name: str, block_bytes: int = DEFAULT_PIECE_BYTES
+) -> Iterator[RawBlock]:
+    """Cut an open binary stream into :class:`RawBlock` objects of about ``block_bytes``:
+    whole lines, but for a line longer than a block, which is cut at a character
+    boundary."""
     lineno = 1
     offset = 0
     carry = b""
@@ -277,7 +296,7 @@ def read_blocks(
             raise InputError(f"{name}: cannot read line {lineno}: {exc}") from None
         if not chunk and not carry:
             if not at_line_start:  # the stream ended right after a split line
-                yield Block(name, lineno, "", True, 0)
+                yield RawBlock(name, lineno, b"", offset, True)
             return
         data = carry + chunk
         if not chunk:  # end of stream
@@ -290,12 +309,24 @@ def read_blocks(
                     continue
                 cut = len(data) - _utf8_tail_len(data)  # an over-long line: split it
         body, carry = data[:cut], data[cut:]
-        text = _decode(body, errors, name, lineno, offset)
         complete = body.endswith(b"\n") or not chunk
-        yield Block(name, lineno, text, complete, len(body))
+        yield RawBlock(name, lineno, body, offset, complete)
         at_line_start = complete
         lineno += body.count(b"\n")
         offset += len(body)
+
+
+def read_blocks(
+    fh: BinaryIO, name: str, errors: Errors = "strict", block_bytes: int = DEFAULT_PIECE_BYTES
+) -> Iterator[Block]:
+    """Decode an open binary stream into :class:`Block` objects of about ``block_bytes``.
+
+    Raises:
+        InputError: on invalid UTF-8 (with ``errors="strict"``), naming the line and byte
+            offset exactly as :func:`read_binary` does.
+    """
+    for raw in read_raw_blocks(fh, name, block_bytes):
+        yield Block(name, raw.lineno, raw.decode(errors), raw.complete, len(raw.data))
 
 
 def _walk_error(top: Path) -> Callable[[OSError], None]:
@@ -590,6 +621,11 @@ class Corpus:
         """Yield every source as :class:`Block` objects (whole lines, about 1 MiB each)."""
         for name, fh in self._streams():
             yield from read_blocks(fh, name, self.errors, self.max_piece_bytes)
+
+    def raw_blocks(self) -> Iterator[RawBlock]:
+        """The blocks of :meth:`blocks`, not decoded (see :class:`RawBlock`)."""
+        for name, fh in self._streams():
+            yield from read_raw_blocks(fh, name, self.max_piece_bytes)
 
     def __iter__(self) -> Iterator[str]:
         """Yield the text of every piece (lines, or parts of over-long lines)."""
