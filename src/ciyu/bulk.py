@@ -2,16 +2,16 @@
 number of threads.
 
 The corpus is read in blocks of whole lines (about 1 MiB, see
-:meth:`ciyu.reader.Corpus.blocks`); each block is one job, and the results are written in
+:meth:`ciyu.reader.Corpus.raw_blocks`); each block is one job, and the results are written in
 input order. A line longer than a block arrives in several blocks, whose words are joined
 with the separator as if it had been one block.
 
 Threads share one model: the compiled segmenter runs the rule layer and the lattice
 without the GIL, and a model never changes once it has segmented (see
 :meth:`ciyu.model.Model.segment`), so ``N`` threads segment about ``N`` blocks at once
-while this thread reads the input and writes the output. The output is UTF-8 bytes,
-encoded by the compiled segmenter without the GIL too: what stays with this thread
-(decoding the input, writing bytes) is a small part of the work, so two threads segment
+while this thread reads the input and writes the output. The compiled segmenter also
+decodes its block's UTF-8 and encodes its output without the GIL: what stays with this
+thread (reading and writing bytes) is a small part of the work, so two threads segment
 nearly twice as fast as one. At most ``4 × N`` blocks (:data:`IN_FLIGHT_PER_THREAD`) are in
 flight, so memory stays bounded whatever the size of the input. The calling process keeps
 no state between runs: its model lives in the :class:`BlockSegmenter` it made.
