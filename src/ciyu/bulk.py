@@ -77,51 +77,41 @@ def load_model(path: str) -> tuple[Model, Fingerprint]:
 @dataclass(frozen=True, slots=True)
 class Job:
     """One block of whole lines to segment: the output is ``prefix + segmented text +
-    suffix``. The text is ``raw`` (its UTF-8 bytes, decoded by the thread that segments
-    it) or ``text``; ``nbytes`` is the block's size in the input (for progress)."""
+    suffix``. The text is ``raw``'s UTF-8 bytes (without a final newline), decoded by the
+    thread that segments it, with ``errors``; ``nbytes`` is the block's size in the input
+    (for progress)."""
 
     prefix: str
-    text: str | None
-    raw: RawBlock | None
+    raw: RawBlock
     suffix: str
     nbytes: int
+    errors: Errors = "strict"
 
-    def decoded(self, errors: Errors = "strict") -> str:
+    def decoded(self) -> str:
         """The text of the job.
 
         Raises:
-            InvalidUtf8Error: on invalid UTF-8, as the reader reports it.
+            InvalidUtf8Error: on invalid UTF-8 with ``errors="strict"``, as the reader
+                reports it.
         """
-        if self.raw is None:
-            return self.text or ""
-        return self.raw.decode(errors)
+        return self.raw.decode(self.errors)
 
 
-def jobs(corpus: Corpus, sep: str, raw: bool = False) -> Iterator[Job]:
-    """One job per block of whole lines of ``corpus``; with ``raw``, its text is left
-    undecoded (see :class:`Job`).
+def jobs(corpus: Corpus, sep: str) -> Iterator[Job]:
+    """One job per block of whole lines of ``corpus``, its text left undecoded (see
+    :class:`Job`).
 
     The blocks of an over-long line are joined with the separator, and every output line
     ends with a newline (also the last one of a source that has none).
     """
     mid_line = False
-    if raw:
-        for block in corpus.raw_blocks():
-            data = block.data
-            prefix = sep if mid_line and data and not data.startswith(b"\n") else ""
-            if data.endswith(b"\n"):
-                block = replace(block, data=data[:-1])
-            suffix = "\n" if block.complete else ""
-            yield Job(prefix, None, block, suffix, len(data))
-            mid_line = not block.complete
-        return
-    for b in corpus.blocks():
-        text = b.text
-        prefix = sep if mid_line and text and not text.startswith("\n") else ""
-        if text.endswith("\n"):
-            text = text[:-1]
-        yield Job(prefix, text, None, "\n" if b.complete else "", b.nbytes)
-        mid_line = not b.complete
+    for block in corpus.raw_blocks():
+        data = block.data
+        prefix = sep if mid_line and data and not data.startswith(b"\n") else ""
+        if data.endswith(b"\n"):
+            block = replace(block, data=data[:-1])
+        yield Job(prefix, block, "\n" if block.complete else "", len(data), corpus.errors)
+        mid_line = not block.complete
 
 
 class BlockSegmenter:
@@ -163,9 +153,10 @@ class BlockSegmenter:
                 it).
         """
         if self._segment is not None:
-            # the compiled segmenter decodes the bytes itself, without the GIL; bytes that
-            # are not well-formed are decoded here, for the reader's error message
-            out = self._segment(job.raw.data if job.raw is not None else job.decoded())
+            # the compiled segmenter decodes strict UTF-8 itself, without the GIL; bytes it
+            # refuses (and --errors replace) are decoded here, for the reader's message or
+            # its replacement characters
+            out = self._segment(job.raw.data) if job.errors == "strict" else None
             if out is None:
                 out = self._segment(job.decoded())
                 assert out is not None  # decoded text is never refused
@@ -183,11 +174,7 @@ class BlockSegmenter:
             corpus: the text.
             threads: threads that segment (``None`` or 0: one per core).
         """
-        # undecoded blocks go to the threads when the compiled segmenter decodes them: the
-        # reading thread then only reads (with --errors replace, it decodes as before)
-        pending = jobs(
-            corpus, self.sep, raw=self._segment is not None and corpus.errors == "strict"
-        )
+        pending = jobs(corpus, self.sep)
         n = resolve_threads(threads)
         if n <= 1:
             for job in pending:
