@@ -27,7 +27,7 @@ import json
 import math
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -145,6 +145,35 @@ def unpack(data: bytes | bytearray | memoryview) -> tuple[dict[str, Any], Arrays
     if offset != len(body):
         raise CodecError("message body longer than its arrays")
     return meta, arrays
+
+
+def pack_strings(strings: Sequence[str], prefix: str = "") -> Arrays:
+    """``strings`` as two arrays of a message: their code points one after the other
+    (``{prefix}codes``, ``<u4``) and their lengths (``{prefix}lengths``, ``<i8``); lone
+    surrogates travel too."""
+    joined = "".join(strings).encode("utf-32-le", "surrogatepass")
+    return {
+        f"{prefix}codes": np.frombuffer(joined, dtype="<u4"),
+        f"{prefix}lengths": np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)),
+    }
+
+
+def unpack_strings(arrays: Arrays, prefix: str = "") -> list[str]:
+    """The strings of :func:`pack_strings`.
+
+    Raises:
+        ValueError: if the arrays are missing, of the wrong type, or do not fit together.
+    """
+    codes, lengths = arrays.get(f"{prefix}codes"), arrays.get(f"{prefix}lengths")
+    if codes is None or lengths is None:
+        raise ValueError(f"no strings {prefix}codes / {prefix}lengths")
+    if codes.dtype != np.dtype("<u4") or lengths.dtype != np.int64 or lengths.ndim != 1:
+        raise ValueError(f"bad string arrays {prefix}codes / {prefix}lengths")
+    if (len(lengths) and int(lengths.min()) < 0) or int(lengths.sum()) != len(codes):
+        raise ValueError(f"string lengths {prefix}lengths do not match the code points")
+    joined = codes.tobytes().decode("utf-32-le", "surrogatepass")
+    ends = np.cumsum(lengths).tolist()
+    return [joined[a:b] for a, b in zip([0, *ends], ends, strict=False)]
 
 
 def _check_spec(spec: object) -> tuple[str, np.dtype[Any], tuple[int, ...]]:

@@ -135,10 +135,8 @@ def encode_batch(batch: Batch, *, compress: bool = False) -> bytearray:
         r = batch.source
         meta = {"batch": "range", "path": r.path, "start": r.start, "end": r.end}
         return _codec.pack({**meta, "errors": r.errors, "chunk": batch.chunk_chars}, {})
-    joined = "".join(batch.texts).encode("utf-32-le", "surrogatepass")
-    lengths = np.fromiter(map(len, batch.texts), dtype=np.int64, count=len(batch.texts))
-    codes = np.frombuffer(joined, dtype="<u4")
-    return _codec.pack({"batch": "text"}, {"codes": codes, "lengths": lengths}, compress=compress)
+    arrays = _codec.pack_strings(batch.texts)
+    return _codec.pack({"batch": "text"}, arrays, compress=compress)
 
 
 def decode_batch(data: bytes | bytearray) -> Batch:
@@ -158,18 +156,12 @@ def decode_batch(data: bytes | bytearray) -> Batch:
             return StringCounts.from_arrays(arrays)
         except ValueError as exc:
             raise _codec.CodecError(f"damaged batch: {exc}") from None
-    codes, lengths = arrays.get("codes"), arrays.get("lengths")
-    if (
-        meta.get("batch") != "text"
-        or codes is None
-        or lengths is None
-        or int(lengths.sum()) != len(codes)
-        or (len(lengths) and int(lengths.min()) < 0)
-    ):
+    if meta.get("batch") != "text":
         raise _codec.CodecError("damaged text batch")
-    joined = codes.tobytes().decode("utf-32-le", "surrogatepass")
-    ends = np.cumsum(lengths).tolist()
-    return TextBatch([joined[a:b] for a, b in zip([0, *ends], ends, strict=False)])
+    try:
+        return TextBatch(_codec.unpack_strings(arrays))
+    except ValueError:  # UnicodeDecodeError too: a code point beyond U+10FFFF
+        raise _codec.CodecError("damaged text batch") from None
 
 
 class Accumulator(Protocol[P]):

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from .. import _codec
 from ..config import make, to_dict
 from ..passes import Accumulator, Batch, Message, Pass, TextBatch
 from .evidence import Evidence, EvidencePass, EvidenceTable
@@ -46,13 +47,8 @@ _I64 = np.int64
 
 
 def pack_strings(name: str, strings: Sequence[str]) -> Arrays:
-    """``strings`` as two arrays: their code points one after the other (``{name}_codes``)
-    and their lengths (``{name}_lengths``)."""
-    joined = "".join(strings).encode("utf-32-le", "surrogatepass")
-    return {
-        f"{name}_codes": np.frombuffer(joined, dtype="<u4"),
-        f"{name}_lengths": np.fromiter(map(len, strings), dtype=_I64, count=len(strings)),
-    }
+    """``strings`` as the arrays ``{name}_codes`` and ``{name}_lengths`` of a message."""
+    return _codec.pack_strings(strings, f"{name}_")
 
 
 def unpack_strings(arrays: Arrays, name: str) -> list[str]:
@@ -61,17 +57,7 @@ def unpack_strings(arrays: Arrays, name: str) -> list[str]:
     Raises:
         ValueError: if the arrays are missing or do not fit together.
     """
-    codes, lengths = arrays[f"{name}_codes"], arrays[f"{name}_lengths"]
-    if codes.dtype != np.dtype("<u4") or lengths.dtype != _I64:
-        raise ValueError(f"bad string arrays {name}")
-    if (len(lengths) and int(lengths.min()) < 0) or int(lengths.sum()) != len(codes):
-        raise ValueError(f"string lengths of {name} do not match its code points")
-    joined = codes.tobytes().decode("utf-32-le", "surrogatepass")
-    out, start = [], 0
-    for n in lengths.tolist():
-        out.append(joined[start : start + n])
-        start += n
-    return out
+    return _codec.unpack_strings(arrays, f"{name}_")
 
 
 def _ints(arrays: Arrays, name: str, n: int | None = None) -> list[int]:
