@@ -16,15 +16,24 @@ import ciyu
 from ciyu.errors import CiyuError, ConfigError
 from ciyu.passes import LocalEngine, TextBatch
 from ciyu.template import Parser, Template, brackets, fill_right, leaves, to_json, to_text
-from ciyu.template.evidence import EvidencePass, EvidenceTable
+from ciyu.template.evidence import Evidence, EvidencePass, EvidenceTable, _hash64
 from ciyu.template.jobs import CandidateJob, EvidenceJob, PairJob, TemplateJob, WordJob
 from ciyu.template.mining import TemplateCounts, TemplatePass
 from ciyu.template.occurrences import occurrence, trivial_occurrence
-from ciyu.template.options import TemplateConfig
+from ciyu.template.options import DISTINCT_EXACT, TemplateConfig
 from ciyu.template.pairs import PairCounts, PairPass, WordCounts, WordPass
 from ciyu.template.parser import Match, TemplateTrie, _Node, best_cover
 from ciyu.template.passes import run_pass
-from ciyu.template.sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, sentences, split_words
+from ciyu.template.sentences import (
+    CLOSER,
+    OPENER,
+    PUNCT,
+    SLOT,
+    Sentence,
+    chunk_sentences,
+    sentences,
+    split_words,
+)
 from ciyu.template.tsv import format_rows, parse_rows
 
 # --- a corpus made from known frames --------------------------------------------------
@@ -692,7 +701,45 @@ def test_jobs_travel_as_messages_and_shard_exactly(n_shards: int) -> None:
             ev.example,
             ev.floor,
         )
-        assert got.hashes.dtype == ev.hashes.dtype and (got.hashes == ev.hashes).all()
+        assert got.hashes == ev.hashes and all(isinstance(h, int) for h in got.hashes)
+    light = EvidenceJob(cfg, candidates, None, full=False)
+    rows = _through_messages(light, lines, n_shards).rows  # type: ignore[attr-defined]
+    assert list(rows) == list(evidence.rows)
+    for items, ev in evidence.rows.items():
+        got = rows[items]
+        assert (got.n, got.slots, got.floor) == (ev.n, ev.slots, ev.floor)
+        assert (got.fillers, got.hashes, got.example) == ({}, [], None)
+
+
+def test_evidence_of_a_chunk_is_its_applications_recorded_one_by_one() -> None:
+    # the parse pass gathers a chunk's evidence template by template, with the example's
+    # text made only for the sentences that tie on length: the same as recording every
+    # application in turn (Evidence.add), the hashes of the distinct fillers sorted
+    lines = made_corpus(600, seed=11)[0]
+    cfg = TemplateConfig(min_count=3)
+    word_job = WordJob(cfg, None)
+    vocab = word_job.finish(word_job.map(TextBatch(lines)))
+    pair_job = PairJob(cfg, vocab, None)
+    pairs = pair_job.finish(pair_job.map(TextBatch(lines)))
+    candidate_job = CandidateJob(cfg, pairs, None)
+    candidates = candidate_job.finish(candidate_job.map(TextBatch(lines)))
+    assert len(candidates) >= 3
+    for compiled in (True, False):
+        evidence_pass = EvidencePass(cfg, candidates, compiled=compiled)
+        got = evidence_pass.map(split_words, lines)
+        sents = list(chunk_sentences(lines, split_words))
+        want: dict[tuple[str, ...], Evidence] = {}
+        hashes: dict[tuple[str, ...], set[int]] = {}
+        for sent in sents:
+            for m in evidence_pass.applications(sent):
+                items = candidates[m.template].items
+                filler = want.setdefault(items, Evidence()).add(sent, m.slots)
+                hashes.setdefault(items, set()).add(_hash64(filler))
+        assert set(got.rows) == set(want) and got.n_words == sum(len(x.words) for x in sents)
+        for items, ev in want.items():
+            ev.hashes = sorted(hashes[items])[:DISTINCT_EXACT]
+            ev.shrink()
+            assert got.rows[items] == ev, items
 
 
 def test_a_damaged_partial_is_refused() -> None:
@@ -742,3 +789,19 @@ def test_trivial_templates_only_when_asked(
     trivial = [t for t in with_trivial if t.trivial]
     assert trivial and all(t.template.startswith("<X> ") for t in trivial)
     assert {t.template for t in with_trivial if not t.trivial} == {t.template for t in plain}
+
+
+_TOKENS = st.sampled_from(
+    ["虽然", "下", "，", "。", "？！", "”", "」", "好", "：", "；", "（", "a", "2021年"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_TOKENS, max_size=25).map(" ".join), max_size=6))
+def test_chunk_sentences_lay_out_what_sentence_of_holds(lines: list[str]) -> None:
+    from ciyu.template.sentences import ChunkSentences
+
+    chunk = ChunkSentences.of(lines, split_words)
+    want = [Sentence.of(s) for line in lines for s in sentences(line.split())]
+    assert [chunk.sentence(k) for k in range(len(chunk))] == want
+    assert chunk.words == [w for s in want for w in s.words]

@@ -15,13 +15,9 @@ part of a longer phrase).
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from .._compiled import HAVE_COMPILED_TEMPLATES, note_slow_templates
 from ..text import display, undisplay
@@ -29,7 +25,7 @@ from .mining import Scored
 from .occurrences import template_text
 from .options import DISTINCT_EXACT, FILLER_BUDGET, TOP_FILLERS, TemplateConfig
 from .parser import Application, CompiledApplications, Match, TemplateTrie, best_cover
-from .sentences import SLOT, Sentence, Words, chunk_sentences
+from .sentences import SLOT, ChunkSentences, Sentence, Words
 
 Slots = Sequence[tuple[int, int]]
 
@@ -67,13 +63,19 @@ def _hash64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def _prune(counter: Counter[str], floor: int) -> tuple[Counter[str], int]:
-    """Drop the rarest entries of ``counter`` until at most half of
+def _prune(counts: dict[str, int], floor: int) -> tuple[dict[str, int], int]:
+    """Drop the rarest entries of ``counts`` until at most half of
     :data:`FILLER_BUDGET` remain (lossy counting; the floor only rises)."""
-    while len(counter) > FILLER_BUDGET // 2:
+    while len(counts) > FILLER_BUDGET // 2:
         floor += 1
-        counter = Counter({f: c for f, c in counter.items() if c >= floor})
-    return counter, floor
+        counts = {f: c for f, c in counts.items() if c >= floor}
+    return counts, floor
+
+
+def _add_counts(mine: dict[str, int], theirs: dict[str, int]) -> None:
+    get = mine.get
+    for key, count in theirs.items():
+        mine[key] = get(key, 0) + count
 
 
 @dataclass
@@ -84,16 +86,16 @@ class Evidence:
         n: occurrences seen.
         fillers: counts of whole fillers (the words of every slot).
         slots: counts of each slot's filler, per slot.
-        hashes: the :data:`DISTINCT_EXACT` smallest hashes of the whole fillers, a
-            sketch of how many distinct fillers there are (exact below that many).
+        hashes: the :data:`DISTINCT_EXACT` smallest hashes of the whole fillers (sorted),
+            a sketch of how many distinct fillers there are (exact below that many).
         example: the example sentence: the shortest of at least six words, ties by text.
         floor: filler counts below this were pruned (at most :data:`FILLER_BUDGET` kept).
     """
 
     n: int = 0
-    fillers: Counter[str] = field(default_factory=Counter)
-    slots: list[Counter[str]] = field(default_factory=list)
-    hashes: npt.NDArray[np.uint64] = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    fillers: dict[str, int] = field(default_factory=dict)
+    slots: list[dict[str, int]] = field(default_factory=list)
+    hashes: list[int] = field(default_factory=list)
     example: tuple[bool, int, str] | None = None
     floor: int = 0
 
@@ -103,11 +105,11 @@ class Evidence:
         keys = sent.keys
         parts = [" ".join(keys[s:e]) for s, e in slots]  # slot_texts, inlined
         if not self.slots:
-            self.slots = [Counter() for _ in parts]
-        for counter, part in zip(self.slots, parts, strict=True):
-            counter[part] += 1
+            self.slots = [{} for _ in parts]
+        for counts, part in zip(self.slots, parts, strict=True):
+            counts[part] = counts.get(part, 0) + 1
         filler = " / ".join(parts)
-        self.fillers[filler] += 1
+        self.fillers[filler] = self.fillers.get(filler, 0) + 1
         rank = (len(sent.words) < 6, len(sent.words))
         if self.example is None or rank <= self.example[:2]:
             key = (*rank, example_text(sent, slots))
@@ -118,13 +120,14 @@ class Evidence:
     def absorb(self, other: Evidence) -> None:
         """Add ``other``."""
         self.n += other.n
-        self.fillers.update(other.fillers)
+        _add_counts(self.fillers, other.fillers)
         if not self.slots:
             self.slots = other.slots
         else:
             for mine, theirs in zip(self.slots, other.slots, strict=True):
-                mine.update(theirs)
-        self.hashes = np.union1d(self.hashes, other.hashes)[:DISTINCT_EXACT]
+                _add_counts(mine, theirs)
+        if other.hashes:
+            self.hashes = sorted(set(self.hashes).union(other.hashes))[:DISTINCT_EXACT]
         if other.example is not None and (self.example is None or other.example < self.example):
             self.example = other.example
         self.floor = max(self.floor, other.floor)
@@ -135,9 +138,9 @@ class Evidence:
         floor = self.floor
         if len(self.fillers) > FILLER_BUDGET:
             self.fillers, floor = _prune(self.fillers, floor)
-        for s, counter in enumerate(self.slots):
-            if len(counter) > FILLER_BUDGET:
-                self.slots[s], floor = _prune(counter, floor)
+        for s, counts in enumerate(self.slots):
+            if len(counts) > FILLER_BUDGET:
+                self.slots[s], floor = _prune(counts, floor)
         self.floor = floor
 
     def distinct(self) -> int:
@@ -186,13 +189,21 @@ class EvidencePass:
         candidates: the templates to parse with.
         compiled: parse with the compiled extension (``ciyu._tparse``) when it is
             installed; False parses with the pure-Python reference (the same evidence).
+        full: gather all the evidence; False only what decides which templates are kept
+            (the count and the slots' fillers), as the parses of a sample need: no whole
+            fillers, no distinct-filler sketch, no example.
     """
 
     stage = "parse"
 
     def __init__(
-        self, config: TemplateConfig, candidates: Sequence[Scored], compiled: bool = True
+        self,
+        config: TemplateConfig,
+        candidates: Sequence[Scored],
+        compiled: bool = True,
+        full: bool = True,
     ) -> None:
+        self.full = full
         self.items = [c.items for c in candidates]
         self.gains = [c.gain for c in candidates]
         self.trie = TemplateTrie(self.items, config.max_distance)
@@ -223,10 +234,14 @@ class EvidencePass:
         used, _ = best_cover(len(sent.words), matches, tree=False)
         return used
 
-    def chunk_applications(self, sents: Sequence[Sentence]) -> list[Application]:
+    def chunk_applications(self, sents: Sequence[Sentence] | ChunkSentences) -> list[Application]:
         """The applications of the best parse of every sentence, ``(sentence index,
         template index, slots)``, sentence after sentence: compiled when it can be, else
         by :meth:`applications` (the same, in the same order)."""
+        if isinstance(sents, ChunkSentences):
+            if self.fast is not None:
+                return self.fast.chunk_applications(sents)
+            sents = [sents.sentence(k) for k in range(len(sents))]
         if self.fast is not None:
             return self.fast.applications(sents)
         if self.compiled and not HAVE_COMPILED_TEMPLATES:
@@ -238,23 +253,51 @@ class EvidencePass:
         ]
 
     def map(self, words_of: Words, lines: list[str]) -> EvidenceTable:
-        """Gather the evidence of a chunk."""
-        part = EvidenceTable()
-        hashes: dict[tuple[str, ...], set[int]] = {}
-        sents = list(chunk_sentences(lines, words_of))
-        part.n_words = sum(len(sent.words) for sent in sents)
-        for s, template, slots in self.chunk_applications(sents):
-            items = self.items[template]
-            ev = part.rows.get(items)
-            if ev is None:
-                ev = part.rows[items] = Evidence()
-            filler = ev.add(sents[s], slots)
-            hashes.setdefault(items, set()).add(_hash64(filler))
-        for items, hs in hashes.items():
-            ev = part.rows[items]
-            ev.hashes = np.array(sorted(hs)[:DISTINCT_EXACT], dtype=np.uint64)
-            ev.shrink()
+        """Gather the evidence of a chunk: the applications of its parse, template by
+        template (in the order of each template's first application)."""
+        chunk = ChunkSentences.of(lines, words_of)
+        part = EvidenceTable(n_words=len(chunk.words))
+        by_template: dict[int, list[tuple[int, Slots]]] = {}
+        for s, template, slots in self.chunk_applications(chunk):
+            apps = by_template.get(template)
+            if apps is None:
+                by_template[template] = [(s, slots)]
+            else:
+                apps.append((s, slots))
+        for template, apps in by_template.items():
+            part.rows[self.items[template]] = self._evidence(chunk, apps)
         return part
+
+    def _evidence(self, chunk: ChunkSentences, apps: list[tuple[int, Slots]]) -> Evidence:
+        """The evidence of one template's applications in a chunk (what :meth:`Evidence.add`
+        records, application after application)."""
+        keys, offsets = chunk.keys, chunk.offsets
+        slot_counts: list[dict[str, int]] = [{} for _ in apps[0][1]]
+        fillers: dict[str, int] = {}
+        full = self.full
+        for s, slots in apps:
+            at = offsets[s]
+            parts = [" ".join(keys[at + a : at + b]) for a, b in slots]
+            for counts, part in zip(slot_counts, parts, strict=True):
+                counts[part] = counts.get(part, 0) + 1
+            if full:
+                filler = " / ".join(parts)
+                fillers[filler] = fillers.get(filler, 0) + 1
+        ev = Evidence(len(apps), fillers, slot_counts, [], None, 0)
+        if full:
+            ev.hashes = sorted(map(_hash64, fillers))[:DISTINCT_EXACT]
+            # the example: the shortest sentence of six words or more (else the shortest),
+            # ties by its text; the text only of the sentences that tie on length
+            sizes = [offsets[s + 1] - offsets[s] for s, _ in apps]
+            rank = min((size < 6, size) for size in sizes)
+            text = min(
+                example_text(chunk.sentence(s), slots)
+                for (s, slots), size in zip(apps, sizes, strict=True)
+                if (size < 6, size) == rank
+            )
+            ev.example = (*rank, text)
+        ev.shrink()
+        return ev
 
     def finish(self, merged: EvidenceTable) -> EvidenceTable:
         """The merged evidence."""

@@ -18,6 +18,7 @@ corpus order with the same :class:`~ciyu.passes.Stack`: the same groups, the sam
 
 from __future__ import annotations
 
+import itertools
 import sys
 import zlib
 from collections import Counter
@@ -97,6 +98,17 @@ def _counted(arrays: Arrays, name: str, counts: str) -> list[tuple[str, int]]:
     """The strings ``name`` with the counts ``counts``, as pairs."""
     keys = unpack_strings(arrays, name)
     return list(zip(keys, _ints(arrays, counts, len(keys)), strict=True))
+
+
+def _tables(arrays: Arrays, name: str, counts: str, sizes: Sequence[int]) -> list[dict[str, int]]:
+    """The strings ``name`` with the counts ``counts``, as one table (string → count) per
+    run of ``sizes`` entries."""
+    keys = unpack_strings(arrays, name)
+    values = _ints(arrays, counts, len(keys))
+    if any(n < 0 for n in sizes) or sum(sizes) != len(keys):
+        raise ValueError("run lengths do not match their items")
+    bounds = list(itertools.accumulate(sizes, initial=0))
+    return [dict(zip(keys[a:b], values[a:b], strict=True)) for a, b in itertools.pairwise(bounds)]
 
 
 def _pack_counter(name: str, counter: Counter[str]) -> Arrays:
@@ -497,10 +509,13 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         candidates: Sequence[Scored],
         model: bytes | None,
         compiled: bool = True,
+        full: bool = True,
         **kw: Any,
     ) -> None:
-        super().__init__(EvidencePass(config, candidates, compiled=compiled), model, **kw)
+        inner = EvidencePass(config, candidates, compiled=compiled, full=full)
+        super().__init__(inner, model, **kw)
         self.config, self.candidates, self.compiled = config, list(candidates), compiled
+        self.full = full
 
     def inner_empty(self) -> EvidenceTable:
         return EvidenceTable()
@@ -511,19 +526,21 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         arrays = _pack_items("items", items)
         arrays["n"] = np.array([ev.n for ev in rows], dtype=_I64)
         arrays["floor"] = np.array([ev.floor for ev in rows], dtype=_I64)
-        fillers = [list(ev.fillers.items()) for ev in rows]
-        arrays.update(pack_strings("fillers", [f for fs in fillers for f, _ in fs]))
-        arrays["filler_counts"] = np.array([c for fs in fillers for _, c in fs], dtype=_I64)
+        fillers = [ev.fillers for ev in rows]
+        arrays.update(pack_strings("fillers", [f for fs in fillers for f in fs]))
+        arrays["filler_counts"] = np.array([c for fs in fillers for c in fs.values()], dtype=_I64)
         arrays["filler_sizes"] = np.fromiter(map(len, fillers), dtype=_I64, count=len(rows))
-        slots = [list(c.items()) for ev in rows for c in ev.slots]
-        arrays.update(pack_strings("slots", [f for s in slots for f, _ in s]))
-        arrays["slot_counts"] = np.array([c for s in slots for _, c in s], dtype=_I64)
+        slots = [c for ev in rows for c in ev.slots]
+        arrays.update(pack_strings("slots", [f for s in slots for f in s]))
+        arrays["slot_counts"] = np.array([c for s in slots for c in s.values()], dtype=_I64)
         arrays["slot_sizes"] = np.fromiter(map(len, slots), dtype=_I64, count=len(slots))
         arrays["slots_per_row"] = np.array([len(ev.slots) for ev in rows], dtype=_I64)
         # the sketch's uint64 hashes travel as int64 bits
-        hashes = [ev.hashes for ev in rows]
-        arrays["hashes"] = np.concatenate(hashes).view(_I64) if hashes else np.empty(0, dtype=_I64)
-        arrays["hash_sizes"] = np.fromiter(map(len, hashes), dtype=_I64, count=len(rows))
+        hashes = [h for ev in rows for h in ev.hashes]
+        arrays["hashes"] = np.array(hashes, dtype=np.uint64).view(_I64)
+        arrays["hash_sizes"] = np.fromiter(
+            (len(ev.hashes) for ev in rows), dtype=_I64, count=len(rows)
+        )
         examples = [ev.example for ev in rows]
         arrays.update(pack_strings("examples", [e[2] if e else "" for e in examples]))
         arrays["example_rank"] = np.array(
@@ -535,30 +552,27 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         items = _unpack_items(arrays, "items")
         k = len(items)
         ns, floors = _ints(arrays, "n", k), _ints(arrays, "floor", k)
-        fillers = _runs(
-            _counted(arrays, "fillers", "filler_counts"), _ints(arrays, "filler_sizes", k)
-        )
-        slot_lists = _runs(_counted(arrays, "slots", "slot_counts"), _ints(arrays, "slot_sizes"))
-        slots = _runs(slot_lists, _ints(arrays, "slots_per_row", k))
-        hashes = np.asarray(arrays["hashes"], dtype=_I64).view(np.uint64)
+        fillers = _tables(arrays, "fillers", "filler_counts", _ints(arrays, "filler_sizes", k))
+        slot_tables = _tables(arrays, "slots", "slot_counts", _ints(arrays, "slot_sizes"))
+        slots = _runs(slot_tables, _ints(arrays, "slots_per_row", k))
+        hashes = np.asarray(arrays["hashes"], dtype=_I64).view(np.uint64).tolist()
         hash_sizes = _ints(arrays, "hash_sizes", k)
         if sum(hash_sizes) != len(hashes) or min(hash_sizes, default=0) < 0:
             raise ValueError("hash sketch sizes do not match the hashes")
-        bounds = np.cumsum([0, *hash_sizes]).tolist()
+        bounds = list(itertools.accumulate(hash_sizes, initial=0))
         texts = unpack_strings(arrays, "examples")
         ranks = np.asarray(arrays["example_rank"], dtype=_I64)
         if ranks.shape != (k, 2) or len(texts) != k:
             raise ValueError("bad example arrays")
         table = EvidenceTable(n_words=int(meta["n_words"]))
-        for i, t in enumerate(items):
-            short, length = ranks[i].tolist()
+        for i, (t, (short, length)) in enumerate(zip(items, ranks.tolist(), strict=True)):
             table.rows[t] = Evidence(
-                n=ns[i],
-                fillers=Counter(dict(fillers[i])),
-                slots=[Counter(dict(s)) for s in slots[i]],
-                hashes=hashes[bounds[i] : bounds[i + 1]].copy(),
-                example=None if short < 0 else (bool(short), length, texts[i]),
-                floor=floors[i],
+                ns[i],
+                fillers[i],
+                slots[i],
+                hashes[bounds[i] : bounds[i + 1]],
+                None if short < 0 else (bool(short), length, texts[i]),
+                floors[i],
             )
         return table
 
@@ -569,7 +583,8 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         arrays["scores"] = np.array(
             [[s.gain, s.weakest_pmi, s.cost] for s in c], dtype=np.float64
         ).reshape(len(c), 3)
-        return {"config": to_dict(self.config), "compiled": self.compiled}, arrays
+        meta = {"config": to_dict(self.config), "compiled": self.compiled, "full": self.full}
+        return meta, arrays
 
     @classmethod
     def rebuild(cls, meta: dict[str, Any], arrays: Arrays, model: bytes | None) -> EvidenceJob:
@@ -580,4 +595,10 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
             Scored(t, n, gain, weakest, cost)
             for t, n, (gain, weakest, cost) in zip(items, counts, scores, strict=True)
         ]
-        return cls(_config(meta), candidates, model, compiled=bool(meta["compiled"]))
+        return cls(
+            _config(meta),
+            candidates,
+            model,
+            compiled=bool(meta["compiled"]),
+            full=bool(meta["full"]),
+        )

@@ -45,7 +45,16 @@ from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 from .._compiled import tparse as _tparse
 from ..errors import ConfigError
 from .occurrences import trivial_occurrence
-from .sentences import CLOSER, OPENER, PUNCT, SLOT, Sentence, model_words, sentences
+from .sentences import (
+    CLOSER,
+    OPENER,
+    PUNCT,
+    SLOT,
+    ChunkSentences,
+    Sentence,
+    model_words,
+    sentences,
+)
 
 if TYPE_CHECKING:
     from .._tparse import Parser as _CompiledParser
@@ -314,6 +323,16 @@ class CompiledApplications:
         ends = array("i", chain(sent.clause_end for sent in sents))
         offsets = array("i", itertools.accumulate((len(sent.keys) for sent in sents), initial=0))
         return self._parser.applications(ids, classes, clauses, ends, offsets)
+
+    def chunk_applications(self, chunk: ChunkSentences) -> list[Application]:
+        """:meth:`applications` of the sentences of a chunk laid out flat (no object per
+        sentence)."""
+        get = self._words.get
+        ids = array("i", [get(k, -1) for k in chunk.keys])
+        offsets = array("i", chunk.offsets)
+        return self._parser.applications(
+            ids, chunk.classes, chunk.clauses, chunk.clause_end, offsets
+        )
 
 
 class _Walk:

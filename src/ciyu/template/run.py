@@ -145,7 +145,10 @@ def _mine(
     kept = candidates
     for round_ in range(PARSE_ROUNDS):
         last = round_ == PARSE_ROUNDS - 1
-        job = EvidenceJob(config, kept, model, compiled=compiled)
+        # a parse of the sample only decides what is kept; the evidence written out is
+        # that of a parse of all of the corpus
+        full = last or every == 1
+        job = EvidenceJob(config, kept, model, compiled=compiled, full=full)
         evidence = run_pass(job, lines(), engine, every=1 if last else every, **common)
         scale = 1.0 if last else vocab.n_words / max(evidence.n_words, 1)
         survivors = keep(kept, evidence, vocab.min_count, scale)

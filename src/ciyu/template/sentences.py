@@ -18,6 +18,7 @@ import functools
 import itertools
 import re
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -207,3 +208,75 @@ def chunk_sentences(lines: Iterable[str], words_of: Words) -> Iterator[Sentence]
     for line in lines:
         for sent in sentences(words_of(line)):
             yield Sentence.of(sent)
+
+
+@dataclass(frozen=True)
+class ChunkSentences:
+    """The sentences of a chunk of lines, laid out one after the other in flat arrays:
+    what :class:`Sentence` holds for one sentence, for all of them at once (a parse pass
+    reads every sentence of the corpus; one object per sentence cost more than the
+    parse). Positions in :attr:`clauses` and :attr:`clause_end` are the sentence's own,
+    as in :class:`Sentence`.
+
+    Attributes:
+        words: the words, sentence after sentence.
+        keys: their keys (:func:`word_key`).
+        offsets: where each sentence begins in ``words``, and the end (one more entry than
+            sentences).
+        classes, clauses, clause_end: as :class:`Sentence`'s, as int32 arrays.
+    """
+
+    words: list[str]
+    keys: list[str]
+    offsets: list[int]
+    classes: array[int]
+    clauses: array[int]
+    clause_end: array[int]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def sentence(self, k: int) -> Sentence:
+        """Sentence ``k`` (the same as :meth:`Sentence.of` of its words)."""
+        a, b = self.offsets[k], self.offsets[k + 1]
+        return Sentence(
+            self.words[a:b],
+            self.keys[a:b],
+            list(self.classes[a:b]),
+            list(self.clauses[a:b]),
+            list(self.clause_end[a:b]),
+        )
+
+    @classmethod
+    def of(cls, lines: Iterable[str], words_of: Words) -> ChunkSentences:
+        """The sentences of ``lines``, segmented by ``words_of``."""
+        import numpy as np  # the template passes hold it already; parsing one line does not
+
+        sents = [sent for line in lines for sent in sentences(words_of(line))]
+        words = list(itertools.chain.from_iterable(sents))
+        infos = list(map(word_info, words))
+        keys = [k for k, _ in infos]
+        n = len(words)
+        classes = np.fromiter((c for _, c in infos), dtype=np.int32, count=n)
+        lengths = np.fromiter(map(len, sents), dtype=np.int64, count=len(sents))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        begin = np.repeat(offsets[:-1], lengths)  # each word's sentence start
+        # a clause's final mark belongs to it: the marks before each word in its sentence
+        marks = (classes & CLAUSE) != 0
+        before = np.cumsum(marks) - marks
+        clauses = before - np.repeat(before[offsets[:-1]] if n else before[:0], lengths)
+        # the first boundary mark after each position, within its sentence, else the
+        # sentence's end (positions the sentence's own)
+        bounds = np.flatnonzero(classes & BOUNDARY)
+        end = np.repeat(offsets[1:], lengths)
+        at = np.searchsorted(bounds, np.arange(n), side="right")
+        following = np.append(bounds, n)[at]
+        clause_end = np.minimum(following, end) - begin
+        return cls(
+            words,
+            keys,
+            offsets.tolist(),
+            array("i", classes.tobytes()),
+            array("i", clauses.astype(np.int32).tobytes()),
+            array("i", clause_end.astype(np.int32).tobytes()),
+        )
