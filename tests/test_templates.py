@@ -805,3 +805,29 @@ def test_chunk_sentences_lay_out_what_sentence_of_holds(lines: list[str]) -> Non
     want = [Sentence.of(s) for line in lines for s in sentences(line.split())]
     assert [chunk.sentence(k) for k in range(len(chunk))] == want
     assert chunk.words == [w for s in want for w in s.words]
+
+
+def test_a_batch_is_mapped_chunk_by_chunk_as_its_state_says() -> None:
+    # run_pass sends several chunks at once; the job cuts them back into chunks of
+    # chunk_chars (a setting that travels with its state) and merges their partials
+    from ciyu.counts import chunked
+
+    lines = made_corpus(300, seed=5)[0]
+    cfg = TemplateConfig(min_count=3)
+    word_job = WordJob(cfg, None)
+    vocab = word_job.finish(word_job.map(TextBatch(lines)))
+    job = PairJob(cfg, vocab, None)
+    job.chunk_chars = 400
+    twin = PairJob.decode_state(job.encode_state() or b"")
+    assert twin.chunk_chars == 400
+    got = twin.map(TextBatch(lines)).part
+    chunks = list(chunked(lines, 400))
+    assert len(chunks) > 5
+    want = job.inner.map(split_words, chunks[0])
+    for chunk in chunks[1:]:
+        want.absorb(job.inner.map(split_words, chunk))
+    for name in ("keys", "counts", "left", "right", "slots"):
+        assert (getattr(got, name) == getattr(want, name)).all(), name
+    # and mapped as one chunk when no size is set
+    whole = PairJob(cfg, vocab, None).map(TextBatch(lines)).part
+    assert (whole.keys == want.keys).all() and (whole.counts == want.counts).all()

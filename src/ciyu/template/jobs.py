@@ -31,7 +31,8 @@ import numpy.typing as npt
 
 from .. import _codec
 from ..config import make, to_dict
-from ..passes import Accumulator, Batch, Message, Pass, TextBatch
+from ..counts import chunked
+from ..passes import Accumulator, Batch, Message, Pass, Stack, TextBatch
 from .evidence import Evidence, EvidencePass, EvidenceTable
 from .mining import OPEN, Scored, TemplateCounts, TemplatePass
 from .options import TemplateConfig
@@ -187,6 +188,9 @@ class TemplateJob(Pass[Chunked[S], R]):
         self.inner = inner
         self.model = model
         self.max_entries = max_entries
+        #: :meth:`map` cuts a batch into chunks of at most this many characters (with
+        #: :func:`~ciyu.counts.chunked`) and merges their partials; None: one chunk.
+        self.chunk_chars: int | None = None
         self._words: Words | None = None
 
     # --- what subclasses say ---------------------------------------------------------
@@ -232,7 +236,13 @@ class TemplateJob(Pass[Chunked[S], R]):
     def map(self, batch: Batch) -> Chunked[S]:
         if not isinstance(batch, TextBatch):
             raise TypeError(f"template passes read lines of text, not {type(batch).__name__}")
-        return Chunked(self.inner.map(self.words(), batch.texts), sum(map(len, batch.texts)))
+        words = self.words()
+        if self.chunk_chars is None:
+            return Chunked(self.inner.map(words, batch.texts), sum(map(len, batch.texts)))
+        acc = Stack(self.merge, self.size, self.empty)
+        for chunk in chunked(batch.texts, self.chunk_chars):
+            acc.add(Chunked(self.inner.map(words, chunk), sum(map(len, chunk))))
+        return acc.result()
 
     def merge(self, a: Chunked[S], b: Chunked[S]) -> Chunked[S]:
         a.part.absorb(b.part)  # type: ignore[attr-defined]
@@ -273,13 +283,14 @@ class TemplateJob(Pass[Chunked[S], R]):
         meta, arrays = self.inner_state()
         if self.model is not None:
             arrays = {**arrays, "model": np.frombuffer(self.model, dtype=np.uint8)}
-        return {**meta, "max_entries": self.max_entries}, arrays
+        return {**meta, "max_entries": self.max_entries, "chunk_chars": self.chunk_chars}, arrays
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, Any]) -> TemplateJob[S, R]:
         model = arrays.get("model")
         job = cls.rebuild(meta, arrays, None if model is None else model.tobytes())
         job.max_entries = meta.get("max_entries")
+        job.chunk_chars = meta.get("chunk_chars")
         return job
 
 

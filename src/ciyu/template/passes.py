@@ -21,7 +21,12 @@ from ..counts import chunked
 from ..passes import Engine, TextBatch
 from .jobs import TemplateJob
 
-__all__ = ["run_pass"]
+__all__ = ["CHUNKS_PER_BATCH", "run_pass"]
+
+#: Chunks in a batch: a worker merges the partials of a batch's chunks itself, so that
+#: this process decodes and merges a quarter as many (most of the templates and pairs of
+#: a chunk recur in the next ones).
+CHUNKS_PER_BATCH = 4
 
 R = TypeVar("R")
 
@@ -34,6 +39,7 @@ def run_pass(
     chunk_chars: int,
     progress: Callable[[str, int], None] | None = None,
     every: int = 1,
+    per_batch: int = CHUNKS_PER_BATCH,
 ) -> R:
     """Run one pass over ``lines``: map every chunk, merge, finish.
 
@@ -45,20 +51,33 @@ def run_pass(
         progress: called as ``progress(stage, characters_done)``.
         every: map only every ``every``-th chunk (the first, then every ``every``-th):
             a sample spread over the corpus, the same for any engine.
+        per_batch: chunks sent to a worker at once; it maps them one by one and merges
+            their partials before sending one back.
 
     Returns:
         The finished result of the pass.
     """
     read = [0, 0]  # characters read so far, of them in the chunks mapped
+    # the job cuts a batch back into chunks of this size (the batches' chunks, for
+    # consecutive ones; in any case the same on every engine)
+    job.chunk_chars = chunk_chars
 
     def batches() -> Iterator[TextBatch]:
+        batch: list[str] = []
+        held = 0
         for index, chunk in enumerate(chunked(lines, chunk_chars)):
             n = sum(map(len, chunk))
             read[0] += n
             if index % every:
                 continue
             read[1] += n
-            yield TextBatch(chunk)
+            batch.extend(chunk)
+            held += 1
+            if held == per_batch:
+                yield TextBatch(batch)
+                batch, held = [], 0
+        if held:
+            yield TextBatch(batch)
 
     report = None
     if progress is not None:
