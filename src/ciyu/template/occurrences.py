@@ -174,7 +174,7 @@ def sentence_edges(
     cp: ChunkPairs, edges: Ints, n_vocab: int, n_buckets: int
 ) -> list[dict[int, list[int]]]:
     """For each sentence of a chunk, its edges: position → positions after it."""
-    out: list[dict[int, list[int]]] = [{} for _ in cp.words]
+    out: list[dict[int, list[int]]] = [{} for _ in range(len(cp.chunk))]
     i, j = chunk_edges(cp, edges, n_vocab, n_buckets)
     if len(i) == 0:
         return out

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from ..text import NUM
 from .options import TemplateConfig, bucket
-from .sentences import CLAUSE, SLOT, Sentence, Words, is_sentence_end, sentences, word_info
+from .sentences import CLAUSE, SLOT, ChunkSentences, Sentence, Words, is_sentence_end, word_info
 
 Ints = npt.NDArray[np.int64]
 
@@ -99,7 +99,7 @@ class ChunkPairs:
     """Every pair slot ``(i, j)`` of a chunk's sentences inside the window, flat.
 
     Attributes:
-        words: the words of each sentence of the chunk.
+        chunk: the chunk's sentences.
         ids: vocabulary id of every word of the chunk (−1 if not a fixed-word candidate).
         starts: offset of each sentence in ``ids``.
         left, right: positions (in ``ids``) of the two words of every slot.
@@ -111,7 +111,7 @@ class ChunkPairs:
             sentences' numbers two or more apart.
     """
 
-    words: list[list[str]]
+    chunk: ChunkSentences
     ids: Ints
     starts: Ints
     left: Ints
@@ -121,9 +121,15 @@ class ChunkPairs:
     classes: Ints
     clauses: Ints
 
+    @property
+    def words(self) -> list[list[str]]:
+        """The words of each sentence."""
+        flat, offsets = self.chunk.words, self.chunk.offsets
+        return [flat[a:b] for a, b in itertools.pairwise(offsets)]
+
     def sentence(self, k: int) -> Sentence:
         """Sentence ``k`` with its layout."""
-        return Sentence.of(self.words[k])
+        return self.chunk.sentence(k)
 
 
 def chunk_pairs(
@@ -131,23 +137,20 @@ def chunk_pairs(
 ) -> ChunkPairs:
     """Segment a chunk and list its pair slots: same sentence, same or next clause, at most
     ``max_distance`` words apart."""
-    sent_words: list[list[str]] = []
-    for line in lines:
-        sent_words.extend(sentences(words_of(line)))
-    # every word's key and class at once (each call is a cached look-up), then arrays
-    infos = list(map(word_info, itertools.chain.from_iterable(sent_words)))
-    keys = [k for k, _ in infos]
+    chunk = ChunkSentences.of(lines, words_of)
+    keys = chunk.keys
     n = len(keys)
-    classes = np.fromiter((c for _, c in infos), dtype=np.int64, count=n)
+    classes = np.frombuffer(chunk.classes, dtype=np.int32).astype(np.int64)
     ids = np.fromiter(map(index.get, keys, itertools.repeat(-1)), dtype=np.int64, count=n)
-    lengths = np.fromiter(map(len, sent_words), dtype=np.int64, count=len(sent_words))
-    starts = np.cumsum(lengths) - lengths
+    offsets = np.array(chunk.offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    starts = offsets[:-1]
     # clause numbers run on through the chunk, two apart between sentences, so that
     # "same or next clause" is a difference of at most 1: a word's clause is the clause
     # marks before it in the chunk, plus two for each sentence before its own
     marks = (classes & CLAUSE) != 0
     clause_arr = (np.cumsum(marks) - marks) + 2 * np.repeat(
-        np.arange(len(sent_words), dtype=np.int64), lengths
+        np.arange(len(lengths), dtype=np.int64), lengths
     )
     lefts: list[Ints] = []
     rights: list[Ints] = []
@@ -161,7 +164,7 @@ def chunk_pairs(
         buckets.append(np.full(len(ok), bucket(d), dtype=np.int64))
     empty = np.empty(0, dtype=np.int64)
     return ChunkPairs(
-        sent_words,
+        chunk,
         ids,
         starts,
         np.concatenate(lefts) if lefts else empty,

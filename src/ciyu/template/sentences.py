@@ -249,17 +249,28 @@ class ChunkSentences:
 
     @classmethod
     def of(cls, lines: Iterable[str], words_of: Words) -> ChunkSentences:
-        """The sentences of ``lines``, segmented by ``words_of``."""
+        """The sentences of ``lines``, segmented by ``words_of`` (cut as
+        :func:`sentences` cuts each line)."""
         import numpy as np  # the template passes hold it already; parsing one line does not
 
-        sents = [sent for line in lines for sent in sentences(words_of(line))]
-        words = list(itertools.chain.from_iterable(sents))
+        line_words = [words_of(line) for line in lines]
+        words = list(itertools.chain.from_iterable(line_words))
         infos = list(map(word_info, words))
         keys = [k for k, _ in infos]
         n = len(words)
         classes = np.fromiter((c for _, c in infos), dtype=np.int32, count=n)
-        lengths = np.fromiter(map(len, sents), dtype=np.int64, count=len(sents))
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        line_ends = np.cumsum(np.fromiter(map(len, line_words), np.int64, len(line_words)))
+        line_end = np.zeros(n + 1, dtype=bool)  # line_end[p + 1]: a line ends after p
+        line_end[line_ends] = True
+        # a sentence ends after its final mark and the closing marks that follow it on
+        # its line: the tail of a final mark is the run of closing marks after it
+        closing = (classes & CLOSING) != 0
+        anchor = np.where(~closing | line_end[:-1], np.arange(n), 0)
+        tail = (classes[np.maximum.accumulate(anchor)] & SENTENCE) != 0 if n else closing
+        after = np.append(closing[1:], False) & ~line_end[1:]
+        cut = (tail & ~after) | line_end[1:]
+        offsets = np.concatenate([[0], np.flatnonzero(cut) + 1]).astype(np.int64)
+        lengths = np.diff(offsets)
         begin = np.repeat(offsets[:-1], lengths)  # each word's sentence start
         # a clause's final mark belongs to it: the marks before each word in its sentence
         marks = (classes & CLAUSE) != 0
