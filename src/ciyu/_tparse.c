@@ -938,11 +938,130 @@ static int32_t counts_find(Counts *c, const int32_t *items, int32_t len, const i
     return (int32_t)t;
 }
 
+/* ---- the filler hash: BLAKE2b-128 (RFC 7693) ------------------------------------------- */
+
+/*
+ * A slot's filler sketch holds the 128-bit hash of its one filler so far
+ * (ciyu.template.mining.filler_hash is the reference): BLAKE2b with a 16-byte digest, no
+ * key, over the UTF-8 of the filler's word keys joined by the byte 0xFF (which UTF-8 never
+ * holds), as two little-endian uint64 lanes. Written after RFC 7693 (section 3 and
+ * appendix C); one message is hashed at a time, in pieces (the keys and separators).
+ */
+
+typedef struct {
+    uint64_t h[8];
+    uint64_t t;          /* bytes compressed so far (fillers are far below 2^64 bytes) */
+    uint8_t buf[128];    /* the block being filled */
+    size_t fill;
+} Blake2b;
+
+static const uint64_t blake2b_iv[8] = {
+    0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
+    0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
+};
+
+static const uint8_t blake2b_sigma[12][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+};
+
+static inline uint64_t rotr64(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
+
+static inline uint64_t load64_le(const uint8_t *p) {
+    uint64_t x = 0;
+    for (int k = 7; k >= 0; k--) x = (x << 8) | p[k];
+    return x;
+}
+
+#define BLAKE2B_G(a, b, c, d, x, y)    \
+    do {                               \
+        v[a] = v[a] + v[b] + (x);      \
+        v[d] = rotr64(v[d] ^ v[a], 32); \
+        v[c] = v[c] + v[d];            \
+        v[b] = rotr64(v[b] ^ v[c], 24); \
+        v[a] = v[a] + v[b] + (y);      \
+        v[d] = rotr64(v[d] ^ v[a], 16); \
+        v[c] = v[c] + v[d];            \
+        v[b] = rotr64(v[b] ^ v[c], 63); \
+    } while (0)
+
+static void blake2b_compress(Blake2b *s, int last) {
+    uint64_t v[16], m[16];
+    for (int k = 0; k < 16; k++) m[k] = load64_le(s->buf + 8 * k);
+    for (int k = 0; k < 8; k++) {
+        v[k] = s->h[k];
+        v[k + 8] = blake2b_iv[k];
+    }
+    v[12] ^= s->t; /* the high word of the 128-bit counter stays 0 */
+    if (last) v[14] = ~v[14];
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *sg = blake2b_sigma[r];
+        BLAKE2B_G(0, 4, 8, 12, m[sg[0]], m[sg[1]]);
+        BLAKE2B_G(1, 5, 9, 13, m[sg[2]], m[sg[3]]);
+        BLAKE2B_G(2, 6, 10, 14, m[sg[4]], m[sg[5]]);
+        BLAKE2B_G(3, 7, 11, 15, m[sg[6]], m[sg[7]]);
+        BLAKE2B_G(0, 5, 10, 15, m[sg[8]], m[sg[9]]);
+        BLAKE2B_G(1, 6, 11, 12, m[sg[10]], m[sg[11]]);
+        BLAKE2B_G(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
+        BLAKE2B_G(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
+    }
+    for (int k = 0; k < 8; k++) s->h[k] ^= v[k] ^ v[k + 8];
+}
+
+/* A 16-byte digest, no key: the parameter block's first word is 0x01010000 | 16. */
+static void blake2b_init(Blake2b *s) {
+    memcpy(s->h, blake2b_iv, sizeof(s->h));
+    s->h[0] ^= 0x01010000ULL ^ 16;
+    s->t = 0;
+    s->fill = 0;
+}
+
+/* The last block is compressed in blake2b_final (with the last flag), so a full buffer is
+ * compressed only when more bytes follow it. */
+static void blake2b_update(Blake2b *s, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        if (s->fill == sizeof(s->buf)) {
+            s->t += sizeof(s->buf);
+            blake2b_compress(s, 0);
+            s->fill = 0;
+        }
+        size_t take = sizeof(s->buf) - s->fill;
+        if (take > n) take = n;
+        memcpy(s->buf + s->fill, p, take);
+        s->fill += take;
+        p += take;
+        n -= take;
+    }
+}
+
+/* The digest's two little-endian uint64 lanes (its bytes 0-7 and 8-15). */
+static void blake2b_final(Blake2b *s, uint64_t out[2]) {
+    s->t += s->fill;
+    memset(s->buf + s->fill, 0, sizeof(s->buf) - s->fill);
+    blake2b_compress(s, 1);
+    out[0] = s->h[0];
+    out[1] = s->h[1];
+}
+
 /* The chunk and the options of one call (all positions are the chunk's). */
 typedef struct {
     const int32_t *keys, *vocab, *classes, *clauses, *offsets;
     const int64_t *edges; /* the kept pairs' keys, (a * n_vocab + b) * n_buckets + bucket */
     Py_ssize_t n_edges;
+    /* the UTF-8 of each distinct key: key k is key_bytes[key_off[k] .. key_off[k + 1]) */
+    const uint8_t *key_bytes;
+    const int32_t *key_off;
+    Py_ssize_t n_keys;
     int64_t n_vocab;
     /* made here: each position's clause end (Sentence.of) and edges (sentence_edges) */
     int32_t *clause_end, *succ_off;
@@ -1141,46 +1260,75 @@ static int chunk_counts(Chunk *ch, Counts *c) {
     return c->failed ? -1 : 0;
 }
 
+/* Each slot's sketch as the result gives it: opened[q] 1 once the slot is open (its hash
+ * 0, 0), else 0 and hashes[2q], hashes[2q + 1] the filler_hash of its one filler, the keys
+ * of the chunk span it references joined by 0xFF. */
+static void sketch_hashes(const Chunk *ch, const Counts *c, uint8_t *opened, uint64_t *hashes) {
+    static const uint8_t sep = 0xff;
+    const Py_ssize_t n_slots = c->sketch.len / 2;
+    for (Py_ssize_t q = 0; q < n_slots; q++) {
+        const int32_t a = c->sketch.v[2 * q], b = c->sketch.v[2 * q + 1];
+        opened[q] = a < 0;
+        hashes[2 * q] = hashes[2 * q + 1] = 0;
+        if (a < 0) continue;
+        Blake2b s;
+        blake2b_init(&s);
+        for (int32_t i = a; i < b; i++) {
+            const int32_t k = ch->keys[i];
+            if (i > a) blake2b_update(&s, &sep, 1);
+            blake2b_update(&s, ch->key_bytes + ch->key_off[k],
+                           (size_t)(ch->key_off[k + 1] - ch->key_off[k]));
+        }
+        blake2b_final(&s, hashes + 2 * q);
+    }
+}
+
 static PyObject *bytes_of(const void *v, Py_ssize_t count, size_t size) {
     return PyBytes_FromStringAndSize(v ? (const char *)v : "", count * (Py_ssize_t)size);
 }
 
-/* template_counts(keys, vocab, classes, clauses, offsets, edges, n_vocab, max_fixed,
- *                 max_distance, max_paths, trivial, n_buckets, punct, opener, closer,
- *                 boundary)
- *   -> (item_off, items, stat_off, stats, slot_off, sketch), all bytes
+/* template_counts(keys, vocab, classes, clauses, offsets, edges, key_bytes, key_off,
+ *                 n_vocab, max_fixed, max_distance, max_paths, trivial, n_buckets, punct,
+ *                 opener, closer, boundary)
+ *   -> (item_off, items, stat_off, stats, slot_off, opened, hashes), all bytes
  * The int32 arrays are the chunk's, position by position: the key id (>= 0) and the
  * vocabulary id (-1: no fixed word, else below n_vocab) of each word, its class and clause
  * (ChunkPairs.clauses: within a sentence, the clause marks before it, plus any number);
  * offsets where each sentence begins (one more than the sentences); edges (int64) the kept
- * pairs (PairTable.edges). The result holds each distinct template in the order of its
- * first occurrence: its items (int32: key ids, -1 for a slot) from item_off, its stats row
- * (int64: count, then n_buckets counts per internal slot) from stat_off, and its slots'
- * filler sketches (int32 (start, end) chunk positions, (-1, -1) once open) from slot_off
- * (in slots). */
+ * pairs (PairTable.edges); key_bytes the UTF-8 of the distinct keys one after the other,
+ * key id k at key_off[k] .. key_off[k + 1] (int32, one more than the keys). The result
+ * holds each distinct template in the order of its first occurrence: its items (int32:
+ * key ids, -1 for a slot) from item_off, its stats row (int64: count, then n_buckets
+ * counts per internal slot) from stat_off, and its slots' filler sketches from slot_off
+ * (in slots): opened (uint8, 1 once the slot is open) and hashes (uint64, two per slot:
+ * the filler_hash of its one filler, 0, 0 once open). */
 static PyObject *template_counts(PyObject *module, PyObject *args) {
     (void)module;
-    enum { N_ARRAYS = 5 };
-    PyObject *o[N_ARRAYS], *edges_obj;
+    enum { N_ARRAYS = 6 };
+    PyObject *o[N_ARRAYS], *edges_obj, *key_bytes_obj;
     long long n_vocab;
     Chunk ch;
     memset(&ch, 0, sizeof(ch));
-    if (!PyArg_ParseTuple(args, "OOOOOOLiiipiiiii", &o[0], &o[1], &o[2], &o[3], &o[4],
-                          &edges_obj, &n_vocab, &ch.max_fixed, &ch.max_distance, &ch.max_paths,
-                          &ch.trivial, &ch.n_buckets, &ch.punct, &ch.opener, &ch.closer,
-                          &ch.boundary))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOLiiipiiiii", &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &edges_obj, &key_bytes_obj, &o[5], &n_vocab, &ch.max_fixed,
+                          &ch.max_distance, &ch.max_paths, &ch.trivial, &ch.n_buckets,
+                          &ch.punct, &ch.opener, &ch.closer, &ch.boundary))
         return NULL;
-    int32_t *arr[N_ARRAYS] = {NULL, NULL, NULL, NULL, NULL};
+    int32_t *arr[N_ARRAYS] = {NULL, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t len[N_ARRAYS];
     PyObject *result = NULL;
     Counts c;
     memset(&c, 0, sizeof(c));
-    Py_buffer edges;
-    int have_edges = 0;
+    Py_buffer edges, key_bytes;
+    int have_edges = 0, have_key_bytes = 0;
+    uint8_t *opened = NULL;
+    uint64_t *hashes = NULL;
     for (int k = 0; k < N_ARRAYS; k++)
         if (!(arr[k] = chunk_array(o[k], &len[k]))) goto done;
     if (PyObject_GetBuffer(edges_obj, &edges, PyBUF_C_CONTIGUOUS) < 0) goto done;
     have_edges = 1;
+    if (PyObject_GetBuffer(key_bytes_obj, &key_bytes, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    have_key_bytes = 1;
     ch.keys = arr[0];
     ch.vocab = arr[1];
     ch.classes = arr[2];
@@ -1188,6 +1336,9 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
     ch.offsets = arr[4];
     ch.edges = (const int64_t *)edges.buf;
     ch.n_edges = edges.len / (Py_ssize_t)sizeof(int64_t);
+    ch.key_bytes = (const uint8_t *)key_bytes.buf;
+    ch.key_off = arr[5];
+    ch.n_keys = len[5] - 1;
     ch.n_vocab = n_vocab;
     const Py_ssize_t n = len[0];
     ch.n_sentences = len[4] - 1;
@@ -1216,9 +1367,18 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
             goto done;
         }
     }
+    int keys_ok = ch.n_keys >= 0 && ch.key_off[0] == 0 && ch.key_off[ch.n_keys] == key_bytes.len;
+    for (Py_ssize_t k = 0; keys_ok && k < ch.n_keys; k++)
+        if (ch.key_off[k + 1] < ch.key_off[k]) keys_ok = 0;
+    if (!keys_ok) {
+        PyErr_SetString(PyExc_ValueError,
+                        "template_counts: key_off must run from 0 to the length of key_bytes "
+                        "and not decrease");
+        goto done;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (ch.keys[i] < 0) {
-            PyErr_SetString(PyExc_ValueError, "template_counts: a negative key id");
+        if (ch.keys[i] < 0 || ch.keys[i] >= ch.n_keys) {
+            PyErr_SetString(PyExc_ValueError, "template_counts: a key id out of range");
             goto done;
         }
         if (ch.vocab[i] < -1 || ch.vocab[i] >= n_vocab) {
@@ -1239,20 +1399,32 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = chunk_counts(&ch, &c);
+    if (rc == 0) {
+        opened = alloc_array(c.sketch.len / 2, sizeof(uint8_t));
+        hashes = alloc_array(c.sketch.len, sizeof(uint64_t));
+        if (opened && hashes)
+            sketch_hashes(&ch, &c, opened, hashes);
+        else
+            rc = -1;
+    }
     Py_END_ALLOW_THREADS
     if (rc < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    result = Py_BuildValue("(NNNNNN)", bytes_of(c.item_off.v, c.item_off.len, sizeof(int32_t)),
+    result = Py_BuildValue("(NNNNNNN)", bytes_of(c.item_off.v, c.item_off.len, sizeof(int32_t)),
                            bytes_of(c.items.v, c.items.len, sizeof(int32_t)),
                            bytes_of(c.stat_off.v, c.stat_off.len, sizeof(int32_t)),
                            bytes_of(c.stats.v, c.stats.len, sizeof(int64_t)),
                            bytes_of(c.slot_off.v, c.slot_off.len, sizeof(int32_t)),
-                           bytes_of(c.sketch.v, c.sketch.len, sizeof(int32_t)));
+                           bytes_of(opened, c.sketch.len / 2, sizeof(uint8_t)),
+                           bytes_of(hashes, c.sketch.len, sizeof(uint64_t)));
 done:
     for (int k = 0; k < N_ARRAYS; k++) free(arr[k]);
     if (have_edges) PyBuffer_Release(&edges);
+    if (have_key_bytes) PyBuffer_Release(&key_bytes);
+    free(opened);
+    free(hashes);
     free(ch.clause_end);
     free(ch.succ_off);
     free(ch.succ.v);
@@ -1262,10 +1434,10 @@ done:
 
 static PyMethodDef module_methods[] = {
     {"template_counts", (PyCFunction)template_counts, METH_VARARGS,
-     "template_counts(keys, vocab, classes, clauses, offsets, edges, n_vocab, max_fixed, "
-     "max_distance, max_paths, trivial, n_buckets, punct, opener, closer, boundary) -> "
-     "(item_off, items, stat_off, stats, slot_off, sketch): the template counts of a chunk "
-     "(ciyu.template.mining.TemplatePass.map)"},
+     "template_counts(keys, vocab, classes, clauses, offsets, edges, key_bytes, key_off, "
+     "n_vocab, max_fixed, max_distance, max_paths, trivial, n_buckets, punct, opener, closer, "
+     "boundary) -> (item_off, items, stat_off, stats, slot_off, opened, hashes): the template "
+     "counts of a chunk (ciyu.template.mining.TemplatePass.map)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -59,6 +59,8 @@ def template_counts(
     clauses: Ints32,
     offsets: Ints32,
     edges: npt.NDArray[np.int64],
+    key_bytes: bytes,
+    key_off: Ints32,
     n_vocab: int,
     max_fixed: int,
     max_distance: int,
@@ -70,7 +72,7 @@ def template_counts(
     closer: int,
     boundary: int,
     /,
-) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
+) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]:
     """The compiled twin of the template counts of a chunk
     (:meth:`ciyu.template.mining.TemplatePass.compiled_counts` has the reference): the
     occurrences of :func:`ciyu.template.occurrences.occurrences` in every sentence, counted
@@ -79,10 +81,13 @@ def template_counts(
     vocabulary id or -1, class and clause: :class:`ciyu.template.pairs.ChunkPairs`; the
     clause ends are made from the classes); ``edges`` the kept pairs
     (:attr:`ciyu.template.pairs.PairTable.edges`: each position's edges are found as
-    :func:`ciyu.template.occurrences.chunk_edges` finds them). Returns, per distinct
-    template in the order of its first occurrence, as int32 (``stats``: int64) bytes:
-    ``item_off``/``items`` (key ids, -1 for a slot), ``stat_off``/``stats`` (count, then
-    ``n_buckets`` counts per internal slot), ``slot_off``/``sketch`` (each slot's filler as
-    a chunk span, ``(-1, -1)`` once open). Runs without the GIL; ValueError when the arrays
-    are inconsistent.
+    :func:`ciyu.template.occurrences.chunk_edges` finds them); ``key_bytes`` the UTF-8 of
+    the distinct keys one after the other, key id ``k`` at ``key_off[k] : key_off[k + 1]``.
+    Returns, per distinct template in the order of its first occurrence, as int32
+    (``stats``: int64, ``opened``: uint8, ``hashes``: uint64) bytes: ``item_off``/``items``
+    (key ids, -1 for a slot), ``stat_off``/``stats`` (count, then ``n_buckets`` counts per
+    internal slot), ``slot_off`` with ``opened`` (1 once the slot has been seen with two
+    different fillers) and ``hashes`` (two per slot: the
+    :func:`ciyu.template.mining.filler_hash` of its one filler, computed in C; 0, 0 once
+    open). Runs without the GIL; ValueError when the arrays are inconsistent.
     """

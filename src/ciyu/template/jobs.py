@@ -34,7 +34,7 @@ from ..config import make, to_dict
 from ..counts import chunked
 from ..passes import Accumulator, Batch, Message, Pass, Stack, TextBatch
 from .evidence import Evidence, EvidencePass, EvidenceTable
-from .mining import OPEN, Scored, TemplateCounts, TemplatePass
+from .mining import Scored, TemplatePass, TemplateTable
 from .options import TemplateConfig
 from .pairs import PairCounts, PairPass, PairTable, Vocabulary, WordCounts, WordPass
 from .sentences import Words, model_words, split_words
@@ -408,7 +408,7 @@ class PairJob(TemplateJob[PairCounts, PairTable]):
         return cls(_config(meta), _vocab(meta, arrays), model)
 
 
-class CandidateJob(TemplateJob[TemplateCounts, list[Scored]]):
+class CandidateJob(TemplateJob[TemplateTable, list[Scored]]):
     """Pass 3 (:class:`~ciyu.template.mining.TemplatePass`): template counts."""
 
     kind = "template-candidates"
@@ -430,49 +430,38 @@ class CandidateJob(TemplateJob[TemplateCounts, list[Scored]]):
         """Set by ``finish``: true if the budget pruned template counts."""
         return bool(self.inner.approximate)
 
-    def inner_empty(self) -> TemplateCounts:
-        empty: TemplateCounts = self.inner.empty()
+    def inner_empty(self) -> TemplateTable:
+        empty: TemplateTable = self.inner.empty()
         return empty
 
-    def pack(self, part: TemplateCounts) -> Message:
-        items = list(part.stats)
-        arrays = _pack_items("items", items)
-        rows = [part.stats[t] for t in items]
-        sketches = [part.fillers[t] for t in items]
-        arrays["stats"] = np.array([x for r in rows for x in r], dtype=_I64)
-        arrays["stat_sizes"] = np.fromiter(map(len, rows), dtype=_I64, count=len(rows))
-        # each slot's one filler so far (its keys), or none once the slot is open
-        slots = [f for sketch in sketches for f in sketch]
-        arrays["slot_open"] = np.array([f is OPEN for f in slots], dtype=np.uint8)
-        arrays.update(_pack_items("first", [tuple(f) for f in slots if f is not OPEN]))
-        arrays["slot_sizes"] = np.fromiter(map(len, sketches), dtype=_I64, count=len(items))
+    def pack(self, part: TemplateTable) -> Message:
+        # the table's arrays as they are (the sketch's uint64 hashes as int64 bits)
+        arrays = {
+            "items": part.items,
+            "stats": part.stats,
+            "hashes": part.hashes.view(_I64),
+            "opened": part.opened.view(np.uint8),
+        }
         return {"floor": part.floor, "n_words": part.n_words}, arrays
 
-    def unpack(self, meta: dict[str, Any], arrays: Arrays) -> TemplateCounts:
-        items = _unpack_items(arrays, "items")
-        rows = _runs(_ints(arrays, "stats"), _ints(arrays, "stat_sizes", len(items)))
-        opened = np.asarray(arrays["slot_open"], dtype=np.uint8).tolist()
-        firsts = iter(_unpack_items(arrays, "first"))
-        if len(opened) - sum(opened) != len(arrays["first_sizes"]):
-            raise ValueError("slot fillers do not match the open slots")
-        slots: list[list[str] | None] = [OPEN if o else list(next(firsts)) for o in opened]
-        sketches = _runs(slots, _ints(arrays, "slot_sizes", len(items)))
-        part = self.inner_empty()
-        part.stats = dict(zip(items, rows, strict=True))
-        part.fillers = dict(zip(items, sketches, strict=True))
-        part.floor, part.n_words = int(meta["floor"]), int(meta["n_words"])
+    def unpack(self, meta: dict[str, Any], arrays: Arrays) -> TemplateTable:
+        hashes, opened = arrays["hashes"], arrays["opened"]
+        if hashes.dtype != _I64 or opened.dtype != np.uint8 or (opened > 1).any():
+            raise ValueError("bad template sketch arrays")
+        part = TemplateTable(
+            self.pairs.n_buckets,
+            arrays["items"],
+            arrays["stats"],
+            hashes.view(np.uint64),
+            opened.view(np.bool_),
+            floor=int(meta["floor"]),
+            n_words=int(meta["n_words"]),
+        )
+        part.check(len(self.pairs.vocab.words))
         return part
 
-    def split(self, part: TemplateCounts, n: int) -> list[TemplateCounts]:
-        out = [self.inner_empty() for _ in range(n)]
-        for shard in out:
-            shard.floor = part.floor
-        out[0].n_words = part.n_words
-        for items, row in part.stats.items():
-            shard = out[_shard_of(items, n)]
-            shard.stats[items] = row
-            shard.fillers[items] = part.fillers[items]
-        return out
+    def split(self, part: TemplateTable, n: int) -> list[TemplateTable]:
+        return part.split(n)
 
     def inner_state(self) -> Message:
         p = self.pairs

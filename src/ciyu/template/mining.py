@@ -62,15 +62,16 @@ on the corpus and the options.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._compiled import note_slow_templates
 from .._compiled import tparse as _tparse
@@ -79,27 +80,64 @@ from .options import MAX_PATHS, TemplateConfig, bucket_width
 from .pairs import ChunkPairs, PairTable, chunk_pairs
 from .sentences import BOUNDARY, CLOSER, OPENER, PUNCT, SLOT, Sentence, Words
 
-#: A slot's filler sketch once the slot has been seen with two different fillers.
+U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+Bools = npt.NDArray[np.bool_]
+
+#: A slot's filler sketch in :class:`TemplateCounts` once the slot has been seen with two
+#: different fillers.
 OPEN = None
+
+#: The item codes of a :class:`TemplateTable`: padding after a template's items, a slot,
+#: and the fixed word of vocabulary id ``i`` as ``WORD + i`` (a fixed word is always a
+#: vocabulary word: pass 3 makes templates of the kept pairs' words only, and a trivial
+#: template of a vocabulary word). Padding sorts first, so a template sorts before the
+#: longer ones it begins.
+PAD, SLOT_CODE, WORD = 0, 1, 2
+
+# UTF-8 never holds the byte 0xFF: joined by it, different sequences of (non-empty) keys
+# give different bytes
+_KEY_SEP = b"\xff"
+
+
+def filler_hash(keys: Sequence[str]) -> tuple[int, int]:
+    """The 128-bit hash of a slot's filler, by which the sketch of a
+    :class:`TemplateTable` tells fillers apart: BLAKE2b with a 16-byte digest over the
+    UTF-8 of the filler's word keys joined by the byte 0xFF (which UTF-8 never holds, so
+    that different fillers hash different bytes). The compiled extension computes the
+    same hash in C; this is its reference.
+
+    Two different fillers get the same hash with probability about 2^-128: a slot is
+    decided to be open (seen with two different fillers) by their hashes.
+
+    Args:
+        keys: the filler's word keys (:func:`~ciyu.template.sentences.word_key`), one or
+            more.
+
+    Returns:
+        The digest's bytes 0–7 and 8–15, each as a little-endian unsigned 64-bit integer.
+    """
+    data = _KEY_SEP.join(k.encode("utf-8", "surrogatepass") for k in keys)
+    digest = hashlib.blake2b(data, digest_size=16).digest()
+    return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")
 
 
 @dataclass
 class TemplateCounts:
-    """Template counts, with slot-length histograms and a sketch of each slot's fillers
-    (pass 3's partial result).
+    """Template counts as dicts, one occurrence at a time: the accumulator of the
+    pure-Python reference (:meth:`TemplatePass.reference_counts`), which turns them into a
+    :class:`TemplateTable` (:meth:`table`).
 
     ``stats[template] = [count, then for every internal slot, its counts by bucket]``;
     ``fillers[template]`` holds, for every slot, its one filler so far (its words' keys),
-    or :data:`OPEN` once a second, different one has been seen: a slot with a single
-    filler is no slot, and the template is dropped before the corpus is parsed with the
-    candidates. (Once open, a slot's fillers are not looked at again: most occurrences
-    cost nothing here.)
+    or :data:`OPEN` once a second, different one has been seen. (Once open, a slot's
+    fillers are not looked at again: most occurrences cost nothing here.)
     """
 
     n_buckets: int
     stats: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
     fillers: dict[tuple[str, ...], list[list[str] | None]] = field(default_factory=dict)
-    floor: int = 0
     n_words: int = 0
 
     def add(self, sent: Sentence, occ: Occurrence) -> None:
@@ -119,47 +157,378 @@ class TemplateCounts:
         for s, g in enumerate(occ.gaps):
             row[1 + s * self.n_buckets + g] += 1
 
-    def absorb(self, other: TemplateCounts) -> None:
-        """Add ``other`` (exact, unless either was pruned)."""
-        for items, row in other.stats.items():
-            mine = self.stats.get(items)
-            if mine is None:
-                self.stats[items] = row
-                self.fillers[items] = other.fillers[items]
-                continue
-            for k, x in enumerate(row):
-                mine[k] += x
-            sketch, theirs = self.fillers[items], other.fillers[items]
-            for s, first in enumerate(sketch):
-                if first is not OPEN and first != theirs[s]:
-                    sketch[s] = OPEN
-        self.floor = max(self.floor, other.floor)
-        self.n_words += other.n_words
+    def table(self, index: dict[str, int]) -> TemplateTable:
+        """These counts as a table, each filler as its :func:`filler_hash`.
 
-    def open_slots(self, items: tuple[str, ...]) -> bool:
-        """True if every slot of the template has been seen with two fillers or more."""
-        return all(first is OPEN for first in self.fillers[items])
+        Args:
+            index: the vocabulary (key → id) the fixed words are coded by.
+
+        Raises:
+            RuntimeError: if a fixed word is not in ``index`` (a bug: fixed words are
+                vocabulary words).
+        """
+        templates = list(self.stats)
+        codes = []
+        for x in itertools.chain.from_iterable(templates):
+            if x == SLOT:
+                codes.append(SLOT_CODE)
+            elif x in index:
+                codes.append(WORD + index[x])
+            else:
+                raise _not_a_word()
+        rows = list(self.stats.values())
+        sketches = [self.fillers[t] for t in templates]
+        slots = list(itertools.chain.from_iterable(sketches))
+        hashes = [(0, 0) if f is OPEN else filler_hash(f) for f in slots]
+        return TemplateTable.from_runs(
+            self.n_buckets,
+            np.array(codes, dtype=np.uint32),
+            _sizes(templates),
+            np.array(list(itertools.chain.from_iterable(rows)), dtype=np.int64),
+            _sizes(rows),
+            np.array([f is OPEN for f in slots], dtype=np.bool_),
+            np.array(hashes, dtype=np.uint64).reshape(len(slots), 2),
+            _sizes(sketches),
+            n_words=self.n_words,
+        )
+
+
+def _sizes(runs: Sequence[Sequence[Any]]) -> I64:
+    return np.fromiter(map(len, runs), dtype=np.int64, count=len(runs))
+
+
+def _not_a_word() -> RuntimeError:
+    return RuntimeError(
+        "a template's fixed word is not a vocabulary word (a bug in ciyu.template: please "
+        "report it)"
+    )
+
+
+def _padded(flat: npt.NDArray[Any], sizes: I64, fill: Any, width: int) -> npt.NDArray[Any]:
+    """``flat`` cut into runs of ``sizes``, one row each, padded with ``fill`` to ``width``
+    (the runs' trailing axes kept)."""
+    rows = len(sizes)
+    out = np.full((rows, width, *flat.shape[1:]), fill, dtype=flat.dtype)
+    starts = np.cumsum(sizes) - sizes
+    row = np.repeat(np.arange(rows), sizes)
+    out[row, np.arange(len(flat)) - starts[row]] = flat
+    return out
+
+
+def _layout(items: U32, n_buckets: int) -> tuple[I64, I64, I64]:
+    """Per template (row of item codes): its items, its slots, and its stats row's length
+    (the count, then ``n_buckets`` per internal slot: a slot between two fixed words)."""
+    lengths = np.count_nonzero(items != PAD, axis=1).astype(np.int64)
+    is_slot = items == SLOT_CODE
+    n_slots = np.count_nonzero(is_slot, axis=1).astype(np.int64)
+    if len(items) == 0:
+        return lengths, n_slots, lengths + 1
+    rows = np.arange(len(items))
+    # a template begins and ends with a fixed word or a slot, and holds a fixed word
+    outer = is_slot[:, 0].astype(np.int64) + is_slot[rows, np.maximum(lengths - 1, 0)]
+    return lengths, n_slots, 1 + (n_slots - outer) * n_buckets
+
+
+def _sort_key(items: U32) -> npt.NDArray[np.void]:
+    """One sortable value per row: its codes as big-endian bytes, which compare as the
+    rows compare (lexicographically, code by code)."""
+    rows, width = items.shape
+    wide = np.ascontiguousarray(items, dtype=">u4")
+    return wide.view(np.dtype((np.void, 4 * width))).reshape(rows)
+
+
+def _shard_hash(items: U32) -> U64:
+    """A stable hash of each row's items (the same in every process, and for any padding
+    width): FNV-1a over the codes, then a 64-bit finalizer."""
+    h = np.full(len(items), 0xCBF29CE484222325, dtype=np.uint64)
+    prime = np.uint64(0x100000001B3)
+    for column in items.T:
+        code = column.astype(np.uint64)
+        h = np.where(column != PAD, (h ^ code) * prime, h)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@dataclass(eq=False)
+class TemplateTable:
+    """Template counts, with slot-length histograms and a sketch of each slot's fillers
+    (pass 3's partial result), as arrays: one row per distinct template.
+
+    The rows are sorted by ``items`` (code by code) and hold no template twice, and every
+    array is as wide as its widest row needs: one table has one form, so that merges are
+    exact and do not depend on how the corpus was cut or in which order the parts merge.
+
+    Attributes:
+        n_buckets: distance buckets of the slot-length histograms.
+        items: ``(rows, width)`` uint32: each template's item codes (:data:`WORD` + the
+            vocabulary id of a fixed word, :data:`SLOT_CODE`), then :data:`PAD`.
+        stats: ``(rows, 1 + n_buckets · internal slots)`` int64: the template's count,
+            then for every internal slot (between two fixed words) its counts by length
+            bucket; zeros beyond the template's own.
+        hashes: ``(rows, slots, 2)`` uint64: for every slot, the :func:`filler_hash` of
+            its one filler so far; 0 once the slot is open, and beyond the template's
+            slots.
+        opened: ``(rows, slots)`` bool: the slot has been seen with two different fillers
+            (their hashes differ); true beyond the template's slots. A slot with a single
+            filler is no slot, and the template is dropped before the corpus is parsed
+            with the candidates.
+        floor: templates seen fewer times than this were pruned (lossy, for the budget).
+        n_words: the words of the chunks counted.
+    """
+
+    n_buckets: int
+    items: U32
+    stats: I64
+    hashes: U64
+    opened: Bools
+    floor: int = 0
+    n_words: int = 0
+
+    @classmethod
+    def empty(cls, n_buckets: int) -> TemplateTable:
+        """No templates."""
+        return cls(
+            n_buckets,
+            np.zeros((0, 0), dtype=np.uint32),
+            np.zeros((0, 1), dtype=np.int64),
+            np.zeros((0, 0, 2), dtype=np.uint64),
+            np.zeros((0, 0), dtype=np.bool_),
+        )
+
+    @classmethod
+    def from_runs(
+        cls,
+        n_buckets: int,
+        items: U32,
+        item_sizes: I64,
+        stats: I64,
+        stat_sizes: I64,
+        opened: Bools,
+        hashes: U64,
+        slot_sizes: I64,
+        *,
+        n_words: int = 0,
+    ) -> TemplateTable:
+        """The table of templates given one after the other (in any order; a template
+        given twice is counted as the merge of its two rows).
+
+        Args:
+            n_buckets: distance buckets of the histograms.
+            items: every template's item codes, template after template; ``item_sizes``
+                how many each has.
+            stats: every template's stats row (count, histograms of its internal
+                slots); ``stat_sizes`` their lengths.
+            opened: every slot's open flag; ``hashes`` (``(slots, 2)``) the hash of its
+                one filler (0 when open); ``slot_sizes`` the slots of each template.
+            n_words: the words of the chunks counted.
+        """
+        table = cls.empty(n_buckets)
+        table.n_words = n_words
+        rows = len(item_sizes)
+        if rows == 0:
+            return table
+        padded = _padded(items, item_sizes, PAD, int(item_sizes.max()))
+        # the stats as wide as the templates need (an empty table's rows hold the count)
+        stat_width = int(_layout(padded, n_buckets)[2].max())
+        slots = int(slot_sizes.max())
+        table._set(
+            *_canonical(
+                padded,
+                _padded(stats, stat_sizes, 0, stat_width),
+                _padded(hashes, slot_sizes, 0, slots),
+                _padded(opened, slot_sizes, True, slots),
+            )
+        )
+        return table
+
+    def _set(self, items: U32, stats: I64, hashes: U64, opened: Bools) -> None:
+        self.items, self.stats, self.hashes, self.opened = items, stats, hashes, opened
 
     def size(self) -> int:
         """Distinct templates."""
-        return len(self.stats)
+        return len(self.items)
+
+    def open_rows(self) -> Bools:
+        """For every template: true if each of its slots has been seen with two fillers or
+        more."""
+        return np.asarray(self.opened.all(axis=1), dtype=np.bool_)
+
+    def absorb(self, other: TemplateTable) -> None:
+        """Add ``other`` (exact, unless either was pruned): the rows of both, sorted (two
+        sorted runs), and the rows of one template summed; a slot is open if it is open
+        in either, or its fillers' hashes differ."""
+        if other.n_buckets != self.n_buckets:
+            raise ValueError("template tables of different distance buckets")
+        self.floor = max(self.floor, other.floor)
+        self.n_words += other.n_words
+        if other.size() == 0:
+            return
+        if self.size() == 0:
+            self._set(other.items, other.stats, other.hashes, other.opened)
+            return
+        width = max(self.items.shape[1], other.items.shape[1])
+        stat_width = max(self.stats.shape[1], other.stats.shape[1])
+        slots = max(self.opened.shape[1], other.opened.shape[1])
+        mine, theirs = (t._widened(width, stat_width, slots) for t in (self, other))
+        self._set(*_canonical(*(np.concatenate([a, b]) for a, b in zip(mine, theirs, strict=True))))
+
+    def _widened(self, width: int, stat_width: int, slots: int) -> tuple[U32, I64, U64, Bools]:
+        """The arrays, padded to these widths."""
+        rows = len(self.items)
+
+        def pad(a: npt.NDArray[Any], to: int, fill: Any) -> npt.NDArray[Any]:
+            if a.shape[1] == to:
+                return a
+            out = np.full((rows, to, *a.shape[2:]), fill, dtype=a.dtype)
+            out[:, : a.shape[1]] = a
+            return out
+
+        return (
+            pad(self.items, width, PAD),
+            pad(self.stats, stat_width, 0),
+            pad(self.hashes, slots, 0),
+            pad(self.opened, slots, True),
+        )
+
+    def _keep(self, rows: Bools) -> TemplateTable:
+        """A table of these rows (the same floor), trimmed to the widths they need."""
+        items = self.items[rows]
+        lengths, n_slots, stat_lengths = _layout(items, self.n_buckets)
+        width = int(lengths.max()) if len(items) else 0
+        slots = int(n_slots.max()) if len(items) else 0
+        stat_width = int(stat_lengths.max()) if len(items) else 1
+        out = TemplateTable(
+            self.n_buckets,
+            np.ascontiguousarray(items[:, :width]),
+            np.ascontiguousarray(self.stats[rows, :stat_width]),
+            np.ascontiguousarray(self.hashes[rows, :slots]),
+            np.ascontiguousarray(self.opened[rows, :slots]),
+            self.floor,
+        )
+        return out
 
     def shrink(self, max_entries: int) -> None:
-        """Drop the rarest templates until at most ``max_entries`` remain."""
-        if len(self.stats) <= max_entries:
+        """Drop the rarest templates until at most ``max_entries`` remain: every template
+        seen fewer times than a floor, the lowest that leaves at most ``max_entries``,
+        and at least 2 and above the floor of an earlier shrink."""
+        if self.size() <= max_entries:
             return
-        by_count = Counter(row[0] for row in self.stats.values())
-        remaining = len(self.stats)
-        floor = self.floor + 1
-        for c in sorted(by_count):
-            if remaining <= max_entries:
-                break
-            remaining -= by_count[c]
-            floor = max(floor, c + 1)
-        floor = max(floor, 2)
-        self.stats = {k: r for k, r in self.stats.items() if r[0] >= floor}
-        self.fillers = {k: self.fillers[k] for k in self.stats}
+        counts = self.stats[:, 0]
+        values, how_many = np.unique(counts, return_counts=True)
+        # the templates left once the counts below each value are dropped
+        left = self.size() - (np.cumsum(how_many) - how_many)
+        dropped = values[left > max_entries]  # the smallest counts (the first always)
+        floor = max(self.floor + 1, int(dropped[-1]) + 1, 2)
+        kept = self._keep(counts >= floor)
+        self._set(kept.items, kept.stats, kept.hashes, kept.opened)
         self.floor = floor
+
+    def split(self, n: int) -> list[TemplateTable]:
+        """The table in ``n`` shards with no template in common, by a stable hash of each
+        template's items; the word count goes to the first."""
+        shard = _shard_hash(self.items) % np.uint64(n)
+        out = [self._keep(shard == i) for i in range(n)]
+        out[0].n_words = self.n_words
+        return out
+
+    def check(self, n_vocab: int) -> None:
+        """Check that the arrays make a table (as a message may not).
+
+        Args:
+            n_vocab: the vocabulary's size (fixed words' ids are below it).
+
+        Raises:
+            ValueError: if they do not.
+        """
+        items, stats, hashes, opened = self.items, self.stats, self.hashes, self.opened
+        rows = len(items)
+        if (
+            items.dtype != np.uint32
+            or stats.dtype != np.int64
+            or hashes.dtype != np.uint64
+            or opened.dtype != np.bool_
+            or items.ndim != 2
+            or stats.ndim != 2
+            or opened.ndim != 2
+            or hashes.shape != (*opened.shape, 2)
+            or len(stats) != rows
+            or len(opened) != rows
+        ):
+            raise ValueError("template table arrays of the wrong types or shapes")
+        if self.n_buckets < 1 or self.floor < 0 or self.n_words < 0:
+            raise ValueError("bad template table totals")
+        if rows == 0:
+            if items.shape[1] or stats.shape[1] != 1 or opened.shape[1]:
+                raise ValueError("an empty template table of the wrong widths")
+            return
+        if int(items.max()) >= WORD + n_vocab:
+            raise ValueError("a template item beyond the vocabulary")
+        fixed = items >= WORD
+        if ((items[:, 1:] != PAD) & (items[:, :-1] == PAD)).any() or not fixed.any(axis=1).all():
+            raise ValueError("a template with padding inside, or without a fixed word")
+        if ((items[:, 1:] == SLOT_CODE) & (items[:, :-1] == SLOT_CODE)).any():
+            raise ValueError("a template with two slots in a row")
+        lengths, n_slots, stat_lengths = _layout(items, self.n_buckets)
+        widths = (int(lengths.max()), int(stat_lengths.max()), int(n_slots.max()))
+        if widths != (items.shape[1], stats.shape[1], opened.shape[1]) or not n_slots.all():
+            raise ValueError(
+                "template table arrays wider than their rows, or a template without a slot"
+            )
+        key = _sort_key(items)
+        if not (np.argsort(key, kind="stable") == np.arange(rows)).all() or (
+            rows > 1 and not (items[1:] != items[:-1]).any(axis=1).all()
+        ):
+            raise ValueError("template table rows not sorted, or a template twice")
+        beyond_stats = np.arange(stats.shape[1]) >= stat_lengths[:, None]
+        counts = stats[:, 0]
+        if (counts < 1).any() or (stats < 0).any() or stats[beyond_stats].any():
+            raise ValueError("bad template counts")
+        hist = stats[:, 1:].reshape(rows, -1, self.n_buckets).sum(axis=2)
+        internal = (stat_lengths - 1) // self.n_buckets
+        inside = np.arange(hist.shape[1]) < internal[:, None]
+        if (hist != np.where(inside, counts[:, None], 0)).any():
+            raise ValueError("slot-length histograms that do not add up to the counts")
+        beyond_slots = np.arange(opened.shape[1]) >= n_slots[:, None]
+        if not opened[beyond_slots].all() or hashes[opened].any():
+            raise ValueError("bad slot sketches")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TemplateTable):
+            return NotImplemented
+        totals = (self.n_buckets, self.floor, self.n_words)
+        if totals != (other.n_buckets, other.floor, other.n_words):
+            return False
+        pairs = (
+            (self.items, other.items),
+            (self.stats, other.stats),
+            (self.hashes, other.hashes),
+            (self.opened, other.opened),
+        )
+        return all(a.shape == b.shape and bool((a == b).all()) for a, b in pairs)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _canonical(items: U32, stats: I64, hashes: U64, opened: Bools) -> tuple[U32, I64, U64, Bools]:
+    """Rows sorted by their items, the rows of one template merged: counts and histograms
+    summed, a slot open if it is open in any row or its hashes differ from the first
+    row's. The sort is stable and runs on one value per row (:func:`_sort_key`), so two
+    sorted tables, concatenated, merge in about linear time."""
+    order = np.argsort(_sort_key(items), kind="stable")
+    items, stats, hashes, opened = items[order], stats[order], hashes[order], opened[order]
+    new = np.ones(len(items), dtype=np.bool_)
+    new[1:] = (items[1:] != items[:-1]).any(axis=1)
+    if new.all():
+        return items, stats, hashes, opened
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    differs = (hashes != hashes[starts][group]).any(axis=2)
+    opened = np.logical_or.reduceat(opened | differs, starts, axis=0)
+    hashes = hashes[starts]
+    hashes[opened] = 0
+    return items[starts], np.add.reduceat(stats, starts, axis=0), hashes, opened
 
 
 @dataclass(frozen=True)
@@ -195,16 +564,6 @@ def _slot_entropy(hist: Sequence[int]) -> float:
     return h + (seen - 1) / (2 * total)
 
 
-def _runs(flat: list[Any], offsets: bytes) -> list[list[Any]]:
-    """``flat`` cut at ``offsets`` (int32, from the compiled extension)."""
-    off = np.frombuffer(offsets, dtype=np.int32).tolist()
-    return list(map(flat.__getitem__, map(slice, off[:-1], off[1:])))
-
-
-def _fixed(items: Sequence[str]) -> list[str]:
-    return [x for x in items if x != SLOT]
-
-
 class TemplatePass:
     """Pass 3: count the templates of every sentence; keep the ones that pay.
 
@@ -225,9 +584,9 @@ class TemplatePass:
         #: Set by :meth:`finish`: true if the budget pruned template counts.
         self.approximate = False
 
-    def empty(self) -> TemplateCounts:
+    def empty(self) -> TemplateTable:
         """No templates."""
-        return TemplateCounts(self.pairs.n_buckets)
+        return TemplateTable.empty(self.pairs.n_buckets)
 
     def chunk_occurrences(self, cp: ChunkPairs) -> Iterator[tuple[Sentence, Occurrence]]:
         """Every template occurrence of a chunk (its pair slots), with its sentence."""
@@ -246,8 +605,8 @@ class TemplatePass:
             ):
                 yield sent, occ
 
-    def map(self, words_of: Words, lines: list[str]) -> TemplateCounts:
-        """Count the templates of a chunk (compiled when it can be: the same counts)."""
+    def map(self, words_of: Words, lines: list[str]) -> TemplateTable:
+        """Count the templates of a chunk (compiled when it can be: the same table)."""
         cp = chunk_pairs(lines, words_of, self.index, self.config.max_distance)
         if self.compiled and _tparse is not None:
             return self.compiled_counts(cp)
@@ -255,19 +614,20 @@ class TemplatePass:
             note_slow_templates(sum(len(w) for sent in cp.words for w in sent))
         return self.reference_counts(cp)
 
-    def reference_counts(self, cp: ChunkPairs) -> TemplateCounts:
-        """The template counts of a chunk (its pair slots), one occurrence at a time: the
-        pure-Python reference of :meth:`compiled_counts`."""
-        part = self.empty()
-        part.n_words = len(cp.ids)
+    def reference_counts(self, cp: ChunkPairs) -> TemplateTable:
+        """The template counts of a chunk (its pair slots), one occurrence at a time in
+        dicts (:class:`TemplateCounts`), then as a table: the pure-Python reference of
+        :meth:`compiled_counts`."""
+        part = TemplateCounts(self.pairs.n_buckets, n_words=len(cp.ids))
         for sent, occ in self.chunk_occurrences(cp):
             part.add(sent, occ)
-        return part
+        return part.table(self.index)
 
-    def compiled_counts(self, cp: ChunkPairs) -> TemplateCounts:
+    def compiled_counts(self, cp: ChunkPairs) -> TemplateTable:
         """The template counts of a chunk (its pair slots), by the compiled extension: the
         occurrences are enumerated and counted per template in C (without the GIL), and
-        only the distinct templates come back, as arrays.
+        the distinct templates come back as arrays, their fillers hashed
+        (:func:`filler_hash`, in C).
 
         Raises:
             ImportError: if the compiled extension is not installed.
@@ -276,17 +636,24 @@ class TemplatePass:
             raise ImportError("the compiled template parser (ciyu._tparse) is not installed")
         vocab = self.pairs.vocab
         keys = cp.keys
-        # keys as small ints: equal ids, equal keys (items and fillers are compared as ids)
+        # keys as small ints: equal ids, equal keys (items and fillers are compared as
+        # ids); the C hashes a filler from its keys' UTF-8
         table = list(dict.fromkeys(keys))
         key_id = {k: i for i, k in enumerate(table)}
+        ids = array("i", map(key_id.__getitem__, keys))
+        encoded = [k.encode("utf-8", "surrogatepass") for k in table]
+        key_off = np.zeros(len(table) + 1, dtype=np.int32)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=key_off[1:])
         n = len(keys)
-        item_off, items, stat_off, stats, slot_off, sketch = _tparse.template_counts(
-            array("i", map(key_id.__getitem__, keys)),
+        item_off, items, stat_off, stats, slot_off, opened, hashes = _tparse.template_counts(
+            ids,
             cp.ids.astype(np.int32),
             cp.classes.astype(np.int32),
             cp.clauses.astype(np.int32),
             np.append(cp.starts, n).astype(np.int32),
             np.ascontiguousarray(self.pairs.edges, dtype=np.int64),
+            b"".join(encoded),
+            key_off,
             len(vocab.words),
             self.config.max_fixed,
             self.config.max_distance,
@@ -298,45 +665,57 @@ class TemplatePass:
             CLOSER,
             BOUNDARY,
         )
-        # the key of each id, and SLOT for -1 (the last)
-        names = np.array([*table, SLOT], dtype=object)
-        spans = np.frombuffer(sketch, dtype=np.int32).reshape(-1, 2)
-        fillers: list[list[str] | None] = list(
-            map(keys.__getitem__, map(slice, spans[:, 0].tolist(), spans[:, 1].tolist()))
+        # the items' key ids as codes: a key's vocabulary id (-1: none) is the id of any
+        # position that holds it
+        word_of_key = np.full(len(table), -1, dtype=np.int64)
+        word_of_key[np.frombuffer(ids, dtype=np.int32)] = cp.ids
+        raw = np.frombuffer(items, dtype=np.int32)
+        fixed = raw >= 0
+        words = word_of_key[raw[fixed]]
+        if len(words) and int(words.min()) < 0:
+            raise _not_a_word()
+        codes = np.full(len(raw), SLOT_CODE, dtype=np.uint32)
+        codes[fixed] = words + WORD
+        return TemplateTable.from_runs(
+            self.pairs.n_buckets,
+            codes,
+            np.diff(np.frombuffer(item_off, dtype=np.int32)).astype(np.int64),
+            np.frombuffer(stats, dtype=np.int64),
+            np.diff(np.frombuffer(stat_off, dtype=np.int32)).astype(np.int64),
+            np.frombuffer(opened, dtype=np.uint8).astype(np.bool_),
+            np.frombuffer(hashes, dtype=np.uint64).reshape(-1, 2),
+            np.diff(np.frombuffer(slot_off, dtype=np.int32)).astype(np.int64),
+            n_words=n,
         )
-        for s in np.flatnonzero(spans[:, 0] < 0).tolist():
-            fillers[s] = OPEN
-        part = self.empty()
-        part.n_words = n
-        templates = list(
-            map(tuple, _runs(names[np.frombuffer(items, np.int32)].tolist(), item_off))
-        )
-        part.stats = dict(
-            zip(templates, _runs(np.frombuffer(stats, np.int64).tolist(), stat_off), strict=True)
-        )
-        part.fillers = dict(zip(templates, _runs(fillers, slot_off), strict=True))
-        return part
 
-    def finish(self, merged: TemplateCounts) -> list[Scored]:
+    def finish(self, merged: TemplateTable) -> list[Scored]:
         """Score the templates; the candidates are those that pay for themselves (module
         documentation), best first. When the pass saw a sample of the corpus, a count is
-        scaled to the whole corpus (probabilities are the sample's)."""
+        scaled to the whole corpus (probabilities are the sample's).
+
+        The templates seen often enough, with every slot open, are chosen with numpy;
+        only they are scored, one by one."""
         self.approximate = merged.floor > 0
         vocab = self.pairs.vocab
         n_words = max(vocab.n_words, 1)
         log_n = math.log(n_words)
         seen = max(merged.n_words, 1)
         scale = n_words / seen if merged.n_words else 1.0
-        count_of = dict(zip(vocab.words, vocab.counts.tolist(), strict=True))
+        words, word_counts = vocab.words, vocab.counts.tolist()
         v, nb = len(vocab.words), self.pairs.n_buckets
+        counts = merged.stats[:, 0]
+        # n = count · scale (the same float as n below), at least min_count
+        chosen = (counts.astype(np.float64) * scale >= vocab.min_count) & merged.open_rows()
         candidates: list[Scored] = []
-        for items, row in merged.stats.items():
+        for r in np.flatnonzero(chosen).tolist():
+            codes = [c for c in merged.items[r].tolist() if c != PAD]
+            items = tuple(SLOT if c == SLOT_CODE else words[c - WORD] for c in codes)
+            fixed = [c - WORD for c in codes if c != SLOT_CODE]
+            internal = codes[1:-1].count(SLOT_CODE)
+            row = merged.stats[r, : 1 + internal * nb].tolist()
             n = row[0] * scale
-            if n < vocab.min_count or not merged.open_slots(items):
-                continue
-            fixed = _fixed(items)
             k = len(fixed)
-            logp = [math.log(count_of[f] / n_words) for f in fixed]
+            logp = [math.log(word_counts[f] / n_words) for f in fixed]
             cost = -sum(logp) + 0.5 * log_n
             if k == 1:  # trivial: listed, saves nothing
                 candidates.append(Scored(items, round(n), 0.0, 0.0, 0.0))
@@ -350,10 +729,7 @@ class TemplatePass:
             gain = pmi - (k - 1)
             if n * gain <= cost:
                 continue
-            weakest = min(
-                self.pairs.pmi.get(self.index[x] * v + self.index[y], 0.0)
-                for x, y in itertools.pairwise(fixed)
-            )
+            weakest = min(self.pairs.pmi.get(x * v + y, 0.0) for x, y in itertools.pairwise(fixed))
             candidates.append(Scored(items, round(n), gain, weakest, cost))
         candidates.sort(key=lambda c: (-c.score, -c.count, c.items))
         return candidates
