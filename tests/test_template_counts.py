@@ -249,6 +249,15 @@ def test_counts_by_hand() -> None:
         assert fast.size() == 0
 
 
+def test_fixed_words_must_be_vocabulary_words() -> None:
+    counts = TemplateCounts(3)
+    counts.stats[("甲", SLOT, "乙")] = [1, 1, 0, 0]
+    counts.fillers[("甲", SLOT, "乙")] = [["丙"]]
+    assert counts.table({"甲": 0, "乙": 1}).size() == 1
+    with pytest.raises(RuntimeError, match="not a vocabulary word"):
+        counts.table({"甲": 0})
+
+
 def test_the_filler_hash() -> None:
     # BLAKE2b-128 of the keys' UTF-8 joined by 0xFF, as two little-endian lanes
     digest = hashlib.blake2b("中国".encode() + b"\xff" + "人民".encode(), digest_size=16).digest()
@@ -531,7 +540,7 @@ def _dict_finish(tp: TemplatePass, counts: TemplateCounts) -> list[tuple[Any, ..
             for x, y in itertools.pairwise(fixed)
         )
         out.append((items, round(n), gain, weakest, cost))
-    out.sort(key=lambda c: (-c[0 + 1] * c[2], -c[1], c[0]))
+    out.sort(key=lambda c: (-(c[1] * c[2]), -c[1], c[0]))  # by score = count · gain
     return out
 
 

@@ -409,7 +409,9 @@ class PairJob(TemplateJob[PairCounts, PairTable]):
 
 
 class CandidateJob(TemplateJob[TemplateTable, list[Scored]]):
-    """Pass 3 (:class:`~ciyu.template.mining.TemplatePass`): template counts."""
+    """Pass 3 (:class:`~ciyu.template.mining.TemplatePass`): template counts. Its partial,
+    a :class:`~ciyu.template.mining.TemplateTable`, travels as the table's arrays, checked
+    when they arrive."""
 
     kind = "template-candidates"
     stage = TemplatePass.stage

@@ -40,6 +40,9 @@ a map over chunks of sentences, an exact merge and a finish
    frame across clauses relates its clauses. A template is counted once per sentence
    (the compiled extension enumerates and counts the occurrences of a chunk when it is
    installed, :func:`~ciyu.template.occurrences.occurrences` being its reference).
+   A chunk's counts are a :class:`TemplateTable` of arrays (one sorted row per template,
+   its words as vocabulary ids), which merge exactly by sorting; a slot's fillers are
+   told apart by a 128-bit hash (:func:`filler_hash`).
    A template ``T`` of ``k`` fixed words seen ``n`` times saves
    ``gain = ln(n N^(k−1) / Π n_f) − Σ H_slot − (k − 1)`` nats per occurrence, where
    ``H_slot`` is the entropy of a slot's length (in the same buckets, Miller–Madow
@@ -239,7 +242,8 @@ def _sort_key(items: U32) -> npt.NDArray[np.void]:
 
 def _shard_hash(items: U32) -> U64:
     """A stable hash of each row's items (the same in every process, and for any padding
-    width): FNV-1a over the codes, then a 64-bit finalizer."""
+    width): FNV-1a over the codes (word by word, padding skipped), then a 64-bit
+    finalizer."""
     h = np.full(len(items), 0xCBF29CE484222325, dtype=np.uint64)
     prime = np.uint64(0x100000001B3)
     for column in items.T:
@@ -463,8 +467,8 @@ class TemplateTable:
             if items.shape[1] or stats.shape[1] != 1 or opened.shape[1]:
                 raise ValueError("an empty template table of the wrong widths")
             return
-        if int(items.max()) >= WORD + n_vocab:
-            raise ValueError("a template item beyond the vocabulary")
+        if items.shape[1] == 0 or int(items.max()) >= WORD + n_vocab:
+            raise ValueError("a template without items, or an item beyond the vocabulary")
         fixed = items >= WORD
         if ((items[:, 1:] != PAD) & (items[:, :-1] == PAD)).any() or not fixed.any(axis=1).all():
             raise ValueError("a template with padding inside, or without a fixed word")
