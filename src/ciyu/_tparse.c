@@ -950,8 +950,8 @@ static int32_t counts_find(Counts *c, const int32_t *items, int32_t len, const i
 
 typedef struct {
     uint64_t h[8];
-    uint64_t t;          /* bytes compressed so far (fillers are far below 2^64 bytes) */
-    uint8_t buf[128];    /* the block being filled */
+    uint64_t t;       /* bytes compressed so far (fillers are far below 2^64 bytes) */
+    uint8_t buf[128]; /* the block being filled */
     size_t fill;
 } Blake2b;
 
@@ -983,15 +983,15 @@ static inline uint64_t load64_le(const uint8_t *p) {
     return x;
 }
 
-#define BLAKE2B_G(a, b, c, d, x, y)    \
-    do {                               \
-        v[a] = v[a] + v[b] + (x);      \
+#define BLAKE2B_G(a, b, c, d, x, y)     \
+    do {                                \
+        v[a] = v[a] + v[b] + (x);       \
         v[d] = rotr64(v[d] ^ v[a], 32); \
-        v[c] = v[c] + v[d];            \
+        v[c] = v[c] + v[d];             \
         v[b] = rotr64(v[b] ^ v[c], 24); \
-        v[a] = v[a] + v[b] + (y);      \
+        v[a] = v[a] + v[b] + (y);       \
         v[d] = rotr64(v[d] ^ v[a], 16); \
-        v[c] = v[c] + v[d];            \
+        v[c] = v[c] + v[d];             \
         v[b] = rotr64(v[b] ^ v[c], 63); \
     } while (0)
 
