@@ -823,8 +823,9 @@ done:
  * most max_paths steps from each start, the first occurrence of each template in a
  * sentence, then the trivial ones) counted per distinct template as TemplateCounts.add
  * counts them: occurrences, slot-length histograms, and each slot's filler sketch (its
- * one filler so far, as a (start, end) reference into the chunk, or open). Words are key
- * ids (equal ids, equal keys); a template's items are key ids and SLOT_ID.
+ * one filler so far, as a (start, end) reference into the chunk, or open; at the end, the
+ * hash of that filler: sketch_hashes). Words are key ids (equal ids, equal keys); a
+ * template's items are key ids and SLOT_ID.
  */
 
 #define SLOT_ID (-1)
