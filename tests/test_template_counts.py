@@ -442,6 +442,44 @@ def test_merging_the_parts_in_any_grouping_is_the_whole(
     assert merged == reference
 
 
+def _from_rows(tables: list[TemplateTable], rnd: random.Random) -> TemplateTable:
+    """The rows of all the tables, shuffled, made into one table by from_runs (which merges
+    the rows of a template, however many)."""
+    nb = tables[0].n_buckets
+    taken = []
+    for t in tables:
+        for r in range(t.size()):
+            codes = [c for c in t.items[r].tolist() if c != PAD]
+            n_slots = codes.count(SLOT_CODE)
+            stats = t.stats[r, : 1 + codes[1:-1].count(SLOT_CODE) * nb].tolist()
+            hashes = t.hashes[r, :n_slots].tolist()
+            taken.append((codes, stats, t.opened[r, :n_slots].tolist(), hashes))
+    rnd.shuffle(taken)
+    return TemplateTable.from_runs(
+        nb,
+        np.array([c for codes, *_ in taken for c in codes], dtype=np.uint32),
+        np.array([len(row[0]) for row in taken], dtype=np.int64),
+        np.array([x for _, stats, *_ in taken for x in stats], dtype=np.int64),
+        np.array([len(row[1]) for row in taken], dtype=np.int64),
+        np.array([o for *_, opened, _ in taken for o in opened], dtype=np.bool_),
+        np.array([h for *_, hashes in taken for h in hashes], dtype=np.uint64).reshape(-1, 2),
+        np.array([len(row[2]) for row in taken], dtype=np.int64),
+        n_words=sum(t.n_words for t in tables),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(partitions())
+def test_the_rows_of_a_template_merge_however_many(
+    case: tuple[TemplatePass, list[str], list[int], random.Random],
+) -> None:
+    # a template in every part: its rows (up to one per part) merge in one step
+    tp, lines, cuts, rnd = case
+    parts = _parts(tp, lines, cuts) + _parts(tp, lines, cuts[::2])
+    at_once = _from_rows(parts, rnd)
+    assert at_once == _merge_any([tp.empty(), *parts], rnd)  # (which absorbs into parts)
+
+
 @settings(max_examples=100, deadline=None)
 @given(partitions(), st.integers(1, 6))
 def test_shards_merge_back_to_the_table(

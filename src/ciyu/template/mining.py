@@ -519,20 +519,24 @@ def _canonical(items: U32, stats: I64, hashes: U64, opened: Bools) -> tuple[U32,
     """Rows sorted by their items, the rows of one template merged: counts and histograms
     summed, a slot open if it is open in any row or its hashes differ from the first
     row's. The sort is stable and runs on one value per row (:func:`_sort_key`), so two
-    sorted tables, concatenated, merge in about linear time."""
+    sorted tables, concatenated, merge in about linear time; the rows of a template after
+    its first (few: a template is in both tables) are added in one by one."""
     order = np.argsort(_sort_key(items), kind="stable")
-    items, stats, hashes, opened = items[order], stats[order], hashes[order], opened[order]
+    items = items[order]
     new = np.ones(len(items), dtype=np.bool_)
     new[1:] = (items[1:] != items[:-1]).any(axis=1)
     if new.all():
-        return items, stats, hashes, opened
+        return items, stats[order], hashes[order], opened[order]
     starts = np.flatnonzero(new)
-    group = np.cumsum(new) - 1
-    differs = (hashes != hashes[starts][group]).any(axis=2)
-    opened = np.logical_or.reduceat(opened | differs, starts, axis=0)
-    hashes = hashes[starts]
-    hashes[opened] = 0
-    return items[starts], np.add.reduceat(stats, starts, axis=0), hashes, opened
+    first = order[starts]
+    merged_stats, merged_hashes, merged_opened = stats[first], hashes[first], opened[first]
+    later = np.flatnonzero(~new)
+    rows, into = order[later], (np.cumsum(new) - 1)[later]
+    np.add.at(merged_stats, into, stats[rows])
+    differs = (hashes[rows] != merged_hashes[into]).any(axis=2)
+    np.logical_or.at(merged_opened, into, opened[rows] | differs)
+    merged_hashes[merged_opened] = 0
+    return items[starts], merged_stats, merged_hashes, merged_opened
 
 
 @dataclass(frozen=True)
