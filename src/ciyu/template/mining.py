@@ -709,35 +709,48 @@ class TemplatePass:
         log_n = math.log(n_words)
         seen = max(merged.n_words, 1)
         scale = n_words / seen if merged.n_words else 1.0
-        words, word_counts = vocab.words, vocab.counts.tolist()
+        words = vocab.words
         v, nb = len(vocab.words), self.pairs.n_buckets
         counts = merged.stats[:, 0]
         # n = count · scale (the same float as n below), at least min_count
-        chosen = (counts.astype(np.float64) * scale >= vocab.min_count) & merged.open_rows()
+        rows = np.flatnonzero(
+            (counts.astype(np.float64) * scale >= vocab.min_count) & merged.open_rows()
+        )
+        picked = merged.items[rows]
+        lengths, _, stat_lengths = _layout(picked, nb)
+        # ln p(f) = ln(n_f / N) of every word (vocabulary words are seen min_count times)
+        log_p = [math.log(c / n_words) for c in vocab.counts.tolist()]
+
+        def named(codes: list[int]) -> tuple[str, ...]:
+            return tuple(SLOT if c == SLOT_CODE else words[c - WORD] for c in codes)
+
         candidates: list[Scored] = []
-        for r in np.flatnonzero(chosen).tolist():
-            codes = [c for c in merged.items[r].tolist() if c != PAD]
-            items = tuple(SLOT if c == SLOT_CODE else words[c - WORD] for c in codes)
+        for padded, stats, length, stat_length in zip(
+            picked.tolist(),
+            merged.stats[rows].tolist(),
+            lengths.tolist(),
+            stat_lengths.tolist(),
+            strict=True,
+        ):
+            codes, row = padded[:length], stats[:stat_length]
             fixed = [c - WORD for c in codes if c != SLOT_CODE]
-            internal = codes[1:-1].count(SLOT_CODE)
-            row = merged.stats[r, : 1 + internal * nb].tolist()
             n = row[0] * scale
             k = len(fixed)
-            logp = [math.log(word_counts[f] / n_words) for f in fixed]
+            logp = [log_p[f] for f in fixed]
             cost = -sum(logp) + 0.5 * log_n
             if k == 1:  # trivial: listed, saves nothing
-                candidates.append(Scored(items, round(n), 0.0, 0.0, 0.0))
+                candidates.append(Scored(named(codes), round(n), 0.0, 0.0, 0.0))
                 continue
             slot_h = sum(
                 _slot_entropy(row[1 + s * nb : 1 + (s + 1) * nb])
                 for s in range((len(row) - 1) // nb)
             )
-            # ln(n N^(k-1) / Π n_f) − Σ H_slot, with ln p(f) = ln(n_f / N)
+            # ln(n N^(k-1) / Π n_f) − Σ H_slot
             pmi = math.log(row[0] / seen) - sum(logp) - slot_h
             gain = pmi - (k - 1)
             if n * gain <= cost:
                 continue
             weakest = min(self.pairs.pmi.get(x * v + y, 0.0) for x, y in itertools.pairwise(fixed))
-            candidates.append(Scored(items, round(n), gain, weakest, cost))
+            candidates.append(Scored(named(codes), round(n), gain, weakest, cost))
         candidates.sort(key=lambda c: (-c.score, -c.count, c.items))
         return candidates
