@@ -831,3 +831,50 @@ def test_a_batch_is_mapped_chunk_by_chunk_as_its_state_says() -> None:
     # and mapped as one chunk when no size is set
     whole = PairJob(cfg, vocab, None).map(TextBatch(lines)).part
     assert (whole.keys == want.keys).all() and (whole.counts == want.counts).all()
+
+
+_KEYS = st.lists(st.integers(-(2**62), 2**62), max_size=60, unique=True).map(sorted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_KEYS, _KEYS, st.data())
+def test_pair_tables_merge_the_same_compiled_or_not(
+    a_keys: list[int], b_keys: list[int], data: st.DataObject
+) -> None:
+    import numpy as np
+
+    from ciyu._compiled import tparse
+    from ciyu.template.pairs import _merge_sorted, _merge_sorted_reference
+
+    if tparse is None:
+        pytest.skip("the compiled extension is not installed")
+    counts = st.integers(1, 2**40)
+    a = (
+        np.array(a_keys, np.int64),
+        np.array(data.draw(st.lists(counts, min_size=len(a_keys), max_size=len(a_keys))), np.int64),
+    )
+    b = (
+        np.array(b_keys, np.int64),
+        np.array(data.draw(st.lists(counts, min_size=len(b_keys), max_size=len(b_keys))), np.int64),
+    )
+    want = _merge_sorted_reference(a, b)
+    got = _merge_sorted(a, b)
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    assert got[0].tolist() == sorted(set(a_keys) | set(b_keys))
+
+
+def test_the_compiled_pair_merge_refuses_unsorted_keys() -> None:
+    import numpy as np
+
+    from ciyu._compiled import tparse
+
+    if tparse is None:
+        pytest.skip("the compiled extension is not installed")
+    keys, counts = np.array([1, 3, 2], np.int64), np.ones(3, np.int64)
+    out = np.empty(6, np.int64), np.empty(6, np.int64)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        tparse.merge_counts(keys, counts, keys[:1], counts[:1], *out)
+    with pytest.raises(ValueError, match="as long"):
+        tparse.merge_counts(keys[:1], counts, keys[:1], counts[:1], *out)
+    with pytest.raises(ValueError, match="int64"):
+        tparse.merge_counts(keys.astype(np.int32), counts, keys[:1], counts[:1], *out)

@@ -5,6 +5,7 @@
  * - Parser: the parse passes' "which template applications make the best parse of this
  *   sentence" (ciyu.template.evidence.EvidencePass: TemplateTrie.matches, then
  *   best_cover(..., tree=False));
+ * - merge_counts: pass 2's merge of two pair tables (ciyu.template.pairs._merge_sorted);
  * - template_counts: pass 3's "the template counts of this chunk"
  *   (ciyu.template.mining.TemplatePass: occurrences() in every sentence, each counted by
  *   TemplateCounts.add), at the end of this file.
@@ -1433,7 +1434,82 @@ done:
     return result;
 }
 
+/* merge_counts(keys_a, counts_a, keys_b, counts_b, out_keys, out_counts) -> n
+ * The compiled twin of ciyu.template.pairs._merge_sorted (pass 2's merge of two pair
+ * tables): keys_* are strictly increasing int64 arrays, counts_* their int64 counts; the
+ * union of the keys, each with the sum of its counts, is written to the first n entries of
+ * out_keys and out_counts (writable int64 arrays of at least both lengths together). One
+ * linear merge without the GIL, where NumPy needs a search and two insertions. */
+static PyObject *merge_counts(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *o[6];
+    Py_buffer b[6];
+    int got = 0;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5]))
+        return NULL;
+    for (; got < 6; got++) {
+        int flags = got < 4 ? PyBUF_C_CONTIGUOUS : (PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE);
+        if (PyObject_GetBuffer(o[got], &b[got], flags) < 0) goto done;
+        if (b[got].len % (Py_ssize_t)sizeof(int64_t) ||
+            (uintptr_t)b[got].buf % sizeof(int64_t)) {
+            got++;
+            PyErr_SetString(PyExc_ValueError, "merge_counts: the arrays must hold int64");
+            goto done;
+        }
+    }
+    {
+        const Py_ssize_t na = b[0].len / 8, nb = b[2].len / 8;
+        if (b[1].len / 8 != na || b[3].len / 8 != nb || b[4].len / 8 < na + nb ||
+            b[5].len / 8 < na + nb) {
+            PyErr_SetString(PyExc_ValueError,
+                            "merge_counts: each table's keys and counts must be as long, and "
+                            "the output as long as both");
+            goto done;
+        }
+        const int64_t *ka = b[0].buf, *ca = b[1].buf, *kb = b[2].buf, *cb = b[3].buf;
+        int64_t *ko = b[4].buf, *co = b[5].buf;
+        for (Py_ssize_t i = 1; i < na; i++)
+            if (ka[i] <= ka[i - 1]) goto unsorted;
+        for (Py_ssize_t i = 1; i < nb; i++)
+            if (kb[i] <= kb[i - 1]) goto unsorted;
+        Py_ssize_t i = 0, j = 0, n = 0;
+        Py_BEGIN_ALLOW_THREADS
+        while (i < na && j < nb) {
+            if (ka[i] < kb[j]) {
+                ko[n] = ka[i];
+                co[n++] = ca[i++];
+            } else if (kb[j] < ka[i]) {
+                ko[n] = kb[j];
+                co[n++] = cb[j++];
+            } else {
+                ko[n] = ka[i];
+                co[n++] = ca[i++] + cb[j++];
+            }
+        }
+        for (; i < na; i++, n++) {
+            ko[n] = ka[i];
+            co[n] = ca[i];
+        }
+        for (; j < nb; j++, n++) {
+            ko[n] = kb[j];
+            co[n] = cb[j];
+        }
+        Py_END_ALLOW_THREADS
+        result = PyLong_FromSsize_t(n);
+        goto done;
+    }
+unsorted:
+    PyErr_SetString(PyExc_ValueError, "merge_counts: keys must be strictly increasing");
+done:
+    for (int k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"merge_counts", (PyCFunction)merge_counts, METH_VARARGS,
+     "merge_counts(keys_a, counts_a, keys_b, counts_b, out_keys, out_counts) -> n: the merge "
+     "of two sorted pair tables (ciyu.template.pairs._merge_sorted)"},
     {"template_counts", (PyCFunction)template_counts, METH_VARARGS,
      "template_counts(keys, vocab, classes, clauses, offsets, edges, key_bytes, key_off, "
      "n_vocab, max_fixed, max_distance, max_paths, trivial, n_buckets, punct, opener, closer, "

@@ -91,3 +91,15 @@ def template_counts(
     :func:`ciyu.template.mining.filler_hash` of its one filler, computed in C; 0, 0 once
     open). Runs without the GIL; ValueError when the arrays are inconsistent.
     """
+
+def merge_counts(
+    keys_a: npt.NDArray[np.int64],
+    counts_a: npt.NDArray[np.int64],
+    keys_b: npt.NDArray[np.int64],
+    counts_b: npt.NDArray[np.int64],
+    out_keys: npt.NDArray[np.int64],
+    out_counts: npt.NDArray[np.int64],
+) -> int:
+    """Merge two sorted pair tables into ``out_*`` (see :func:`ciyu.template.pairs._merge_sorted`);
+    returns the entries written. ValueError if the keys are not strictly increasing or the
+    arrays do not fit."""

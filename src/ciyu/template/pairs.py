@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from .._compiled import tparse as _tparse
 from ..text import NUM
 from .options import TemplateConfig, bucket
 from .sentences import CLAUSE, SLOT, ChunkSentences, Sentence, Words, is_sentence_end, word_info
@@ -189,6 +190,21 @@ def _sum_by_key(keys: Ints, counts: Ints | None = None) -> tuple[Ints, Ints]:
 
 
 def _merge_sorted(a: tuple[Ints, Ints], b: tuple[Ints, Ints]) -> tuple[Ints, Ints]:
+    """Add two sorted (key, count) tables: one linear merge by the compiled extension when
+    it is installed (the main process merges every worker's pairs: with NumPy this was
+    most of the pass on a large corpus), else :func:`_merge_sorted_reference`."""
+    if _tparse is None:
+        return _merge_sorted_reference(a, b)
+    if len(b[0]) == 0 or len(a[0]) == 0:
+        return a if len(b[0]) == 0 else b
+    n = len(a[0]) + len(b[0])
+    keys, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    a_keys, a_counts, b_keys, b_counts = (np.ascontiguousarray(x, dtype=np.int64) for x in (*a, *b))
+    used = _tparse.merge_counts(a_keys, a_counts, b_keys, b_counts, keys, counts)
+    return keys[:used], counts[:used]
+
+
+def _merge_sorted_reference(a: tuple[Ints, Ints], b: tuple[Ints, Ints]) -> tuple[Ints, Ints]:
     """Add two sorted (key, count) tables: the smaller merged into the larger by search."""
     if len(a[0]) < len(b[0]):
         a, b = b, a
