@@ -126,7 +126,9 @@ class Evidence:
         else:
             for mine, theirs in zip(self.slots, other.slots, strict=True):
                 _add_counts(mine, theirs)
-        if other.hashes:
+        if not self.hashes:
+            self.hashes = other.hashes
+        elif other.hashes:
             self.hashes = sorted(set(self.hashes).union(other.hashes))[:DISTINCT_EXACT]
         if other.example is not None and (self.example is None or other.example < self.example):
             self.example = other.example
