@@ -73,9 +73,15 @@ def _prune(counts: dict[str, int], floor: int) -> tuple[dict[str, int], int]:
 
 
 def _add_counts(mine: dict[str, int], theirs: dict[str, int]) -> None:
-    get = mine.get
-    for key, count in theirs.items():
-        mine[key] = get(key, 0) + count
+    """Add ``theirs`` to ``mine`` (new keys after the others, in their order): with the
+    dictionaries' own loops, as most fillers of one partial are not in the other."""
+    common = mine.keys() & theirs.keys()
+    if not common:
+        mine.update(theirs)
+        return
+    sums = {key: mine[key] + theirs[key] for key in common}
+    mine.update(theirs)
+    mine.update(sums)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from ..passes import Engine, LocalEngine
 from .evidence import Template, keep, make_templates
 from .jobs import CandidateJob, EvidenceJob, PairJob, WordJob
 from .options import TemplateConfig, sample_every
-from .passes import run_pass
+from .passes import CHUNKS_PER_BATCH, run_pass
 
 log = logging.getLogger("ciyu")
 
@@ -149,7 +149,12 @@ def _mine(
         # that of a parse of all of the corpus
         full = last or every == 1
         job = EvidenceJob(config, kept, model, compiled=compiled, full=full)
-        evidence = run_pass(job, lines(), engine, every=1 if last else every, **common)
+        # the parse of all of the corpus sends twice the chunks per batch: its partials
+        # hold evidence for most candidates, and this process merges them row by row
+        per_batch = 2 * CHUNKS_PER_BATCH if every == 1 or last else CHUNKS_PER_BATCH
+        evidence = run_pass(
+            job, lines(), engine, every=1 if last else every, per_batch=per_batch, **common
+        )
         scale = 1.0 if last else vocab.n_words / max(evidence.n_words, 1)
         survivors = keep(kept, evidence, vocab.min_count, scale)
         settled = len(survivors) == len(kept)
