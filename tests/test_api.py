@@ -102,7 +102,7 @@ def test_a_corpus_keeps_its_own_errors_setting(files: list[Path]) -> None:
 
 def test_texts_that_are_not_strings() -> None:
     with pytest.raises(InputError, match=r"texts\[1\] is bytes, not str \(decode it first"):
-        ciyu.count(texts=["中文", "中文".encode()])
+        ciyu.count(texts=["中文", "中文".encode()])  # type: ignore[list-item]
 
 
 def test_the_cli_still_reads_files(files: list[Path], tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_a_config_of_another_method_is_refused_at_once() -> None:
         "ciyu.learners.NvbeConfig(...) or keyword options, or train with method='cohesion'"
     )
     with pytest.raises(ConfigError, match=r"ciyu.discover\(\) takes a CohesionConfig, got a Nvbe"):
-        ciyu.discover(texts=[TEXT], config=NvbeConfig())
+        ciyu.discover(texts=[TEXT], config=NvbeConfig())  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="takes a CohesionConfig, got a dict"):
         ciyu.train(texts=[TEXT], method="cohesion", config={"order": 3})
     model = ciyu.train(texts=[TEXT], method="nvbe", config=NvbeConfig())
@@ -167,14 +167,14 @@ def test_from_texts_replace_removes_every_surrogate(text: str) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: ciyu.count(texts=[TEXT], order="6"), "order must be an int, got '6'"),
+        (lambda: ciyu.count(texts=[TEXT], order="6"), "order must be an int, got '6'"),  # type: ignore[arg-type]
         (lambda: ciyu.count(texts=[TEXT], threads=-1), "threads must be a number of processes"),
-        (lambda: ciyu.count(texts=[TEXT], threads="2"), "threads must be a number of processes"),
+        (lambda: ciyu.count(texts=[TEXT], threads="2"), "threads must be a number of processes"),  # type: ignore[arg-type]
         (lambda: ciyu.count(texts=[TEXT], max_memory=-1), "is too small"),
-        (lambda: ciyu.count(texts=[TEXT], max_memory="1G"), "max_memory must be a number of bytes"),
-        (lambda: ciyu.count(texts=[TEXT], progress=1), "progress must be a function or None"),
-        (lambda: ciyu.train(texts=[TEXT], counts="c.npz"), "counts must be NgramCounts"),
-        (lambda: ciyu.train(texts=[TEXT], method=["lm"]), r"unknown method \['lm'\]"),
+        (lambda: ciyu.count(texts=[TEXT], max_memory="1G"), "max_memory must be a number of bytes"),  # type: ignore[arg-type]
+        (lambda: ciyu.count(texts=[TEXT], progress=1), "progress must be a function or None"),  # type: ignore[arg-type]
+        (lambda: ciyu.train(texts=[TEXT], counts="c.npz"), "counts must be NgramCounts"),  # type: ignore[arg-type]
+        (lambda: ciyu.train(texts=[TEXT], method=["lm"]), r"unknown method \['lm'\]"),  # type: ignore[arg-type]
         (
             lambda: ciyu.train(texts=[TEXT], method="cohesion", order="4"),
             "option order of CohesionConfig must be int, got '4'",
@@ -184,7 +184,7 @@ def test_from_texts_replace_removes_every_surrogate(text: str) -> None:
             r"option thresholds of CohesionConfig must be a tuple of float, got \['2', '4'\]",
         ),
         (lambda: ciyu.discover(texts=[TEXT], list_numbers=1), "must be bool, got 1"),
-        (lambda: ciyu.Corpus.from_texts(None), "texts must be strings, got NoneType"),
+        (lambda: ciyu.Corpus.from_texts(None), "texts must be strings, got NoneType"),  # type: ignore[arg-type]
     ],
 )
 def test_misuse_raises_ciyu_errors(call: Callable[[], object], message: str) -> None:

@@ -117,7 +117,7 @@ def test_load_rejects_bad_files(tmp_path: Path) -> None:
         NgramCounts.load(bad)
     c = count_chunk(["甲乙丙"], order=2)
     arrays = {"meta": np.frombuffer(b'{"format": "ciyu-counts", "version": 99}', np.uint8)}
-    np.savez(tmp_path / "v.npz", **arrays)
+    np.savez(tmp_path / "v.npz", **arrays)  # type: ignore[arg-type]
     with pytest.raises(ModelFormatError, match="version 99 is not supported"):
         NgramCounts.load(tmp_path / "v.npz")
     keys, counts = c.table(2)

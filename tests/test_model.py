@@ -39,7 +39,8 @@ def test_encode_decode() -> None:
     assert m.decode(ids[:2]) == "中文分词"
     # ids lose the text of unknown pieces, as in sentencepiece; they never raise
     assert m.decode(ids) == "中文分词 \u2047 " == "中文分词" + UNK_SURFACE
-    assert m.decode(np.array(ids)) == m.decode(ids)  # numpy ids too
+    # numpy ids too (accepted at run time; the signature names only Python ints)
+    assert m.decode(np.array(ids)) == m.decode(ids)  # type: ignore[arg-type]
     assert m.decode(1) == "中文" and m.decode(0) == UNK_SURFACE and m.decode("分词") == "分词"
     for bad in (-1, m.vocab_size, 10**20):
         with pytest.raises(
@@ -47,13 +48,13 @@ def test_encode_decode() -> None:
         ):
             m.decode([bad])
     with pytest.raises(ConfigError, match="a piece is a str and an id an int, got 1.0"):
-        m.decode([1.0])  # type: ignore[list-item]
+        m.decode([1.0])  # type: ignore[arg-type]
 
 
 def test_encode_validates_out_type() -> None:
     m = Model(LEX)
     with pytest.raises(ConfigError, match="out_type must be str .* or int .*; got <class 'float'>"):
-        m.encode("中文", out_type=float)  # type: ignore[call-overload]
+        m.encode("中文", out_type=float)  # type: ignore[arg-type]
     assert m.encode("中文", int) == [1] and m.encode("中文", str) == ["中文"]
 
 
@@ -74,7 +75,8 @@ def test_vocabulary_as_sentencepiece_has_it() -> None:
     m = Model(LEX)
     pieces = ["<unk>", "中文", "分词", "中", "分", "年", "文", "词"]  # by count, code point
     assert [m.id_to_piece(i) for i in range(len(m))] == pieces
-    assert m.id_to_piece([1, 2]) == ["中文", "分词"] and m.id_to_piece(np.int64(1)) == "中文"
+    assert m.id_to_piece([1, 2]) == ["中文", "分词"]
+    assert m.id_to_piece(np.int64(1)) == "中文"  # type: ignore[call-overload]
     assert [m.piece_to_id(p) for p in pieces] == list(range(8))
     assert m.piece_to_id(["分词", "xyz", "<num>年"]) == [2, 0, 0]
     assert len(m) == m.vocab_size == m.get_piece_size() == 8  # <unk> included
@@ -225,7 +227,10 @@ def test_bulk_segment_equals_cut(text: str, sep: str) -> None:
         (lambda m: m.piece_to_id([1]), "piece_to_id takes a piece"),
         (lambda m: list(m.cut_lines(None)), "cut_lines takes an iterable of lines, got NoneType"),
         (lambda m: list(m.cut_lines("中文")), "cut_lines takes an iterable of lines, got str"),
-        (lambda m: Model.load(None), "Model.load takes a path .str or os.PathLike., got None"),
+        (
+            lambda m: Model.load(None),  # type: ignore[arg-type]
+            "Model.load takes a path .str or os.PathLike., got None",
+        ),
     ],
 )
 def test_misuse_raises_config_errors(call: Any, message: str) -> None:
