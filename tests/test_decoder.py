@@ -298,7 +298,7 @@ def test_threads_share_one_model(sample_model: ciyu.Model, law_lines: list[str])
 @given(
     st.lists(
         st.one_of(
-            st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
+            st.text(st.characters(blacklist_categories=["Cs"]), max_size=60),
             st.sampled_from(["中华人民共和国", "第3条", "A股", "\n", "😀\u0301", "\r\n"]),
         ),
         max_size=30,

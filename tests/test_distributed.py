@@ -145,7 +145,7 @@ def test_ray_mines_the_same_templates(
     text, model = tmp_path / "law.txt", tmp_path / "law.model"
     text.write_text("\n".join(law_lines[:3000]) + "\n", encoding="utf-8")
     sample_model.save(model)
-    outputs = []
+    outputs: list[bytes] = []
     for flags in (["-j", "1"], ["-j", "2"], ["--engine", "ray"]):
         out = tmp_path / f"t{len(outputs)}.tsv"
         assert main(["-q", "templates", str(text), "-m", str(model), "-o", str(out), *flags]) == 0

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import math
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -183,7 +184,7 @@ def test_ensemble_rounds_stop_at_the_fixed_point(law_lines: list[str]) -> None:
 
 
 def test_deredundancy_drops_words_no_better_than_their_parts() -> None:
-    words = ciyu.learners.ensemble.Counter(
+    words = Counter(
         {"中文": 50, "分词": 40, "中文分词": 5, "中": 3, "文": 3, "分": 3, "词": 3, "了": 100}
     )
     out = deredundancy(words, 1.0, 8)
@@ -347,6 +348,7 @@ def test_compiled_tag_viterbi_equals_reference(
     for n in lengths:
         expected.append(lm.viterbi(em[:, pos : pos + n].tolist(), 0, n, join) if n else [])
         pos += n + 1
+    assert _lattice is not None  # skipped above when it is not built
     assert _lattice.tag_viterbi(em, order, lengths, join) == expected
 
 

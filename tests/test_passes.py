@@ -253,8 +253,9 @@ def test_the_engine_closes_its_workers() -> None:
     job = WordCountPass(DecoderSegmenter(LEXICON.decoder().boundaries))
     batches = [TextBatch(lines[i : i + 5]) for i in range(0, 30, 5)]
     assert engine.run(job, batches) == run_here(job, batches)
-    assert engine._pool is not None
-    processes = list(engine._pool._processes.values())
+    pool = engine._pool  # narrowed as a local: close() must leave engine._pool None
+    assert pool is not None
+    processes = list(pool._processes.values())
     engine.close()
     assert engine._pool is None and all(not p.is_alive() for p in processes)
 

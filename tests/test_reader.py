@@ -16,11 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ciyu.errors import InputError, InvalidUtf8Error
-from ciyu.reader import Corpus, read_binary, read_blocks
+from ciyu.reader import DEFAULT_PIECE_BYTES, Corpus, read_binary, read_blocks
 
 
-def pieces(data: bytes, **kw: int) -> list[tuple[int, str, bool]]:
-    return [(p.lineno, p.text, p.eol) for p in read_binary(io.BytesIO(data), "f", **kw)]
+def pieces(data: bytes, max_piece_bytes: int = DEFAULT_PIECE_BYTES) -> list[tuple[int, str, bool]]:
+    got = read_binary(io.BytesIO(data), "f", max_piece_bytes=max_piece_bytes)
+    return [(p.lineno, p.text, p.eol) for p in got]
 
 
 def test_lines_and_final_newline() -> None:
@@ -163,7 +164,7 @@ def test_gzip_magic_split_over_two_reads_of_a_pipe() -> None:
     data = gzip.compress("中文\n分词\n".encode())
     for spool in (False, True):
         stdin = io.BufferedReader(Trickle(data), 1)  # its peek gives one byte
-        with Corpus(["-"], stdin=stdin, spool_stdin=spool) as corpus:  # type: ignore[arg-type]
+        with Corpus(["-"], stdin=stdin, spool_stdin=spool) as corpus:
             assert list(corpus) == ["中文", "分词"]
     assert list(Corpus(["-"], stdin=Trickle(b"\x1f"), spool_stdin=False)) == ["\x1f"]  # type: ignore[arg-type]
 

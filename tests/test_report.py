@@ -32,8 +32,9 @@ def embedded(page: str, table: str = "words") -> dict[str, object]:
     assert m is not None
     data = json.loads(m.group(1))
     assert isinstance(data, dict)
-    assert isinstance(data[table], dict)
-    return data[table]
+    section = data[table]
+    assert isinstance(section, dict)
+    return section
 
 
 def test_page_is_self_contained_and_escaped() -> None:
@@ -204,9 +205,10 @@ def test_report_in_chromium(
         index = page.eval_on_selector_all(
             f"#{table} th", f"ths => ths.findIndex(th => th.dataset.key === '{key}')"
         )
-        return page.eval_on_selector_all(
+        cells: list[str] = page.eval_on_selector_all(
             f"#{table}-body tr", f"trs => trs.map(tr => tr.children[{index}].textContent)"
         )
+        return cells
 
     def numbers(key: str, table: str = "words") -> list[float]:
         return [float(x.replace(",", "")) for x in column(key, table)]

@@ -27,7 +27,10 @@ def test_boundary_entropy_counts_edges_as_distinct() -> None:
     # 乙 is followed by 丙, 丁, 丙 and preceded by 甲, 甲, 戊
     c = count_chunk(["甲乙丙", "甲乙丁", "戊乙丙"], order=3)
     left, right = boundary_entropy(c, np.array(["乙"], dtype="<U1"))
-    h = lambda ps: -sum(p * math.log(p) for p in ps)  # noqa: E731
+
+    def h(ps: list[float]) -> float:
+        return -sum(p * math.log(p) for p in ps)
+
     assert math.isclose(left[0], h([2 / 3, 1 / 3]))
     assert math.isclose(right[0], h([2 / 3, 1 / 3]))
     # 甲乙 is always at the start of its fragment: two edge occurrences, distinct

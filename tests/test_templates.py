@@ -7,6 +7,7 @@ import itertools
 import json
 import random
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -98,7 +99,8 @@ def made_corpus(
     should parse to and the number of times each frame was used."""
     rng = random.Random(seed)
     vocab = filler_words()
-    lines, trees = [], []
+    lines: list[str] = []
+    trees: list[ciyu.template.Tree] = []
     counts = dict.fromkeys(FRAMES, 0)
     for _ in range(n):
         made = Made()
@@ -658,7 +660,11 @@ def test_passes_merge_exactly_on_any_partition(cuts: list[int], rnd: random.Rand
     assert (ran.edges == pairs.edges).all() and ran.pmi == pairs.pmi
 
 
-def _through_messages(job: TemplateJob[object, object], lines: list[str], n: int) -> object:
+S = TypeVar("S")
+R = TypeVar("R")
+
+
+def _through_messages(job: TemplateJob[S, R], lines: list[str], n: int) -> R:
     """The job's result over ``lines`` mapped in a rebuilt copy of the job (its state as a
     message), each partial split into ``n`` shards that travel as messages and merge."""
     twin = type(job).decode_state(job.encode_state() or b"")
@@ -678,12 +684,12 @@ def test_jobs_travel_as_messages_and_shard_exactly(n_shards: int) -> None:
     cfg = TemplateConfig(min_count=3)
     word_job = WordJob(cfg, None)
     vocab = word_job.finish(word_job.map(TextBatch(lines)))
-    there = _through_messages(word_job, lines, n_shards)
-    assert there.words == vocab.words and (there.counts == vocab.counts).all()  # type: ignore[attr-defined]
+    there_words = _through_messages(word_job, lines, n_shards)
+    assert there_words.words == vocab.words and (there_words.counts == vocab.counts).all()
     pair_job = PairJob(cfg, vocab, None)
     pairs = pair_job.finish(pair_job.map(TextBatch(lines)))
-    there = _through_messages(pair_job, lines, n_shards)
-    assert (there.edges == pairs.edges).all() and there.pmi == pairs.pmi  # type: ignore[attr-defined]
+    there_pairs = _through_messages(pair_job, lines, n_shards)
+    assert (there_pairs.edges == pairs.edges).all() and there_pairs.pmi == pairs.pmi
     candidate_job = CandidateJob(cfg, pairs, None)
     candidates = candidate_job.finish(candidate_job.map(TextBatch(lines)))
     assert _through_messages(candidate_job, lines, n_shards) == candidates and candidates
@@ -703,7 +709,7 @@ def test_jobs_travel_as_messages_and_shard_exactly(n_shards: int) -> None:
         )
         assert got.hashes == ev.hashes and all(isinstance(h, int) for h in got.hashes)
     light = EvidenceJob(cfg, candidates, None, full=False)
-    rows = _through_messages(light, lines, n_shards).rows  # type: ignore[attr-defined]
+    rows = _through_messages(light, lines, n_shards).rows
     assert list(rows) == list(evidence.rows)
     for items, ev in evidence.rows.items():
         got = rows[items]
@@ -819,7 +825,7 @@ def test_a_batch_is_mapped_chunk_by_chunk_as_its_state_says() -> None:
     job = PairJob(cfg, vocab, None)
     job.chunk_chars = 400
     twin = PairJob.decode_state(job.encode_state() or b"")
-    assert twin.chunk_chars == 400
+    assert isinstance(twin, PairJob) and twin.chunk_chars == 400
     got = twin.map(TextBatch(lines)).part
     chunks = list(chunked(lines, 400))
     assert len(chunks) > 5

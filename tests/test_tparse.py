@@ -9,6 +9,7 @@ import pickle
 import random
 from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -79,7 +80,7 @@ def chunks_and_templates(
     keys = sorted({word_key(w) for w in alphabet})
     words = draw(st.lists(st.sampled_from([*alphabet, "。"]), max_size=50))
     sents = [Sentence.of(s) for s in sentences(words)]
-    templates = []
+    templates: list[tuple[str, ...]] = []
     for _ in range(draw(st.integers(1, 50))):
         if draw(st.integers(0, 9)) == 0:  # trivial: <X> w <X>
             templates.append((SLOT, draw(st.sampled_from(keys)), SLOT))
@@ -234,7 +235,7 @@ def test_the_compiled_parser_checks_what_it_is_given() -> None:
     flat = trie.flatten()
     assert flat.words == {"在": 0, "中": 1, "的": 2}
 
-    def parser(gains: array[float] | None = None, **change: object) -> _tparse.Parser:
+    def parser(gains: array[float] | None = None, **change: Any) -> _tparse.Parser:
         fields = flat._replace(**change)
         gains = array("d", [1.0, 1.0]) if gains is None else gains
         return _tparse.Parser(len(flat.words), *fields[1:14], gains, 32, 2, 4, 8)
