@@ -40,7 +40,7 @@ def test_encode_decode() -> None:
     # ids lose the text of unknown pieces, as in sentencepiece; they never raise
     assert m.decode(ids) == "中文分词 \u2047 " == "中文分词" + UNK_SURFACE
     # numpy ids too (accepted at run time; the signature names only Python ints)
-    assert m.decode(np.array(ids)) == m.decode(ids)  # type: ignore[arg-type]
+    assert m.decode(np.array(ids)) == m.decode(ids)
     assert m.decode(1) == "中文" and m.decode(0) == UNK_SURFACE and m.decode("分词") == "分词"
     for bad in (-1, m.vocab_size, 10**20):
         with pytest.raises(
@@ -76,7 +76,7 @@ def test_vocabulary_as_sentencepiece_has_it() -> None:
     pieces = ["<unk>", "中文", "分词", "中", "分", "年", "文", "词"]  # by count, code point
     assert [m.id_to_piece(i) for i in range(len(m))] == pieces
     assert m.id_to_piece([1, 2]) == ["中文", "分词"]
-    assert m.id_to_piece(np.int64(1)) == "中文"  # type: ignore[call-overload]
+    assert m.id_to_piece(np.int64(1)) == "中文"
     assert [m.piece_to_id(p) for p in pieces] == list(range(8))
     assert m.piece_to_id(["分词", "xyz", "<num>年"]) == [2, 0, 0]
     assert len(m) == m.vocab_size == m.get_piece_size() == 8  # <unk> included

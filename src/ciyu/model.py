@@ -276,10 +276,10 @@ class Model:
         return self.vocab_size
 
     @overload
-    def id_to_piece(self, id: int) -> str: ...
+    def id_to_piece(self, id: SupportsIndex) -> str: ...
     @overload
-    def id_to_piece(self, id: Sequence[int]) -> list[str]: ...
-    def id_to_piece(self, id: int | Sequence[int]) -> str | list[str]:
+    def id_to_piece(self, id: Sequence[SupportsIndex]) -> list[str]: ...
+    def id_to_piece(self, id: SupportsIndex | Sequence[SupportsIndex]) -> str | list[str]:
         """The piece of an id (``"<unk>"`` for :data:`UNK_ID`), or of each id of a list.
 
         Raises:
@@ -350,8 +350,9 @@ class Model:
         ids, _ = self._vocab()
         return [ids.get(p, UNK_ID) for p in pieces]
 
-    def decode(self, pieces: Sequence[str] | Sequence[int] | str | int) -> str:
-        """Inverse of :meth:`encode`: pieces are joined; ids are looked up.
+    def decode(self, pieces: Iterable[str] | Iterable[SupportsIndex] | str | SupportsIndex) -> str:
+        """Inverse of :meth:`encode`: pieces are joined; ids (Python or NumPy integers)
+        are looked up.
 
         ``decode(encode(text)) == text`` always. Ids lose the text of unknown pieces:
         :data:`UNK_ID` decodes to :data:`UNK_SURFACE` (`` ⁇ ``), as in sentencepiece. A
