@@ -69,15 +69,20 @@ def _ints(arrays: Arrays, name: str, n: int | None = None) -> list[int]:
     return list(array.tolist())
 
 
+def _spans(lengths: Sequence[int], total: int, what: str = "items") -> list[slice]:
+    """The slices of consecutive runs of the given lengths over ``total`` items.
+
+    Raises:
+        ValueError: if a length is negative or they do not add up to ``total``.
+    """
+    if any(n < 0 for n in lengths) or sum(lengths) != total:
+        raise ValueError(f"run lengths do not match their {what}")
+    return list(map(slice, itertools.accumulate(lengths, initial=0), itertools.accumulate(lengths)))
+
+
 def _runs(flat: Sequence[Any], lengths: Sequence[int]) -> list[list[Any]]:
     """``flat`` cut into consecutive runs of the given lengths."""
-    if any(n < 0 for n in lengths) or sum(lengths) != len(flat):
-        raise ValueError("run lengths do not match their items")
-    out, start = [], 0
-    for n in lengths:
-        out.append(list(flat[start : start + n]))
-        start += n
-    return out
+    return [list(flat[span]) for span in _spans(lengths, len(flat))]
 
 
 def _pack_items(name: str, items: Sequence[tuple[str, ...]]) -> Arrays:
@@ -106,10 +111,7 @@ def _tables(arrays: Arrays, name: str, counts: str, sizes: Sequence[int]) -> lis
     run of ``sizes`` entries."""
     keys = unpack_strings(arrays, name)
     values = _ints(arrays, counts, len(keys))
-    if any(n < 0 for n in sizes) or sum(sizes) != len(keys):
-        raise ValueError("run lengths do not match their items")
-    bounds = list(itertools.accumulate(sizes, initial=0))
-    return [dict(zip(keys[a:b], values[a:b], strict=True)) for a, b in itertools.pairwise(bounds)]
+    return [dict(zip(keys[s], values[s], strict=True)) for s in _spans(sizes, len(keys))]
 
 
 def _pack_counter(name: str, counter: Counter[str]) -> Arrays:
@@ -558,10 +560,7 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         slot_tables = _tables(arrays, "slots", "slot_counts", _ints(arrays, "slot_sizes"))
         slots = _runs(slot_tables, _ints(arrays, "slots_per_row", k))
         hashes = np.asarray(arrays["hashes"], dtype=_I64).view(np.uint64).tolist()
-        hash_sizes = _ints(arrays, "hash_sizes", k)
-        if sum(hash_sizes) != len(hashes) or min(hash_sizes, default=0) < 0:
-            raise ValueError("hash sketch sizes do not match the hashes")
-        bounds = list(itertools.accumulate(hash_sizes, initial=0))
+        sketches = _spans(_ints(arrays, "hash_sizes", k), len(hashes), "hashes")
         texts = unpack_strings(arrays, "examples")
         ranks = np.asarray(arrays["example_rank"], dtype=_I64)
         if ranks.shape != (k, 2) or len(texts) != k:
@@ -572,7 +571,7 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
                 ns[i],
                 fillers[i],
                 slots[i],
-                hashes[bounds[i] : bounds[i + 1]],
+                hashes[sketches[i]],
                 None if short < 0 else (bool(short), length, texts[i]),
                 floors[i],
             )
