@@ -327,15 +327,15 @@ def test_map_compiled_and_not_and_in_a_worker() -> None:
 def _arrays(tp: TemplatePass, lines: list[str]) -> tuple[list[Any], bytes, array[int]]:
     """The chunk arrays of template_counts, the keys' bytes and their offsets."""
     cp = chunk_pairs(lines, str.split, tp.index, tp.config.max_distance)
-    table = list(dict.fromkeys(cp.keys))
+    table = list(dict.fromkeys(cp.chunk.keys))
     key_id = {k: i for i, k in enumerate(table)}
     encoded = [k.encode() for k in table]
     chunk = [
-        array("i", [key_id[k] for k in cp.keys]),
+        array("i", [key_id[k] for k in cp.chunk.keys]),
         cp.ids.astype(np.int32),
-        cp.classes.astype(np.int32),
+        cp.chunk.classes,
         cp.clauses.astype(np.int32),
-        np.append(cp.starts, len(cp.keys)).astype(np.int32),
+        np.append(cp.starts, len(cp.chunk.keys)).astype(np.int32),
     ]
     return chunk, b"".join(encoded), array("i", itertools.accumulate(map(len, encoded), initial=0))
 

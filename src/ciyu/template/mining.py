@@ -619,7 +619,7 @@ class TemplatePass:
         if self.compiled and _tparse is not None:
             return self.compiled_counts(cp)
         if self.compiled:
-            note_slow_templates(sum(len(w) for sent in cp.words for w in sent))
+            note_slow_templates(sum(map(len, cp.chunk.words)))
         return self.reference_counts(cp)
 
     def reference_counts(self, cp: ChunkPairs) -> TemplateTable:
@@ -643,7 +643,7 @@ class TemplatePass:
         if _tparse is None:
             raise ImportError("the compiled template parser (ciyu._tparse) is not installed")
         vocab = self.pairs.vocab
-        keys = cp.keys
+        keys = cp.chunk.keys
         # keys as small ints: equal ids, equal keys (items and fillers are compared as
         # ids); the C hashes a filler from its keys' UTF-8
         table = list(dict.fromkeys(keys))
@@ -656,7 +656,7 @@ class TemplatePass:
         item_off, items, stat_off, stats, slot_off, opened, hashes = _tparse.template_counts(
             ids,
             cp.ids.astype(np.int32),
-            cp.classes.astype(np.int32),
+            cp.chunk.classes,
             cp.clauses.astype(np.int32),
             np.append(cp.starts, n).astype(np.int32),
             np.ascontiguousarray(self.pairs.edges, dtype=np.int64),

@@ -105,8 +105,6 @@ class ChunkPairs:
         starts: offset of each sentence in ``ids``.
         left, right: positions (in ``ids``) of the two words of every slot.
         buckets: distance bucket of every slot.
-        keys: the key of every word of the chunk (:func:`word_info`).
-        classes: the class of every word of the chunk (:func:`word_info`).
         clauses: the clause of every word: within a sentence, the clause marks before it
             (as :attr:`Sentence.clauses`, plus a number of the sentence's own); the
             sentences' numbers two or more apart.
@@ -118,15 +116,7 @@ class ChunkPairs:
     left: Ints
     right: Ints
     buckets: Ints
-    keys: list[str]
-    classes: Ints
     clauses: Ints
-
-    @property
-    def words(self) -> list[list[str]]:
-        """The words of each sentence."""
-        flat, offsets = self.chunk.words, self.chunk.offsets
-        return [flat[a:b] for a, b in itertools.pairwise(offsets)]
 
     def sentence(self, k: int) -> Sentence:
         """Sentence ``k`` with its layout."""
@@ -139,10 +129,9 @@ def chunk_pairs(
     """Segment a chunk and list its pair slots: same sentence, same or next clause, at most
     ``max_distance`` words apart."""
     chunk = ChunkSentences.of(lines, words_of)
-    keys = chunk.keys
-    n = len(keys)
-    classes = np.frombuffer(chunk.classes, dtype=np.int32).astype(np.int64)
-    ids = np.fromiter(map(index.get, keys, itertools.repeat(-1)), dtype=np.int64, count=n)
+    n = len(chunk.keys)
+    classes = np.frombuffer(chunk.classes, dtype=np.int32)
+    ids = np.fromiter(map(index.get, chunk.keys, itertools.repeat(-1)), dtype=np.int64, count=n)
     offsets = np.array(chunk.offsets, dtype=np.int64)
     lengths = np.diff(offsets)
     starts = offsets[:-1]
@@ -171,8 +160,6 @@ def chunk_pairs(
         np.concatenate(lefts) if lefts else empty,
         np.concatenate(rights) if rights else empty,
         np.concatenate(buckets) if buckets else empty,
-        keys,
-        classes,
         clause_arr,
     )
 
