@@ -204,7 +204,8 @@ def word_info(word: str) -> tuple[str, int]:
 
 
 def chunk_sentences(lines: Iterable[str], words_of: Words) -> Iterator[Sentence]:
-    """Every sentence of ``lines``, with its word keys."""
+    """Every sentence of ``lines``, with its word keys, one object each: the reference
+    that :meth:`ChunkSentences.of` (what the passes use) is tested against."""
     for line in lines:
         for sent in sentences(words_of(line)):
             yield Sentence.of(sent)
