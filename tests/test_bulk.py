@@ -37,8 +37,10 @@ def test_output_is_the_same_for_any_thread_count(tmp_path: Path) -> None:
     for threads in (1, 2, 4):
         corpus = Corpus([src], max_piece_bytes=1 << 12)
         chunks = list(segmenter.run(corpus, threads))
-        assert sum(n for _, n in chunks) == src.stat().st_size
-        outputs.append(b"".join(c for c, _ in chunks).decode())
+        assert sum(n for _, n, _ in chunks) == src.stat().st_size
+        # the lines each block's output ends, as the CLI's summary counts them
+        assert [lines for _, _, lines in chunks] == [c.count(b"\n") for c, _, _ in chunks]
+        outputs.append(b"".join(c for c, _, _ in chunks).decode())
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0].replace("|", "") == src.read_text(encoding="utf-8") + "\n"
     assert outputs[0].startswith("中文|分词|，|OK\n") and outputs[0].endswith("末|行|无|换|行\n")
@@ -50,7 +52,7 @@ def test_threads_keep_input_order_with_a_bounded_read_ahead(tmp_path: Path) -> N
     segmenter = BlockSegmenter(model, "/", str(path), fingerprint)
     src = tmp_path / "in.txt"
     src.write_text("".join(f"中文分词{i}\n" for i in range(20000)), encoding="utf-8")
-    expected = b"".join(c for c, _ in segmenter.run(Corpus([src], max_piece_bytes=1 << 12), 1))
+    expected = b"".join(c for c, _, _ in segmenter.run(Corpus([src], max_piece_bytes=1 << 12), 1))
 
     class Counting(Corpus):
         read = 0
@@ -64,7 +66,7 @@ def test_threads_keep_input_order_with_a_bounded_read_ahead(tmp_path: Path) -> N
         Counting.read = 0
         corpus = Counting([src], max_piece_bytes=1 << 12)
         out = []
-        for chunk, _ in segmenter.run(corpus, threads):
+        for chunk, _, _ in segmenter.run(corpus, threads):
             out.append(chunk)
             # blocks read but not yet written: a few per thread, and the one in hand
             assert Counting.read - len(out) <= bulk.IN_FLIGHT_PER_THREAD * threads

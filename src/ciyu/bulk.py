@@ -25,7 +25,7 @@ from __future__ import annotations
 import collections
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ._atomic import atomic_write
 from ._strings import valid_text
@@ -77,15 +77,17 @@ def load_model(path: str) -> tuple[Model, Fingerprint]:
 @dataclass(frozen=True, slots=True)
 class Job:
     """One block of whole lines to segment: the output is ``prefix + segmented text +
-    suffix``. The text is ``raw``'s UTF-8 bytes (without a final newline), decoded by the
-    thread that segments it, with ``errors``; ``nbytes`` is the block's size in the input
-    (for progress)."""
+    suffix``. The text is ``raw``'s UTF-8 bytes, decoded by the thread that segments it,
+    with ``errors``; a final newline stays in it (the segmenter keeps every newline as it
+    is). ``nbytes`` is the block's size in the input (for progress), ``lines`` the lines
+    the output ends (for the summary)."""
 
     prefix: str
     raw: RawBlock
     suffix: str
     nbytes: int
     errors: Errors = "strict"
+    lines: int = 0
 
     def decoded(self) -> str:
         """The text of the job.
@@ -108,9 +110,12 @@ def jobs(corpus: Corpus, sep: str) -> Iterator[Job]:
     for block in corpus.raw_blocks():
         data = block.data
         prefix = sep if mid_line and data and not data.startswith(b"\n") else ""
-        if data.endswith(b"\n"):
-            block = replace(block, data=data[:-1])
-        yield Job(prefix, block, "\n" if block.complete else "", len(data), corpus.errors)
+        # the block is segmented with its final newline (segmenting "text\n" gives the
+        # words of "text" and "\n"), which spares a copy of it: only the last line of a
+        # source without one gets a newline added
+        suffix = "\n" if block.complete and not data.endswith(b"\n") else ""
+        lines = block.newlines + (1 if suffix else 0)
+        yield Job(prefix, block, suffix, len(data), corpus.errors, lines)
         mid_line = not block.complete
 
 
@@ -160,15 +165,18 @@ class BlockSegmenter:
             if out is None:
                 out = self._segment(job.decoded())
                 assert out is not None  # decoded text is never refused
+            if not job.prefix and not job.suffix:
+                return out  # nearly every block: no copy
             # the prefix and suffix are short: encoding them is cheaper than joining
             # strings of a whole block
             return job.prefix.encode() + out + job.suffix.encode()
         text = job.decoded()
         return (job.prefix + self.model.segment(text, self.sep) + job.suffix).encode()
 
-    def run(self, corpus: Corpus, threads: int | None = 1) -> Iterator[tuple[bytes, int]]:
-        """Segment ``corpus``; yields, in input order, each block's output (UTF-8) and its
-        size in the input (bytes). The output is the same for any ``threads``.
+    def run(self, corpus: Corpus, threads: int | None = 1) -> Iterator[tuple[bytes, int, int]]:
+        """Segment ``corpus``; yields, in input order, each block's output (UTF-8), its
+        size in the input (bytes) and the lines its output ends. The output is the same
+        for any ``threads``.
 
         Args:
             corpus: the text.
@@ -178,24 +186,24 @@ class BlockSegmenter:
         n = resolve_threads(threads)
         if n <= 1:
             for job in pending:
-                yield self(job), job.nbytes
+                yield self(job), job.nbytes, job.lines
             return
         from concurrent.futures import Future, ThreadPoolExecutor
 
         # the first use builds the shared tables (the rule layer's, and freezes the
         # lattice) here, before any thread shares them
         self.model.segment("", self.sep)
-        in_flight: collections.deque[tuple[Future[bytes], int]] = collections.deque()
+        in_flight: collections.deque[tuple[Future[bytes], Job]] = collections.deque()
         with ThreadPoolExecutor(max_workers=n, thread_name_prefix="ciyu-segment") as pool:
             try:
                 for job in pending:
-                    in_flight.append((pool.submit(self, job), job.nbytes))
+                    in_flight.append((pool.submit(self, job), job))
                     if len(in_flight) >= IN_FLIGHT_PER_THREAD * n:
-                        future, nbytes = in_flight.popleft()
-                        yield future.result(), nbytes
+                        future, done = in_flight.popleft()
+                        yield future.result(), done.nbytes, done.lines
                 while in_flight:
-                    future, nbytes = in_flight.popleft()
-                    yield future.result(), nbytes
+                    future, done = in_flight.popleft()
+                    yield future.result(), done.nbytes, done.lines
             finally:
                 for future, _ in in_flight:
                     future.cancel()
@@ -216,7 +224,7 @@ def segment_file(
         os.makedirs(folder, exist_ok=True)
     done = 0
     with Corpus([source], errors=errors) as corpus, atomic_write(target, "wb") as out:
-        for chunk, nbytes in segmenter.run(corpus, 1):
+        for chunk, nbytes, _ in segmenter.run(corpus, 1):
             out.write(chunk)
             done += nbytes
     return done

@@ -490,9 +490,9 @@ def _cmd_segment(args: argparse.Namespace, progress: Progress) -> int:
         progress.set_total(size, "segment")
     lines = done = 0
     with _output_bytes(args.output) as out:
-        for chunk, nbytes in segmenter.run(corpus, args.threads):
+        for chunk, nbytes, ended in segmenter.run(corpus, args.threads):
             out.write(chunk)
-            lines += chunk.count(b"\n")
+            lines += ended
             done += nbytes
             progress("segment", done)
     progress.done()

@@ -268,6 +268,8 @@ class RawBlock:
     data: bytes
     offset: int
     complete: bool
+    #: newlines in :attr:`data` (counted once, as the lines are numbered)
+    newlines: int = 0
 
     def decode(self, errors: Errors = "strict") -> str:
         """The text of the block.
@@ -310,9 +312,10 @@ def read_raw_blocks(
                 cut = len(data) - _utf8_tail_len(data)  # an over-long line: split it
         body, carry = data[:cut], data[cut:]
         complete = body.endswith(b"\n") or not chunk
-        yield RawBlock(name, lineno, body, offset, complete)
+        newlines = body.count(b"\n")
+        yield RawBlock(name, lineno, body, offset, complete, newlines)
         at_line_start = complete
-        lineno += body.count(b"\n")
+        lineno += newlines
         offset += len(body)
 
 
