@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ciyu.errors import InputError, InvalidUtf8Error
-from ciyu.reader import DEFAULT_PIECE_BYTES, Corpus, read_binary, read_blocks
+from ciyu.reader import DEFAULT_PIECE_BYTES, Corpus, read_binary, read_blocks, read_texts
 
 
 def pieces(data: bytes, max_piece_bytes: int = DEFAULT_PIECE_BYTES) -> list[tuple[int, str, bool]]:
@@ -118,6 +118,61 @@ def test_blocks_equal_lines(text: str, block: int, corrupt_at: int) -> None:
                 list(reader(io.BytesIO(bad), "f"))
             errors.append(str(exc.value))
         assert errors[0] == errors[1]
+
+
+def _texts(reader: Any, data: bytes, errors: Any, piece: int) -> tuple[list[str], str | None]:
+    """What a reader yields before it stops, and the message of the error it stops with."""
+    out: list[str] = []
+    try:
+        for item in reader(io.BytesIO(data), "f", errors, piece):
+            out.append(item if isinstance(item, str) else item.text)
+    except InputError as exc:
+        return out, str(exc)
+    return out, None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"\xe4\xb8\xad", b"a", b"\n", b"\r", b" ", b"\xf0\x9f\x98\x80", b"\xff", b"\xe4"]
+        ),
+        max_size=80,
+    ),
+    st.integers(min_value=4, max_value=24),
+    st.sampled_from(["strict", "replace", "surrogateescape", "ignore"]),
+)
+def test_texts_by_blocks_equal_pieces(parts: list[bytes], piece: int, errors: str) -> None:
+    # read_texts (how files are iterated) gives exactly the texts of read_binary's pieces,
+    # over-long lines, invalid UTF-8 and a last line without a newline included, and stops
+    # at the same bad byte with the same message after the same lines
+    data = b"".join(parts)
+    assert _texts(read_texts, data, errors, piece) == _texts(read_binary, data, errors, piece)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"ab\nabcdefgh\nx\n",  # a line exactly as long as a piece: two pieces, "" last
+        b"ab\nabcdefg\nx",  # one byte shorter: one piece
+        b"abcdefgh",  # a last line without a newline, as long as a piece
+        b"abcdefg",
+        b"ab\n" + "中".encode() * 5 + b"\nx\n",  # cut at a character boundary
+        b"ab\ncd\xff\nef\n",  # invalid UTF-8 after good lines
+    ],
+)
+@pytest.mark.parametrize("errors", ["strict", "replace"])
+def test_texts_by_blocks_at_the_edges(data: bytes, errors: str) -> None:
+    assert _texts(read_texts, data, errors, 8) == _texts(read_binary, data, errors, 8)
+
+
+def test_corpus_iterates_files_by_blocks_as_pieces(tmp_path: Path) -> None:
+    text = "中文\n" * 50 + "长" * 40 + "\n\n末行"
+    path = tmp_path / "in.txt.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    corpus = Corpus([path], max_piece_bytes=64)
+    assert list(corpus) == [p.text for p in corpus.pieces()]
+    assert "".join(corpus) == text.replace("\n", "")
 
 
 def write_fifo(path: Path, data: bytes) -> threading.Thread:

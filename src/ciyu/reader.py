@@ -240,6 +240,65 @@ def read_binary(
                 return
 
 
+def read_texts(
+    fh: BinaryIO, name: str, errors: Errors = "strict", max_piece_bytes: int = DEFAULT_PIECE_BYTES
+) -> Iterator[str]:
+    """The texts of the pieces :func:`read_binary` makes of ``fh``, exactly, read and
+    decoded a block of whole lines at a time.
+
+    Reading line by line costs a few microseconds a line (a gzip stream's ``readline`` is
+    Python code, and so is making each piece): 2.4 s for the 730,000 lines of the 58 MB
+    law corpus, against 0.4 s by blocks, and a learner or template mining reads its
+    corpus several times. A block is read whole (it waits for a pipe to fill it): for
+    streams read as they come, use :func:`read_binary`. A line longer than a piece, or a
+    block that is not valid UTF-8 (with ``errors="strict"``), hands the rest of the
+    stream to :func:`read_binary`, which cuts the line and names the bad byte as it
+    always does.
+
+    Raises:
+        InputError: as :func:`read_binary`.
+    """
+    lineno, offset = 1, 0
+    carry = b""
+    while True:
+        try:
+            chunk = fh.read(max_piece_bytes)
+        except (OSError, EOFError) as exc:  # e.g. a truncated gzip file
+            raise InputError(f"{name}: cannot read line {lineno}: {exc}") from None
+        data = carry + chunk if carry else chunk
+        if not chunk:
+            # the end: a last line without a newline, whole if it is shorter than a piece
+            if data and len(data) < max_piece_bytes:
+                yield _decode(data, errors, name, lineno, offset)
+                return
+            break
+        cut = data.rfind(b"\n") + 1
+        body, carry = data[:cut], data[cut:]
+        if body:
+            lines = body[:-1].split(b"\n")
+            # a line is one piece when it fits in one with its newline (readline's limit)
+            if max(map(len, lines)) >= max_piece_bytes:
+                break
+            try:
+                text = body[:-1].decode("utf-8", errors)
+            except UnicodeDecodeError:
+                break
+            yield from text.split("\n")
+            lineno += len(lines)
+            offset += len(body)
+            data = carry
+        if len(carry) >= max_piece_bytes:
+            break
+    # the rest, from the line that needs it, as read_binary reads it
+    rest = io.BufferedReader(_Prepended(data, fh, False), max(max_piece_bytes, 1 << 16))
+    yield from (
+        piece.text
+        for piece in read_binary(
+            rest, name, errors, max_piece_bytes, first_line=lineno, first_offset=offset
+        )
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """Whole lines of one source, joined with their newlines (the bulk reading unit).
@@ -631,9 +690,15 @@ class Corpus:
             yield from read_raw_blocks(fh, name, self.max_piece_bytes)
 
     def __iter__(self) -> Iterator[str]:
-        """Yield the text of every piece (lines, or parts of over-long lines)."""
-        for piece in self.pieces():
-            yield piece.text
+        """Yield the text of every piece (lines, or parts of over-long lines); files (and a
+        spooled standard input) are read by blocks (:func:`read_texts`), standard input
+        that is not spooled as it comes."""
+        if not self.spool_stdin and None in self._paths:
+            for piece in self.pieces():
+                yield piece.text
+            return
+        for name, fh in self._streams():
+            yield from read_texts(fh, name, self.errors, self.max_piece_bytes)
 
     def close(self) -> None:
         """Release the spooled copies of standard input and other streams."""

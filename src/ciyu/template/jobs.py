@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _codec
+from .._gc import paused_gc
 from ..config import make, to_dict
 from ..counts import chunked
 from ..passes import Accumulator, Batch, Message, Pass, Stack, TextBatch
@@ -238,6 +239,10 @@ class TemplateJob(Pass[Chunked[S], R]):
     def map(self, batch: Batch) -> Chunked[S]:
         if not isinstance(batch, TextBatch):
             raise TypeError(f"template passes read lines of text, not {type(batch).__name__}")
+        with paused_gc():  # see there: in a worker process too
+            return self._map(batch)
+
+    def _map(self, batch: TextBatch) -> Chunked[S]:
         words = self.words()
         if self.chunk_chars is None:
             return Chunked(self.inner.map(words, batch.texts), sum(map(len, batch.texts)))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._gc import paused_gc
 from ..config import to_dict
 from ..errors import ConfigError
 from ..lexicon import Lexicon
@@ -100,7 +101,7 @@ def mine(
             "max_memory bounds the processes of this machine; with a cluster engine, "
             "size the memory of the cluster's nodes instead"
         )
-    with _local(engine, threads) as runner:
+    with _local(engine, threads) as runner, paused_gc():
         return _mine(lines, lexicon, config, runner, max_memory, progress, compiled)
 
 
