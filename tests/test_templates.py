@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import ciyu
 from ciyu.errors import CiyuError, ConfigError
-from ciyu.passes import LocalEngine, TextBatch
+from ciyu.passes import LocalEngine, TextBatch, run_here
 from ciyu.template import Parser, Template, brackets, fill_right, leaves, to_json, to_text
 from ciyu.template.evidence import Evidence, EvidencePass, EvidenceTable, _hash64
 from ciyu.template.jobs import CandidateJob, EvidenceJob, PairJob, TemplateJob, WordJob
@@ -683,18 +683,18 @@ def test_jobs_travel_as_messages_and_shard_exactly(n_shards: int) -> None:
     lines = made_corpus(400, seed=3)[0]
     cfg = TemplateConfig(min_count=3)
     word_job = WordJob(cfg, None)
-    vocab = word_job.finish(word_job.map(TextBatch(lines)))
+    vocab = run_here(word_job, [TextBatch(lines)])
     there_words = _through_messages(word_job, lines, n_shards)
     assert there_words.words == vocab.words and (there_words.counts == vocab.counts).all()
     pair_job = PairJob(cfg, vocab, None)
-    pairs = pair_job.finish(pair_job.map(TextBatch(lines)))
+    pairs = run_here(pair_job, [TextBatch(lines)])
     there_pairs = _through_messages(pair_job, lines, n_shards)
     assert (there_pairs.edges == pairs.edges).all() and there_pairs.pmi == pairs.pmi
     candidate_job = CandidateJob(cfg, pairs, None)
-    candidates = candidate_job.finish(candidate_job.map(TextBatch(lines)))
+    candidates = run_here(candidate_job, [TextBatch(lines)])
     assert _through_messages(candidate_job, lines, n_shards) == candidates and candidates
     evidence_job = EvidenceJob(cfg, candidates, None)
-    evidence = evidence_job.finish(evidence_job.map(TextBatch(lines)))
+    evidence = run_here(evidence_job, [TextBatch(lines)])
     there = _through_messages(evidence_job, lines, n_shards)
     assert isinstance(there, EvidenceTable) and there.n_words == evidence.n_words
     assert list(there.rows) == list(evidence.rows) and evidence.rows
@@ -723,12 +723,9 @@ def test_evidence_of_a_chunk_is_its_applications_recorded_one_by_one() -> None:
     # application in turn (Evidence.add), the hashes of the distinct fillers sorted
     lines = made_corpus(600, seed=11)[0]
     cfg = TemplateConfig(min_count=3)
-    word_job = WordJob(cfg, None)
-    vocab = word_job.finish(word_job.map(TextBatch(lines)))
-    pair_job = PairJob(cfg, vocab, None)
-    pairs = pair_job.finish(pair_job.map(TextBatch(lines)))
-    candidate_job = CandidateJob(cfg, pairs, None)
-    candidates = candidate_job.finish(candidate_job.map(TextBatch(lines)))
+    vocab = run_here(WordJob(cfg, None), [TextBatch(lines)])
+    pairs = run_here(PairJob(cfg, vocab, None), [TextBatch(lines)])
+    candidates = run_here(CandidateJob(cfg, pairs, None), [TextBatch(lines)])
     assert len(candidates) >= 3
     for compiled in (True, False):
         evidence_pass = EvidencePass(cfg, candidates, compiled=compiled)
@@ -820,8 +817,7 @@ def test_a_batch_is_mapped_chunk_by_chunk_as_its_state_says() -> None:
 
     lines = made_corpus(300, seed=5)[0]
     cfg = TemplateConfig(min_count=3)
-    word_job = WordJob(cfg, None)
-    vocab = word_job.finish(word_job.map(TextBatch(lines)))
+    vocab = run_here(WordJob(cfg, None), [TextBatch(lines)])
     job = PairJob(cfg, vocab, None)
     job.chunk_chars = 400
     twin = PairJob.decode_state(job.encode_state() or b"")
