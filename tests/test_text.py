@@ -29,7 +29,12 @@ from ciyu.lexicon import Lexicon
 from ciyu.text import (
     LEARNABLE_RANGES,
     NUM,
+    RULES,
+    automaton_key,
+    automaton_tables,
+    character_sets,
     compile_rule_layer,
+    compiled_rules,
     display,
     fragments,
     learnable_view,
@@ -297,3 +302,35 @@ def test_regenerating_the_tables_gives_the_same_file(tmp_path: Path) -> None:
     assert _gen_tables.read_tables(fresh) == {
         unicodedata.unidata_version: _gen_tables.read_tables(SHIPPED)[unicodedata.unidata_version]
     }
+
+
+# -- the shipped rule automaton --------------------------------------------------------
+
+
+def test_regenerating_the_automata_gives_the_same_file() -> None:
+    from ciyu import _gen_automaton
+
+    shipped = Path(ciyu.__file__).with_name("_rule_automaton.py")
+    assert _gen_automaton.render(_gen_automaton.automata()) == shipped.read_text("utf-8"), (
+        "the rules or character sets changed: run `python -m ciyu._gen_automaton`"
+    )
+
+
+@needs_compiled
+def test_the_shipped_automaton_is_the_one_built_from_the_rules() -> None:
+    from ciyu._rule_automaton import AUTOMATA
+
+    sets = character_sets()
+    key = automaton_key(RULES, sets)
+    if unicodedata.unidata_version in {"14.0.0", "15.0.0", "15.1.0"} and sys.byteorder == "little":
+        assert key in AUTOMATA  # no automaton is built at start-up on a supported Python
+    assert AUTOMATA.get(key, automaton_tables(RULES, sets)) == automaton_tables(RULES, sets)
+    # the runs of classes decode to every code point's class: the rule layer in use scans
+    # as the one built here, on every kind of character
+    built = compile_rule_layer(RULES, sets)
+    text = (
+        "".join(chr(cp) for cp in range(0, 0x110000, 7) if not 0xD800 <= cp <= 0xDFFF)
+        + "维A酸 １２．５％ -3.5 ——🇨🇳👍🏽 e\u0301 X光"
+    )
+    assert list(compiled_rules().scan(text)) == list(built.scan(text))
+    assert compiled_rules().learnable_view(text) == built.learnable_view(text)

@@ -32,8 +32,12 @@ Nothing is normalised: joining the tokens of a line gives back exactly that line
 from __future__ import annotations
 
 import functools
+import hashlib
+import itertools
 import re
+import sys
 import unicodedata
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Literal, cast, get_args
 
@@ -75,6 +79,8 @@ NUM: Final = "\ufdd0"
 NUM_DISPLAY: Final = "<num>"
 
 Ranges = tuple[tuple[int, int], ...]
+#: A shipped rule automaton (see :func:`automaton_tables`).
+AutomatonTables = tuple[int, bytes, bytes, bytes, bytes, bytes, bytes]
 
 # Ranges of learnable characters (inclusive).
 LEARNABLE_RANGES: Final[Ranges] = (
@@ -173,11 +179,17 @@ def _space_ranges() -> Ranges:
 @functools.cache
 def character_sets() -> dict[str, Ranges]:
     """The named character sets the rules are written with."""
+    return character_sets_of(unicode_tables())
+
+
+def character_sets_of(tables: tuple[Ranges, Ranges]) -> dict[str, Ranges]:
+    """The named character sets over the Unicode tables ``(letters and digits, marks)`` of
+    some Unicode version (see :func:`unicode_tables`)."""
     return {
         "learn": LEARNABLE_RANGES,
         "letter": LETTER_RANGES,
-        "atom": atom_ranges(),
-        "mark": mark_ranges(),
+        "atom": _subtract(tables[0], LEARNABLE_RANGES),
+        "mark": tables[1],
         "space": _space_ranges(),
         "digit": DIGIT_RANGES,
         "point": POINT_RANGES,
@@ -303,10 +315,68 @@ def compiled_rules() -> Rules:
     """The rule layer as the compiled extension runs it: the automaton of :data:`RULES`
     over :func:`character_sets` (built once per process, read-only, thread-safe).
 
+    The automaton is shipped, made in advance, in ``_rule_automaton.py`` for the Unicode
+    versions of the supported Pythons (regenerate with ``python -m ciyu._gen_automaton``
+    after changing a rule or a character set): building it takes about a tenth of the
+    start-up of ``ciyu segment``. The shipped one is used only when it was made from
+    exactly these rules and sets; otherwise it is built here.
+
     Raises:
         ImportError: if the compiled extension is not installed.
     """
-    return compile_rule_layer(RULES, character_sets())
+    from ._rule_automaton import AUTOMATA
+
+    sets = character_sets()
+    shipped = AUTOMATA.get(automaton_key(RULES, sets))
+    if shipped is None:
+        return compile_rule_layer(RULES, sets)
+    n_classes, run_ends, run_classes, starts, trans, eos_accept, views = shipped
+    classes = bytearray(0x110000)
+    start = 0
+    for end, cls in zip(array("I", run_ends), run_classes, strict=True):
+        if cls:
+            classes[start:end] = bytes((cls,)) * (end - start)
+        start = end
+    return _rules_object(bytes(classes), n_classes, starts, trans, eos_accept, views)
+
+
+def automaton_key(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> str:
+    """What the automaton of ``rules`` over ``sets`` is made from, hashed (with this
+    machine's byte order, which its tables are written in): the key of a shipped one."""
+    made_from = repr((sys.byteorder, tuple(rules), sorted(sets.items())))
+    return hashlib.sha256(made_from.encode("utf-8")).hexdigest()
+
+
+def automaton_tables(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> AutomatonTables:
+    """The tables of the automaton of ``rules`` over ``sets``, as shipped: the number of
+    character classes, the class of every code point (as runs: where each run ends, an
+    unsigned 32-bit integer, and its class, a byte), and the start, transition,
+    end-of-text and view tables (see :class:`ciyu._grammar.Tables`).
+
+    Raises:
+        ValueError: if the rules are outside the language of :mod:`ciyu._grammar`.
+    """
+    classes, membership = character_classes(sets, 0x110000)
+    t = compile_rules(rules, membership)
+    runs = [(cls, len(list(group))) for cls, group in itertools.groupby(classes)]
+    return (
+        t.n_classes,
+        array("I", itertools.accumulate(n for _, n in runs)).tobytes(),
+        bytes(cls for cls, _ in runs),
+        t.starts.tobytes(),
+        t.trans.tobytes(),
+        t.eos_accept.tobytes(),
+        t.views.tobytes(),
+    )
+
+
+def _rules_object(
+    classes: bytes, n_classes: int, starts: bytes, trans: bytes, eos_accept: bytes, views: bytes
+) -> Rules:
+    if _lattice is None:
+        raise ImportError("the compiled rule layer (ciyu._lattice) is not installed")
+    compiled: Rules = _lattice.Rules(classes, n_classes, starts, trans, eos_accept, views)
+    return compiled
 
 
 def compile_rule_layer(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> Rules:
@@ -321,7 +391,7 @@ def compile_rule_layer(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> Rul
         raise ImportError("the compiled rule layer (ciyu._lattice) is not installed")
     classes, membership = character_classes(sets, 0x110000)
     t = compile_rules(rules, membership)
-    compiled: Rules = _lattice.Rules(
+    return _rules_object(
         classes.tobytes(),
         t.n_classes,
         t.starts.tobytes(),
@@ -329,7 +399,6 @@ def compile_rule_layer(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> Rul
         t.eos_accept.tobytes(),
         t.views.tobytes(),
     )
-    return compiled
 
 
 def tokenize(line: str) -> Iterator[tuple[TokenKind, str]]:
