@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -328,3 +329,54 @@ def test_compiled_utf8_output_refuses_a_lone_surrogate(sample_model: ciyu.Model)
     assert fast is not None
     with pytest.raises(ValueError, match="surrogate"):
         fast.segment("中文\ud800" * 200, compiled_rules(), " ", True)
+
+
+@needs_compiled
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.text(st.characters(blacklist_categories=["Cs"]), max_size=40),
+                st.sampled_from(["中华人民共和国第3条", "A股\n😀\u0301", "\r\n"]),
+            ),
+            st.integers(1, 40),  # repeated: short texts keep the GIL, long ones release it
+            st.sampled_from(["str", "utf8", "bytes", "bad bytes"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_workspace_reused_gives_what_fresh_arrays_give(
+    sample_model: ciyu.Model, calls: list[tuple[str, int, str]]
+) -> None:
+    """One workspace through calls of every kind and size, large and small in any
+    order: the same results as calls without one (what it kept never leaks through)."""
+    from ciyu._lattice import Workspace
+    from ciyu.text import compiled_rules
+
+    fast: Any = sample_model.decoder.fast  # called with every kind of argument
+    assert fast is not None
+    rules, workspace = compiled_rules(), Workspace()
+    sample_model.segment("", " ")
+    for part, times, kind in calls:
+        text: str | bytes = part * times
+        if kind in ("bytes", "bad bytes"):
+            data = part.encode() * times
+            text = data + b"\xff" + data if kind == "bad bytes" else data
+        utf8 = kind != "str"
+        expected = fast.segment(text, rules, " ", utf8)
+        assert fast.segment(text, rules, " ", utf8, workspace) == expected
+        assert (expected is None) == (kind == "bad bytes")
+
+
+@needs_compiled
+def test_the_separator_must_be_encodable(sample_model: ciyu.Model) -> None:
+    from ciyu.text import compiled_rules
+
+    fast = sample_model.decoder.fast
+    assert fast is not None
+    with pytest.raises(ValueError, match="separator"):
+        fast.segment("中文 中文", compiled_rules(), "\ud800", True)
+    # a str may hold it
+    assert "\ud800 \ud800" in fast.segment("中文 中文", compiled_rules(), "\ud800")

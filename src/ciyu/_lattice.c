@@ -694,71 +694,172 @@ done:
 
 /* ---- bulk segmentation ------------------------------------------------------------ */
 
+/* Growable arrays: a call's own, or a Workspace's, reused from call to call. */
 typedef struct {
-    Py_UCS4 *data;
-    Py_ssize_t len, cap;
-} Buffer;
+    Py_UCS4 *text; /* the decoded text */
+    Py_ssize_t text_cap;
+    /* the pending run of tokens that take part in learning (learnable text, numbers),
+     * and the dynamic programme over it; room for a whole text */
+    Py_UCS4 *view;
+    Py_ssize_t *unit_end; /* text offset where each view symbol ends */
+    double *best;
+    Py_ssize_t *back, *ends;
+    Py_ssize_t cap;
+    /* the output: code points, or UTF-8 */
+    Py_UCS4 *out;
+    char *out8;
+    Py_ssize_t out_len;           /* in code points, or bytes (out8) */
+    Py_ssize_t out_cap, out8_cap; /* the same */
+} Scratch;
 
-static int buf_put(Buffer *b, const Py_UCS4 *src, Py_ssize_t n) {
-    if (n > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_UCS4) - b->len) return -1;
-    if (b->len + n > b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n) {
-            if (cap > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(Py_UCS4)) {
-                cap = b->len + n;
-                break;
-            }
-            cap *= 2;
-        }
-        Py_UCS4 *d = realloc(b->data, sizeof(Py_UCS4) * (size_t)cap);
-        if (!d) return -1;
-        b->data = d;
+static void scratch_free(Scratch *b) {
+    free(b->text);
+    free(b->view);
+    free(b->unit_end);
+    free(b->best);
+    free(b->back);
+    free(b->ends);
+    free(b->out);
+    free(b->out8);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Room for a decoded text of text_len code points and its arrays for n code points;
+ * -1 when memory runs out. Keeps what is there when it is large enough. */
+static int scratch_reserve(Scratch *b, Py_ssize_t text_len, Py_ssize_t n) {
+    if (text_len > b->text_cap) {
+        free(b->text);
+        b->text_cap = 0;
+        b->text = alloc_array(text_len, sizeof(Py_UCS4));
+        if (!b->text) return -1;
+        b->text_cap = text_len;
+    }
+    if (n + 2 > b->cap) {
+        Py_ssize_t cap = n + 2;
+        free(b->view);
+        free(b->unit_end);
+        free(b->best);
+        free(b->back);
+        free(b->ends);
+        b->cap = 0;
+        b->view = alloc_array(cap, sizeof(Py_UCS4));
+        b->unit_end = alloc_array(cap, sizeof(Py_ssize_t));
+        b->best = alloc_array(cap, sizeof(double));
+        b->back = alloc_array(cap, sizeof(Py_ssize_t));
+        b->ends = alloc_array(cap, sizeof(Py_ssize_t));
+        if (!b->view || !b->unit_end || !b->best || !b->back || !b->ends) return -1;
         b->cap = cap;
     }
-    if (n) memcpy(b->data + b->len, src, sizeof(Py_UCS4) * (size_t)n);
-    b->len += n;
     return 0;
 }
 
+/* Room for extra more units of output (code points, or bytes with utf8); -1 when memory
+ * runs out. Runs without the GIL. */
+static int out_reserve(Scratch *b, Py_ssize_t extra, int utf8) {
+    Py_ssize_t *have = utf8 ? &b->out8_cap : &b->out_cap;
+    if (extra > PY_SSIZE_T_MAX / 8 - b->out_len) return -1;
+    if (b->out_len + extra <= *have) return 0;
+    Py_ssize_t cap = *have ? *have : 4096;
+    while (cap < b->out_len + extra) cap *= 2;
+    size_t unit = utf8 ? 1 : sizeof(Py_UCS4);
+    void *d = realloc(utf8 ? (void *)b->out8 : (void *)b->out, (size_t)cap * unit);
+    if (!d) return -1;
+    if (utf8) {
+        b->out8 = d;
+    } else {
+        b->out = d;
+    }
+    *have = cap;
+    return 0;
+}
+
+/* Appends the UTF-8 of s[0..n) to b->out8 (room reserved: 4 bytes a code point);
+ * returns the offset in s of a surrogate (which UTF-8 cannot hold), or -1. */
+static Py_ssize_t put_utf8(Scratch *b, const Py_UCS4 *s, Py_ssize_t n) {
+    unsigned char *d = (unsigned char *)b->out8 + b->out_len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = s[i];
+        if (c < 0x80) {
+            *d++ = (unsigned char)c;
+        } else if (c < 0x800) {
+            *d++ = (unsigned char)(0xC0 | (c >> 6));
+            *d++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            if (c >= 0xD800 && c <= 0xDFFF) return i;
+            *d++ = (unsigned char)(0xE0 | (c >> 12));
+            *d++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *d++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            *d++ = (unsigned char)(0xF0 | (c >> 18));
+            *d++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            *d++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *d++ = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    b->out_len = (Py_ssize_t)((char *)d - b->out8);
+    return -1;
+}
+
 typedef struct {
-    Buffer out;
+    Scratch *b;
+    int utf8;
     const Py_UCS4 *sep;
     Py_ssize_t sep_len;
     int line_started;
-    /* the pending run of tokens that take part in learning (learnable text, numbers) */
-    Py_UCS4 *view;
-    Py_ssize_t *unit_end; /* text offset where each view symbol ends */
     Py_ssize_t n_view;
     Py_ssize_t group_start;
-    double *best;
-    Py_ssize_t *back, *ends;
+    Py_ssize_t bad; /* with utf8: the text offset of a surrogate, or -1 */
 } Writer;
 
+/* Appends s[a..b) to the output; -1 when memory runs out, -2 at a surrogate with utf8
+ * (w->bad is its offset). */
+static int put(Writer *w, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
+    if (!w->utf8) {
+        if (out_reserve(w->b, b - a, 0) < 0) return -1;
+        if (b > a) memcpy(w->b->out + w->b->out_len, s + a, sizeof(Py_UCS4) * (size_t)(b - a));
+        w->b->out_len += b - a;
+        return 0;
+    }
+    if (b - a > PY_SSIZE_T_MAX / 8 || out_reserve(w->b, 4 * (b - a), 1) < 0) return -1;
+    Py_ssize_t at = put_utf8(w->b, s + a, b - a);
+    if (at >= 0) {
+        w->bad = a + at;
+        return -2;
+    }
+    return 0;
+}
+
+/* The separator holds no surrogate (checked before), so -2 is about s. */
 static int emit(Writer *w, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
-    if (w->line_started && buf_put(&w->out, w->sep, w->sep_len) < 0) return -1;
+    int rc;
+    if (w->line_started && (rc = put(w, w->sep, 0, w->sep_len)) < 0) return rc;
     w->line_started = 1;
-    return buf_put(&w->out, s + a, b - a);
+    return put(w, s, a, b);
 }
 
 static int flush_group(const Lattice *self, Writer *w, const Py_UCS4 *s) {
     if (w->n_view == 0) return 0;
-    Py_ssize_t count =
-        dp_ends(&self->trie, self->unk, w->view, w->n_view, w->best, w->back, w->ends);
+    Scratch *b = w->b;
+    Py_ssize_t count = dp_ends(&self->trie, self->unk, b->view, w->n_view, b->best, b->back,
+                               b->ends);
     Py_ssize_t start = w->group_start;
     for (Py_ssize_t k = 0; k < count; k++) {
-        Py_ssize_t stop = w->unit_end[w->ends[k] - 1];
-        if (emit(w, s, start, stop) < 0) return -1;
+        Py_ssize_t stop = b->unit_end[b->ends[k] - 1];
+        int rc = emit(w, s, start, stop);
+        if (rc < 0) return rc;
         start = stop;
     }
     w->n_view = 0;
     return 0;
 }
 
-/* Segment s[0..n) line by line into w->out; returns -1 when memory runs out. Runs
- * without the GIL. */
+/* Segment s[0..n) line by line into the output; returns 0, -1 when memory runs out, or
+ * -2 at a surrogate with utf8. Runs without the GIL. */
 static int segment_text(const Lattice *self, const Rules *rules, const Py_UCS4 *s,
                         Py_ssize_t n, Writer *w) {
+    Scratch *b = w->b;
     Py_ssize_t line = 0;
+    int rc;
     while (line <= n) {
         Py_ssize_t eol = line;
         while (eol < n && s[eol] != '\n') eol++;
@@ -770,63 +871,23 @@ static int segment_text(const Lattice *self, const Rules *rules, const Py_UCS4 *
             if (view != 0) { /* takes part in learning: joins the pending group */
                 if (w->n_view == 0) w->group_start = i;
                 if (view > 0) {
-                    w->view[w->n_view] = (Py_UCS4)view;
-                    w->unit_end[w->n_view++] = end;
+                    b->view[w->n_view] = (Py_UCS4)view;
+                    b->unit_end[w->n_view++] = end;
                 } else {
                     for (Py_ssize_t k = i; k < end; k++) {
-                        w->view[w->n_view] = s[k];
-                        w->unit_end[w->n_view++] = k + 1;
+                        b->view[w->n_view] = s[k];
+                        b->unit_end[w->n_view++] = k + 1;
                     }
                 }
-            } else if (flush_group(self, w, s) < 0 || emit(w, s, i, end) < 0) {
-                return -1;
+            } else if ((rc = flush_group(self, w, s)) < 0 || (rc = emit(w, s, i, end)) < 0) {
+                return rc;
             }
             i = end;
         }
-        if (flush_group(self, w, s) < 0) return -1;
-        if (eol < n) {
-            Py_UCS4 nl = '\n';
-            if (buf_put(&w->out, &nl, 1) < 0) return -1;
-        }
+        if ((rc = flush_group(self, w, s)) < 0) return rc;
+        if (eol < n && (rc = put(w, s, eol, eol + 1)) < 0) return rc;
         line = eol + 1;
     }
-    return 0;
-}
-
-/* The UTF-8 encoding of s[0..n) in a new malloc'ed buffer (*out, *out_len). Returns 0,
- * -1 when memory runs out, or -2 at a surrogate (which UTF-8 cannot hold); then *out_len
- * is its offset. Runs without the GIL. */
-static int encode_utf8(const Py_UCS4 *s, Py_ssize_t n, char **out, Py_ssize_t *out_len) {
-    *out = NULL;
-    if (n > (PY_SSIZE_T_MAX - 1) / 4) return -1;
-    unsigned char *d = malloc((size_t)n * 4 + 1);
-    if (!d) return -1;
-    Py_ssize_t k = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = s[i];
-        if (c < 0x80) {
-            d[k++] = (unsigned char)c;
-        } else if (c < 0x800) {
-            d[k++] = (unsigned char)(0xC0 | (c >> 6));
-            d[k++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            if (c >= 0xD800 && c <= 0xDFFF) {
-                free(d);
-                *out_len = i;
-                return -2;
-            }
-            d[k++] = (unsigned char)(0xE0 | (c >> 12));
-            d[k++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            d[k++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else {
-            d[k++] = (unsigned char)(0xF0 | (c >> 18));
-            d[k++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-            d[k++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            d[k++] = (unsigned char)(0x80 | (c & 0x3F));
-        }
-    }
-    *out = (char *)d;
-    *out_len = k;
     return 0;
 }
 
@@ -876,94 +937,140 @@ static int decode_utf8(const unsigned char *b, Py_ssize_t nb, Py_UCS4 *s, Py_ssi
     return 1;
 }
 
-/* segment(text: str | bytes, rules: Rules, sep: str, utf8: bool = False) -> str | bytes
+/* Workspace(): the arrays of Lattice.segment, kept from one call to the next, for one
+ * thread at a time (a thread that segments block after block then allocates, and
+ * faults in, no fresh memory per block). */
+typedef struct {
+    PyObject_HEAD
+    Scratch scratch;
+    int busy;
+} Workspace;
+
+static PyTypeObject WorkspaceType;
+
+static void Workspace_dealloc(Workspace *self) {
+    scratch_free(&self->scratch);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Workspace_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    if (PyTuple_GET_SIZE(args) || (kwds && PyDict_GET_SIZE(kwds))) {
+        PyErr_SetString(PyExc_TypeError, "Workspace() takes no arguments");
+        return NULL;
+    }
+    return type->tp_alloc(type, 0); /* zeroed: no arrays yet, not busy */
+}
+
+/* segment(text: str | bytes, rules: Rules, sep: str, utf8: bool = False,
+ *         workspace: Workspace | None = None) -> str | bytes
  * Every line of text (split at "\n") segmented, words joined by sep; with utf8, the
- * result is encoded (without the GIL: a thread that writes it to a binary file does no
- * further work per character). Text given as bytes is UTF-8, decoded here without the GIL
- * too; None if it is not well-formed (the caller decodes it for the error message). */
+ * result is UTF-8 (encoded without the GIL: a thread that writes it to a binary file does
+ * no further work per character). Text given as bytes is UTF-8, decoded here without the
+ * GIL too; None if it is not well-formed (the caller decodes it for the error message).
+ * With a workspace, its arrays are used (and kept) instead of new ones. */
 static PyObject *Lattice_segment(Lattice *self, PyObject *args) {
-    PyObject *text, *rules_obj, *sep_obj;
+    PyObject *text, *rules_obj, *sep_obj, *ws_obj = Py_None;
     int utf8 = 0;
     if (!lattice_trie(self)) return NULL;
-    if (!PyArg_ParseTuple(args, "OO!U|p", &text, &RulesType, &rules_obj, &sep_obj, &utf8))
+    if (!PyArg_ParseTuple(args, "OO!U|pO", &text, &RulesType, &rules_obj, &sep_obj, &utf8,
+                          &ws_obj))
         return NULL;
     if (!PyUnicode_Check(text) && !PyBytes_Check(text)) {
         PyErr_SetString(PyExc_TypeError, "segment: text must be str or UTF-8 bytes");
         return NULL;
     }
+    Workspace *ws = NULL;
+    if (ws_obj != Py_None) {
+        if (!PyObject_TypeCheck(ws_obj, &WorkspaceType)) {
+            PyErr_SetString(PyExc_TypeError, "segment: workspace must be a Workspace or None");
+            return NULL;
+        }
+        ws = (Workspace *)ws_obj;
+        if (ws->busy) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "segment: this workspace is in use by another thread; give each "
+                            "thread its own");
+            return NULL;
+        }
+    }
+    Py_UCS4 *sep = PyUnicode_AsUCS4Copy(sep_obj);
+    if (!sep) return NULL;
+    Py_ssize_t sep_len = PyUnicode_GET_LENGTH(sep_obj);
+    for (Py_ssize_t i = 0; utf8 && i < sep_len; i++) {
+        if (sep[i] >= 0xD800 && sep[i] <= 0xDFFF) {
+            PyMem_Free(sep);
+            PyErr_SetString(PyExc_ValueError,
+                            "segment: the separator holds a lone surrogate, which UTF-8 "
+                            "cannot hold");
+            return NULL;
+        }
+    }
     self->frozen = 1;
     const Rules *rules = (const Rules *)rules_obj;
+    Scratch own;
+    memset(&own, 0, sizeof(own));
+    Scratch *b = ws ? &ws->scratch : &own;
+    if (ws) ws->busy = 1; /* set and cleared with the GIL held */
+    b->out_len = 0;
     PyObject *result = NULL;
-    Py_UCS4 *s = NULL, *sep = NULL;
-    Writer w;
-    memset(&w, 0, sizeof(w));
-    Py_ssize_t n;
+    Py_ssize_t n = 0;
+    int rc;
     if (PyBytes_Check(text)) {
         /* bytes are immutable, and the argument keeps them alive without the GIL */
-        const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(text);
+        const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(text);
         Py_ssize_t nb = PyBytes_GET_SIZE(text);
-        if (nb > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_UCS4) - 1) return PyErr_NoMemory();
-        s = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(nb + 1));
-        if (!s) return PyErr_NoMemory();
+        if (nb > PY_SSIZE_T_MAX / 8 - 2 || scratch_reserve(b, nb + 1, 0) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
         int ok;
-        MAYBE_WITHOUT_GIL(nb, ok = decode_utf8(b, nb, s, &n));
+        MAYBE_WITHOUT_GIL(nb, ok = decode_utf8(bytes, nb, b->text, &n));
         if (!ok) {
-            PyMem_Free(s);
-            Py_RETURN_NONE;
+            result = Py_NewRef(Py_None);
+            goto done;
         }
     } else {
         n = PyUnicode_GET_LENGTH(text);
-        s = PyUnicode_AsUCS4Copy(text);
-    }
-    sep = PyUnicode_AsUCS4Copy(sep_obj);
-    w.view = alloc_array(n + 1, sizeof(Py_UCS4));
-    w.unit_end = alloc_array(n + 1, sizeof(Py_ssize_t));
-    w.best = alloc_array(n + 2, sizeof(double));
-    w.back = alloc_array(n + 2, sizeof(Py_ssize_t));
-    w.ends = alloc_array(n + 1, sizeof(Py_ssize_t));
-    if (!s || !sep || !w.view || !w.unit_end || !w.best || !w.back || !w.ends) {
-        if (!PyErr_Occurred()) PyErr_NoMemory();
-        goto done;
-    }
-    w.sep = sep;
-    w.sep_len = PyUnicode_GET_LENGTH(sep_obj);
-    int rc;
-    if (utf8) {
-        char *encoded = NULL;
-        Py_ssize_t encoded_len = 0;
-        MAYBE_WITHOUT_GIL(n, rc = segment_text(self, rules, s, n, &w);
-                          if (rc == 0) rc = encode_utf8(w.out.data, w.out.len, &encoded,
-                                                        &encoded_len));
-        if (rc == -2) {
-            PyErr_Format(PyExc_ValueError,
-                         "segment: a lone surrogate at offset %zd of the output cannot be "
-                         "encoded as UTF-8",
-                         encoded_len);
-        } else if (rc < 0) {
+        if (scratch_reserve(b, n + 1, 0) < 0) {
             PyErr_NoMemory();
-        } else {
-            result = PyBytes_FromStringAndSize(encoded, encoded_len);
+            goto done;
         }
-        free(encoded);
-        goto done;
+        if (!PyUnicode_AsUCS4(text, b->text, n + 1, 0)) goto done;
     }
-    MAYBE_WITHOUT_GIL(n, rc = segment_text(self, rules, s, n, &w));
-    if (rc < 0) {
+    if (scratch_reserve(b, 0, n) < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    static const Py_UCS4 empty = 0;
-    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, w.out.data ? w.out.data : &empty,
-                                       w.out.len);
+    Writer w;
+    memset(&w, 0, sizeof(w));
+    w.b = b;
+    w.utf8 = utf8;
+    w.sep = sep;
+    w.sep_len = sep_len;
+    w.bad = -1;
+    const Py_UCS4 *s = b->text;
+    MAYBE_WITHOUT_GIL(n, rc = segment_text(self, rules, s, n, &w));
+    if (rc == -2) {
+        PyErr_Format(PyExc_ValueError,
+                     "segment: a lone surrogate at offset %zd of the text cannot be encoded "
+                     "as UTF-8",
+                     w.bad);
+    } else if (rc < 0) {
+        PyErr_NoMemory();
+    } else if (utf8) {
+        result = PyBytes_FromStringAndSize(b->out8 ? b->out8 : "", b->out_len);
+    } else {
+        static const Py_UCS4 empty = 0;
+        result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b->out ? b->out : &empty,
+                                           b->out_len);
+    }
 done:
-    PyMem_Free(s);
     PyMem_Free(sep);
-    free(w.out.data);
-    free(w.view);
-    free(w.unit_end);
-    free(w.best);
-    free(w.back);
-    free(w.ends);
+    if (ws) {
+        ws->busy = 0;
+    } else {
+        scratch_free(&own);
+    }
     return result;
 }
 
@@ -974,8 +1081,9 @@ static PyMethodDef Lattice_methods[] = {
     {"boundaries", (PyCFunction)Lattice_boundaries, METH_O,
      "boundaries(s) -> list of the end offsets of the best segmentation of s"},
     {"segment", (PyCFunction)Lattice_segment, METH_VARARGS,
-     "segment(text, rules, sep, utf8=False) -> every line of text (str, or UTF-8 bytes: "
-     "None if they are not well-formed), its words joined by sep (UTF-8 bytes with utf8)"},
+     "segment(text, rules, sep, utf8=False, workspace=None) -> every line of text (str, or "
+     "UTF-8 bytes: None if they are not well-formed), its words joined by sep (UTF-8 bytes "
+     "with utf8); a workspace's arrays are reused"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -989,6 +1097,17 @@ static PyTypeObject LatticeType = {
     .tp_new = Lattice_new,
     .tp_dealloc = (destructor)Lattice_dealloc,
     .tp_methods = Lattice_methods,
+};
+
+static PyTypeObject WorkspaceType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ciyu._lattice.Workspace",
+    .tp_basicsize = sizeof(Workspace),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Workspace(): the arrays of Lattice.segment, kept between calls; one thread "
+              "at a time",
+    .tp_new = Workspace_new,
+    .tp_dealloc = (destructor)Workspace_dealloc,
 };
 
 static PyMethodDef Rules_methods[] = {
@@ -1181,7 +1300,8 @@ static int add_type(PyObject *m, PyTypeObject *type, const char *name) {
 PyMODINIT_FUNC PyInit__lattice(void) {
     PyObject *m = PyModule_Create(&lattice_module);
     if (!m) return NULL;
-    if (add_type(m, &LatticeType, "Lattice") < 0 || add_type(m, &RulesType, "Rules") < 0) {
+    if (add_type(m, &LatticeType, "Lattice") < 0 || add_type(m, &RulesType, "Rules") < 0 ||
+        add_type(m, &WorkspaceType, "Workspace") < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -21,20 +21,54 @@ class Lattice:
     ) -> Lattice: ...
     def boundaries(self, s: str, /) -> list[int]: ...
     @overload
-    def segment(self, text: str, rules: Rules, sep: str, utf8: Literal[False] = ..., /) -> str: ...
-    @overload
-    def segment(self, text: str, rules: Rules, sep: str, utf8: Literal[True], /) -> bytes: ...
+    def segment(
+        self,
+        text: str,
+        rules: Rules,
+        sep: str,
+        utf8: Literal[False] = ...,
+        workspace: Workspace | None = ...,
+        /,
+    ) -> str: ...
     @overload
     def segment(
-        self, text: bytes, rules: Rules, sep: str, utf8: Literal[False] = ..., /
+        self,
+        text: str,
+        rules: Rules,
+        sep: str,
+        utf8: Literal[True],
+        workspace: Workspace | None = ...,
+        /,
+    ) -> bytes: ...
+    @overload
+    def segment(
+        self,
+        text: bytes,
+        rules: Rules,
+        sep: str,
+        utf8: Literal[False] = ...,
+        workspace: Workspace | None = ...,
+        /,
     ) -> str | None: ...
     @overload
     def segment(
-        self, text: bytes, rules: Rules, sep: str, utf8: Literal[True], /
+        self,
+        text: bytes,
+        rules: Rules,
+        sep: str,
+        utf8: Literal[True],
+        workspace: Workspace | None = ...,
+        /,
     ) -> bytes | None: ...
     def extend_codes(
         self, codes: npt.NDArray[np.str_], k: int, logps: npt.NDArray[np.float64], /
     ) -> None: ...
+
+class Workspace:
+    """The arrays of :meth:`Lattice.segment`, kept from one call to the next: for one
+    thread at a time (RuntimeError if another thread's call is using it)."""
+
+    def __new__(cls) -> Workspace: ...
 
 class Rules:
     """The rule layer's automaton (see :class:`ciyu._grammar.Tables`); immutable."""

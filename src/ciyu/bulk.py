@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import collections
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ._atomic import atomic_write
+from ._compiled import lattice as _lattice
 from ._strings import valid_text
 from .errors import ModelFormatError
 from .model import Model
@@ -146,9 +148,20 @@ class BlockSegmenter:
         if fast is not None:
             # text decoded from UTF-8 holds no lone surrogate: the compiled segmenter is
             # called directly, without Model.segment's check (a regular expression over
-            # each block, run with the GIL held)
-            rules, separator = compiled_rules(), self.sep
-            self._segment = lambda text: fast.segment(text, rules, separator, True)
+            # each block, run with the GIL held); each thread keeps its arrays from block
+            # to block (fresh ones for every block are memory the kernel must map, zero
+            # and unmap, which costs most when threads share the process)
+            assert _lattice is not None  # it made the lattice
+            rules, separator, new_workspace = compiled_rules(), self.sep, _lattice.Workspace
+            workspaces = threading.local()
+
+            def segment(text: str | bytes) -> bytes | None:
+                workspace = getattr(workspaces, "workspace", None)
+                if workspace is None:
+                    workspace = workspaces.workspace = new_workspace()
+                return fast.segment(text, rules, separator, True, workspace)
+
+            self._segment = segment
 
     def __call__(self, job: Job) -> bytes:
         """The segmented text of ``job``, with its prefix and suffix, in UTF-8.
