@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import zipfile  # imported where used: model files are no zip archives
+
     import numpy.typing as npt
 
 #: Deepest nesting of JSON arrays and objects accepted in metadata (ciyu writes 3 levels).
@@ -127,6 +128,8 @@ class NpzReader:
             KeyError: if there is no such member.
             ValueError: if it is compressed, encrypted or larger than the archive.
         """
+        import zipfile
+
         info = self.archive.getinfo(name)
         if info.flag_bits & 0x1:
             raise ValueError(f"member {name} is encrypted")
