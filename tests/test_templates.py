@@ -32,6 +32,7 @@ from ciyu.template.sentences import (
     SLOT,
     Sentence,
     chunk_sentences,
+    model_words,
     sentences,
     split_words,
 )
@@ -880,3 +881,21 @@ def test_the_compiled_pair_merge_refuses_unsorted_keys() -> None:
         tparse.merge_counts(keys[:1], counts, keys[:1], counts[:1], *out)
     with pytest.raises(ValueError, match="int64"):
         tparse.merge_counts(keys.astype(np.int32), counts, keys[:1], counts[:1], *out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(st.characters(blacklist_categories=["Cs"]), max_size=30),
+            st.sampled_from(["中华人民共和国 宪法", "", " ", "甲\ufdd1乙", "第3条\r", "A股😀"]),
+        ),
+        max_size=12,
+    )
+)
+def test_lines_segmented_together_give_the_words_of_each_line(
+    sample_model: ciyu.Model, lines: list[str]
+) -> None:
+    # lines with the bulk separator or a line break inside fall back to one at a time
+    words_of = model_words(sample_model)
+    assert words_of.lines(lines) == [words_of(line) for line in lines]

@@ -16,7 +16,16 @@ import numpy.typing as npt
 from .._compiled import tparse as _tparse
 from ..text import NUM
 from .options import TemplateConfig, bucket
-from .sentences import CLAUSE, SLOT, ChunkSentences, Sentence, Words, is_sentence_end, word_info
+from .sentences import (
+    CLAUSE,
+    SLOT,
+    ChunkSentences,
+    Sentence,
+    Words,
+    is_sentence_end,
+    line_words,
+    word_info,
+)
 
 Ints = npt.NDArray[np.int64]
 
@@ -71,9 +80,9 @@ class WordPass:
         distinct word keyed once)."""
         part = WordCounts()
         words: Counter[str] = Counter()
-        for line in lines:
-            part.n_chars += len(line)
-            words.update(words_of(line))
+        part.n_chars = sum(map(len, lines))
+        for line in line_words(words_of, lines):
+            words.update(line)
         for word, n in words.items():
             part.counts[word_info(word)[0]] += n
         part.n_words = sum(words.values())

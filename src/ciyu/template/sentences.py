@@ -74,16 +74,46 @@ def word_key(word: str) -> str:
     return word if "\0" in view or not view else view
 
 
-def model_words(model: Model) -> Words:
-    """Words of a line as segmented by ``model`` (whitespace dropped)."""
-    segment = model.segment
-    cut = model.cut
+class ModelWords:
+    """Words of a line as segmented by a model (whitespace dropped); :meth:`lines` does
+    many lines at once.
 
-    def words(line: str) -> list[str]:
-        tokens = cut(line) if _SEP in line else segment(line, _SEP).split(_SEP)
+    Args:
+        model: the model.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.segment = model.segment
+        self.cut = model.cut
+
+    def __call__(self, line: str) -> list[str]:
+        """The words of ``line``."""
+        tokens = self.cut(line) if _SEP in line else self.segment(line, _SEP).split(_SEP)
         return [t for t in tokens if t and not t.isspace()]
 
-    return words
+    def lines(self, lines: Sequence[str]) -> list[list[str]]:
+        """The words of every line, the lines segmented together: the same words as one
+        line at a time (the segmenter cuts its text at line breaks first), with one call
+        to the segmenter and one check of the text instead of one each per line."""
+        joined = "\n".join(lines)
+        if not lines or _SEP in joined or joined.count("\n") != len(lines) - 1:
+            return [self(line) for line in lines]  # a line holds the separator or a break
+        return [
+            [t for t in line.split(_SEP) if t and not t.isspace()]
+            for line in self.segment(joined, _SEP).split("\n")
+        ]
+
+
+def model_words(model: Model) -> ModelWords:
+    """Words of a line as segmented by ``model`` (whitespace dropped)."""
+    return ModelWords(model)
+
+
+def line_words(words_of: Words, lines: Sequence[str]) -> list[list[str]]:
+    """The words of every line (with :meth:`ModelWords.lines` when it can)."""
+    if isinstance(words_of, ModelWords):
+        return words_of.lines(lines)
+    return [words_of(line) for line in lines]
 
 
 def split_words(line: str) -> list[str]:
@@ -254,13 +284,13 @@ class ChunkSentences:
         :func:`sentences` cuts each line)."""
         import numpy as np  # the template passes hold it already; parsing one line does not
 
-        line_words = [words_of(line) for line in lines]
-        words = list(itertools.chain.from_iterable(line_words))
+        per_line = line_words(words_of, list(lines))
+        words = list(itertools.chain.from_iterable(per_line))
         infos = list(map(word_info, words))
         keys = [k for k, _ in infos]
         n = len(words)
         classes = np.fromiter((c for _, c in infos), dtype=np.int32, count=n)
-        line_ends = np.cumsum(np.fromiter(map(len, line_words), np.int64, len(line_words)))
+        line_ends = np.cumsum(np.fromiter(map(len, per_line), np.int64, len(per_line)))
         line_end = np.zeros(n + 1, dtype=bool)  # line_end[p + 1]: a line ends after p
         line_end[line_ends] = True
         # a sentence ends after its final mark and the closing marks that follow it on
