@@ -52,7 +52,8 @@ def run_pass(
         every: map only every ``every``-th chunk (the first, then every ``every``-th):
             a sample spread over the corpus, the same for any engine.
         per_batch: chunks sent to a worker at once; it maps them one by one and merges
-            their partials before sending one back.
+            their partials before sending one back (or maps them as one, for a job with
+            ``whole_batches``).
 
     Returns:
         The finished result of the pass.
