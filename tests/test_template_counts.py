@@ -25,16 +25,19 @@ from ciyu._codec import CodecError
 from ciyu._compiled import HAVE_COMPILED_TEMPLATES
 from ciyu._compiled import tparse as _tparse
 from ciyu.cli import main
-from ciyu.template.jobs import CandidateJob, Chunked
+from ciyu.template.jobs import CandidateHashJob, CandidateJob, Chunked
 from ciyu.template.mining import (
     OPEN,
     PAD,
     SLOT_CODE,
     WORD,
     TemplateCounts,
+    TemplateHashes,
+    TemplateHashPass,
     TemplatePass,
     TemplateTable,
     filler_hash,
+    template_hashes,
 )
 from ciyu.template.options import MAX_PATHS, TemplateConfig, bucket
 from ciyu.template.pairs import PairTable, Vocabulary, chunk_pairs
@@ -147,6 +150,7 @@ def chunks(draw: st.DrawFn) -> tuple[list[str], TemplateConfig, random.Random]:
     config = TemplateConfig(
         max_distance=draw(st.integers(1, 20)),
         max_fixed=draw(st.integers(2, 6)),
+        max_gaps=draw(st.integers(1, 4)),
         trivial=draw(st.booleans()),
     )
     return lines, config, draw(st.randoms(use_true_random=False))
@@ -346,7 +350,7 @@ def test_the_compiled_counts_check_what_they_are_given() -> None:
     arrays, key_bytes, key_off = _arrays(tp, ["甲 丙 乙 ， 甲 乙 丙", "乙 丙 甲"])
     marks = (PUNCT, OPENER, CLOSER, BOUNDARY)
     edges = (tp.pairs.edges, key_bytes, key_off, len(tp.pairs.vocab.words))
-    options = (*edges, 3, 4, MAX_PATHS, False, tp.pairs.n_buckets, *marks)
+    options = (*edges, 3, 2, 4, MAX_PATHS, False, tp.pairs.n_buckets, *marks)
     assert _tparse.template_counts(*arrays, *options)[0]  # fine as they are
 
     def broken(k: int, values: list[int]) -> list[Any]:
@@ -372,9 +376,14 @@ def test_the_compiled_counts_check_what_they_are_given() -> None:
         reversed_off = array("i", [0, key_off[2], key_off[1], *key_off[3:]])
         _tparse.template_counts(*arrays, tp.pairs.edges, key_bytes, reversed_off, *options[3:])
     with pytest.raises(ValueError, match="n_buckets"):
-        _tparse.template_counts(*arrays, *edges, 3, 40, MAX_PATHS, False, 2, *marks)
+        _tparse.template_counts(*arrays, *edges, 3, 2, 40, MAX_PATHS, False, 2, *marks)
     with pytest.raises(ValueError, match="max_fixed"):
-        _tparse.template_counts(*arrays, *edges, 0, 4, MAX_PATHS, False, 3, *marks)
+        _tparse.template_counts(*arrays, *edges, 0, 2, 4, MAX_PATHS, False, 3, *marks)
+    with pytest.raises(ValueError, match="max_gaps"):
+        _tparse.template_counts(*arrays, *edges, 3, -1, 4, MAX_PATHS, False, 3, *marks)
+    with pytest.raises(ValueError, match="frequent"):  # not sorted
+        frequent = np.array([5, 3], dtype=np.uint64)
+        _tparse.template_counts(*arrays, *options, frequent, False)
     with pytest.raises(ValueError, match="int64"):
         _tparse.template_counts(*arrays, array("i", [1, 2, 3]), *options[1:])
 
@@ -565,7 +574,7 @@ def _dict_finish(tp: TemplatePass, counts: TemplateCounts) -> list[tuple[Any, ..
         logp = [math.log(count_of[f] / n_words) for f in fixed]
         cost = -sum(logp) + 0.5 * log_n
         if len(fixed) == 1:
-            out.append((items, round(n), 0.0, 0.0, 0.0))
+            out.append((items, round(n), 0.0, 0.0, 0.0, n))
             continue
         slot_h = sum(
             _slot_entropy(row[1 + s * nb : 1 + (s + 1) * nb]) for s in range((len(row) - 1) // nb)
@@ -577,9 +586,25 @@ def _dict_finish(tp: TemplatePass, counts: TemplateCounts) -> list[tuple[Any, ..
             tp.pairs.pmi.get(tp.index[x] * v + tp.index[y], 0.0)
             for x, y in itertools.pairwise(fixed)
         )
-        out.append((items, round(n), gain, weakest, cost))
-    out.sort(key=lambda c: (-(c[1] * c[2]), -c[1], c[0]))  # by score = count · gain
-    return out
+        out.append((items, round(n), gain, weakest, cost, n))
+
+    # a fixed word at either end must earn its entry beyond the template without it
+    def scored(items: tuple[str, ...]) -> bool:  # not trivial: two fixed words or more
+        return sum(x != SLOT for x in items) > 1
+
+    gain_of = {c[0]: c[2] for c in out if scored(c[0])}
+    kept = []
+    for items, count, gain, weakest, cost, n in out:
+        subs = [
+            gain_of[sub]
+            for sub, edge in ((items[1:], items[0]), (items[:-1], items[-1]))
+            if edge != SLOT and sub in gain_of
+        ]
+        if scored(items) and subs and not n * (gain - max(subs)) > cost:
+            continue
+        kept.append((items, count, gain, weakest, cost))
+    kept.sort(key=lambda c: (-(c[1] * c[2]), -c[1], c[0]))  # by score = count · gain
+    return kept
 
 
 @settings(max_examples=150, deadline=None)
@@ -697,3 +722,94 @@ def test_a_table_message_with_a_byte_changed_is_refused_or_a_table(at: int, xor:
     except CodecError:
         return
     got.part.check(len(tp.pairs.vocab.words))
+
+
+# --- the hash pre-pass: which templates may be candidates ------------------------------
+
+
+def _hashes(tp: TemplatePass, lines: list[str], compiled: bool) -> TemplateHashes:
+    inner = TemplatePass(tp.config, tp.pairs, compiled=compiled)
+    return TemplateHashPass(inner).map(str.split, lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(partitions())
+def test_template_hashes_compiled_are_the_reference_and_merge_to_the_whole(
+    case: tuple[TemplatePass, list[str], list[int], random.Random],
+) -> None:
+    tp, lines, cuts, rnd = case
+    whole = _hashes(tp, lines, compiled=True)
+    ref = _hashes(tp, lines, compiled=False)
+    assert whole.keys.tolist() == ref.keys.tolist()
+    assert whole.counts.tolist() == ref.counts.tolist()
+    assert whole.n_words == ref.n_words
+    # a template's hash is seen once per sentence it occurs in: as often as the template
+    table = tp.map(str.split, lines)
+    by_hash = dict(zip(whole.keys.tolist(), whole.counts.tolist(), strict=True))
+    for code_hash, n in zip(
+        template_hashes(table.items).view(np.int64).tolist(),
+        table.stats[:, 0].tolist(),
+        strict=True,
+    ):
+        assert by_hash[code_hash] >= n
+    # parts merged in any grouping, and split into shards and merged back
+    bounds = [0, *cuts, len(lines)]
+    parts = [_hashes(tp, lines[a:b], True) for a, b in itertools.pairwise(bounds)]
+    while len(parts) > 1:
+        i, j = rnd.sample(range(len(parts)), 2)
+        parts[i].absorb(parts[j])
+        del parts[j]
+    assert parts[0].keys.tolist() == whole.keys.tolist()
+    assert parts[0].counts.tolist() == whole.counts.tolist()
+    assert parts[0].n_words == whole.n_words
+    shards = whole.split(3)
+    back = shards[0]
+    for other in shards[1:]:
+        back.absorb(other)
+    assert back.keys.tolist() == whole.keys.tolist() and back.n_words == whole.n_words
+
+
+@settings(max_examples=150, deadline=None)
+@given(chunks(), st.integers(1, 4), st.integers(1, 400))
+def test_counting_only_the_frequent_templates_gives_the_same_candidates(
+    case: tuple[list[str], TemplateConfig, random.Random], min_count: int, n_words: int
+) -> None:
+    lines, config, rnd = case
+    lines = lines * rnd.randint(1, 4)
+    tp = make_pass(lines, config, rnd)
+    vocab = tp.pairs.vocab
+    counts = np.array([rnd.randint(1, 50) for _ in vocab.words], dtype=np.int64)
+    vocab = Vocabulary(vocab.words, counts, n_words, n_words, min_count)
+    pairs = PairTable(vocab, tp.pairs.n_buckets, tp.pairs.edges, {}, False)
+    every = TemplatePass(config, pairs)
+    hashes = TemplateHashPass(every)
+    frequent = hashes.finish(hashes.map(str.split, lines))
+    some = TemplatePass(config, pairs, frequent=frequent)
+    assert some.finish(some.map(str.split, lines)) == every.finish(every.map(str.split, lines))
+    assert some.map(str.split, lines).size() <= every.map(str.split, lines).size()
+
+
+def test_template_hashes_travel_as_messages_and_bad_ones_are_refused() -> None:
+    rnd = random.Random(5)
+    lines = [" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 30))) for _ in range(20)]
+    tp = make_pass(lines, TemplateConfig(max_distance=9), rnd)
+    job = CandidateHashJob(tp.config, tp.pairs, None)
+    part = Chunked(_hashes(tp, lines, True), 7)
+    meta, arrays = job.to_message(part)
+    back = job.from_message(meta, {k: np.array(a) for k, a in arrays.items()})
+    assert back.part.keys.tolist() == part.part.keys.tolist()
+    assert back.part.counts.tolist() == part.part.counts.tolist()
+    assert back.chars == 7
+    unsorted = {k: np.array(a) for k, a in arrays.items()}
+    unsorted["keys"] = unsorted["keys"][::-1].copy()
+    assert len(unsorted["keys"]) > 1
+    with pytest.raises(ValueError, match="hash"):
+        job.from_message(meta, unsorted)
+    meta, arrays = job.state()
+    again = CandidateHashJob.from_state(meta, {k: np.array(a) for k, a in arrays.items()})
+    assert isinstance(again, CandidateHashJob) and again.pairs.pmi == job.pairs.pmi
+
+
+def test_max_gaps_is_checked() -> None:
+    with pytest.raises(ciyu.ConfigError, match="max-gaps"):
+        TemplateConfig(max_gaps=0)

@@ -899,3 +899,28 @@ def test_lines_segmented_together_give_the_words_of_each_line(
     # lines with the bulk separator or a line break inside fall back to one at a time
     words_of = model_words(sample_model)
     assert words_of.lines(lines) == [words_of(line) for line in lines]
+
+
+def test_a_frame_of_two_two_word_runs_is_found_through_its_first_words() -> None:
+    """不 是 <X> 而 是: the kept pair is 不 … 而 (是 is everywhere, so 是 … 而 is no pair):
+    a path goes on from any word of its last run of adjacent fixed words, and a template
+    holds up to four fixed words; with three, 是 falls into the slot."""
+    rng = random.Random(3)
+    vocab = filler_words()
+
+    def fill(k: int) -> str:
+        return " ".join(rng.choice(vocab) for _ in range(rng.randint(1, k)))
+
+    lines = []
+    for _ in range(3000):
+        r = rng.random()
+        if r < 0.25:
+            lines.append(f"{fill(2)} 不 是 {fill(3)} 而 是 {fill(3)} 。")
+        elif r < 0.75:
+            lines.append(f"{fill(2)} 是 {fill(3)} 。")
+        else:
+            lines.append(f"{fill(3)} ， 而 {fill(3)} 。")
+    found = ciyu.templates(texts=lines, pre_segmented=True, threads=1)
+    assert [t.template for t in found.templates] == ["不 是 <X> 而 是"]
+    three = ciyu.templates(texts=lines, pre_segmented=True, threads=1, max_fixed=3)
+    assert [t.template for t in three.templates] == ["不 <X> 而 是"]

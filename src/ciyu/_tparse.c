@@ -862,6 +862,7 @@ typedef struct {
     LVec hash;
     int32_t *index; /* open addressing: template numbers, -1 for a free slot */
     uint64_t mask;
+    LVec found; /* with hashes_only: the code hash of each occurrence, once per sentence */
     int failed;
 } Counts;
 
@@ -871,6 +872,7 @@ static void counts_free(Counts *c) {
     for (size_t k = 0; k < sizeof(ivecs) / sizeof(ivecs[0]); k++) free(ivecs[k]->v);
     free(c->stats.v);
     free(c->hash.v);
+    free(c->found.v);
     free(c->index);
 }
 
@@ -1069,9 +1071,37 @@ typedef struct {
     int32_t *clause_end, *succ_off;
     IVec succ;
     Py_ssize_t n_sentences;
-    int max_fixed, max_distance, max_paths, trivial, n_buckets; /* as PyArg_ParseTuple gives */
+    /* as PyArg_ParseTuple gives them */
+    int max_fixed, max_gaps, max_distance, max_paths, trivial, n_buckets;
     int punct, opener, closer, boundary;
+    /* only the templates whose code hash is in frequent (sorted) are counted, if filter */
+    const uint64_t *frequent;
+    Py_ssize_t n_frequent;
+    int filter;
+    int hashes_only; /* record each occurrence's code hash (Counts.found), count nothing */
 } Chunk;
+
+/* The code hash of a template (ciyu.template.mining.template_hashes): FNV-1a over its item
+ * codes (SLOT_CODE for a slot, WORD + vocabulary id for a fixed word), then a finalizer. */
+#define CODE_SLOT 1u
+#define CODE_WORD 2u
+#define FNV_START 0xCBF29CE484222325ULL
+static inline uint64_t fnv_step(uint64_t h, uint64_t code) { return (h ^ code) * 0x100000001B3ULL; }
+static inline uint64_t fnv_final(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDULL;
+    return h ^ (h >> 33);
+}
+
+static int is_frequent(const Chunk *ch, uint64_t h) {
+    Py_ssize_t lo = 0, hi = ch->n_frequent;
+    while (lo < hi) {
+        const Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (ch->frequent[mid] < h) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < ch->n_frequent && ch->frequent[lo] == h;
+}
 
 /* TemplateCounts.add for one occurrence in sentence s, unless its template has already
  * occurred in s (the `seen` set of occurrences()). */
@@ -1101,6 +1131,25 @@ static void count_occurrence(const Chunk *ch, Counts *c, int32_t s, const int32_
     for (int32_t q = 0; q < n_gaps; q++) row[1 + (Py_ssize_t)q * ch->n_buckets + gaps[q]]++;
 }
 
+/* One occurrence whose template has the code hash h: recorded (hashes_only), or counted
+ * unless the filter leaves its template out. */
+static void take_occurrence(const Chunk *ch, Counts *c, int32_t s, uint64_t h,
+                            const int32_t *items, int32_t len, const int32_t *slots,
+                            int32_t n_slots, const int32_t *gaps, int32_t n_gaps) {
+    if (ch->hashes_only) {
+        if (lvec_reserve(&c->found, 1) < 0) c->failed = 1;
+        else c->found.v[c->found.len++] = (int64_t)h;
+        return;
+    }
+    if (ch->filter && !is_frequent(ch, h)) return;
+    count_occurrence(ch, c, s, items, len, slots, n_slots, gaps, n_gaps);
+}
+
+static int cmp_int64(const void *x, const void *y) {
+    const int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
 static int32_t bit_length(int32_t x) {
     int32_t b = 0;
     while (x > 0) {
@@ -1112,7 +1161,42 @@ static int32_t bit_length(int32_t x) {
 
 /* occurrences(): the paths from each start of sentence s (chunk positions a .. b), then
  * the trivial occurrences; paths and longer are the BFS levels, path after path. */
-static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, IVec *longer) {
+static int cmp_int32(const void *x, const void *y) {
+    const int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The positions a path (path[0 .. depth - 1]) may go on to (run_successors): the edges of
+ * every word of its last run of adjacent positions, after its end, ascending, each once.
+ * They are the edges of its last word alone when that run is one word (no copy: *out
+ * points into ch->succ). -1 when memory is short. */
+static int run_successors(const Chunk *ch, const int32_t *path, int32_t depth, IVec *scratch,
+                          const int32_t **out, Py_ssize_t *n_out) {
+    const int32_t end = path[depth - 1];
+    int32_t r = depth - 1;
+    while (r > 0 && path[r - 1] == path[r] - 1) r--;
+    if (r == depth - 1) {
+        *out = ch->succ.v + ch->succ_off[end];
+        *n_out = ch->succ_off[end + 1] - ch->succ_off[end];
+        return 0;
+    }
+    scratch->len = 0;
+    for (int32_t k = r; k < depth; k++) {
+        const int32_t p = path[k];
+        for (int32_t e = ch->succ_off[p]; e < ch->succ_off[p + 1]; e++)
+            if (ch->succ.v[e] > end && ivec_push(scratch, ch->succ.v[e]) < 0) return -1;
+    }
+    qsort(scratch->v, (size_t)scratch->len, sizeof(int32_t), cmp_int32);
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 0; i < scratch->len; i++)
+        if (n == 0 || scratch->v[n - 1] != scratch->v[i]) scratch->v[n++] = scratch->v[i];
+    *out = scratch->v;
+    *n_out = n;
+    return 0;
+}
+
+static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, IVec *longer,
+                            IVec *scratch) {
     const int32_t a = ch->offsets[s], b = ch->offsets[s + 1];
     const int32_t *classes = ch->classes, *clauses = ch->clauses, *keys = ch->keys;
     int32_t items[2 * MAX_FIXED + 2], slots[2 * (MAX_FIXED + 1)], gaps[MAX_FIXED];
@@ -1133,10 +1217,19 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
         while (level->len > 0 && budget > 0 && !c->failed) {
             longer->len = 0;
             for (Py_ssize_t at = 0; at < level->len && !c->failed; at += depth) {
-                const int32_t end = level->v[at + depth - 1];
-                for (int32_t e = ch->succ_off[end]; e < ch->succ_off[end + 1]; e++) {
-                    const int32_t nxt = ch->succ.v[e];
+                const int32_t end = level->v[at + depth - 1], *next;
+                Py_ssize_t n_next;
+                int32_t path_gaps = 0; /* slots between the path's fixed words so far */
+                for (int32_t k = 1; k < depth; k++)
+                    path_gaps += level->v[at + k] - level->v[at + k - 1] > 1;
+                if (run_successors(ch, level->v + at, depth, scratch, &next, &n_next) < 0) {
+                    c->failed = 1;
+                    return;
+                }
+                for (Py_ssize_t e = 0; e < n_next; e++) {
+                    const int32_t nxt = next[e];
                     if (nxt > limit || clauses[nxt] > last_clause || budget <= 0) break;
+                    if (nxt - end > 1 && path_gaps >= ch->max_gaps) continue;
                     budget--;
                     const int32_t last = classes[nxt];
                     if (!((last & ch->punct) && !(last & ch->closer))) {
@@ -1144,24 +1237,29 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
                         int32_t len = 0, n_slots = 0, n_gaps = 0;
                         const int32_t *path = level->v + at;
                         items[len++] = keys[path[0]];
+                        uint64_t h = fnv_step(FNV_START, CODE_WORD + (uint64_t)ch->vocab[path[0]]);
                         for (int32_t k = 1; k <= depth; k++) {
                             const int32_t p = path[k - 1], q = k < depth ? path[k] : nxt;
                             if (q - p > 1) {
                                 items[len++] = SLOT_ID;
+                                h = fnv_step(h, CODE_SLOT);
                                 slots[2 * n_slots] = p + 1;
                                 slots[2 * n_slots++ + 1] = q;
                                 gaps[n_gaps++] = bit_length(q - p - 1);
                             }
                             items[len++] = keys[q];
+                            h = fnv_step(h, CODE_WORD + (uint64_t)ch->vocab[q]);
                         }
                         const int32_t clause_end = ch->clause_end[nxt];
                         if (clauses[nxt] > start_clause && clause_end > nxt + 1) {
                             items[len++] = SLOT_ID; /* the rest of its last clause */
+                            h = fnv_step(h, CODE_SLOT);
                             slots[2 * n_slots] = nxt + 1;
                             slots[2 * n_slots++ + 1] = clause_end;
                         }
                         if (n_slots > 0)
-                            count_occurrence(ch, c, s, items, len, slots, n_slots, gaps, n_gaps);
+                            take_occurrence(ch, c, s, fnv_final(h), items, len, slots, n_slots,
+                                            gaps, n_gaps);
                     }
                     if (depth + 1 < ch->max_fixed) {
                         if (ivec_reserve(longer, (Py_ssize_t)depth + 1) < 0) {
@@ -1191,7 +1289,10 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
         if (!(begin < pos && pos < end - 1)) continue;
         const int32_t triv[3] = {SLOT_ID, keys[pos], SLOT_ID};
         const int32_t spans[4] = {begin, pos, pos + 1, end};
-        count_occurrence(ch, c, s, triv, 3, spans, 2, NULL, 0);
+        const uint64_t h =
+            fnv_step(fnv_step(fnv_step(FNV_START, CODE_SLOT), CODE_WORD + (uint64_t)ch->vocab[pos]),
+                     CODE_SLOT);
+        take_occurrence(ch, c, s, fnv_final(h), triv, 3, spans, 2, NULL, 0);
     }
 }
 
@@ -1241,7 +1342,7 @@ static int chunk_edges(Chunk *ch) {
 }
 
 static int chunk_counts(Chunk *ch, Counts *c) {
-    IVec level = {NULL, 0, 0}, longer = {NULL, 0, 0};
+    IVec level = {NULL, 0, 0}, longer = {NULL, 0, 0}, scratch = {NULL, 0, 0};
     if (chunk_edges(ch) < 0) return -1;
     /* Sentence.clause_end: the first position after each that holds a boundary mark, or
      * the end of the sentence */
@@ -1255,10 +1356,23 @@ static int chunk_counts(Chunk *ch, Counts *c) {
     if (ivec_push(&c->item_off, 0) < 0 || ivec_push(&c->stat_off, 0) < 0 ||
         ivec_push(&c->slot_off, 0) < 0 || counts_grow(c) < 0)
         c->failed = 1;
-    for (Py_ssize_t s = 0; s < ch->n_sentences && !c->failed; s++)
-        sentence_counts(ch, c, (int32_t)s, &level, &longer);
+    for (Py_ssize_t s = 0; s < ch->n_sentences && !c->failed; s++) {
+        const Py_ssize_t from = c->found.len;
+        sentence_counts(ch, c, (int32_t)s, &level, &longer, &scratch);
+        if (!ch->hashes_only || c->found.len - from < 2) continue;
+        /* a template once per sentence (by its hash: two templates of one hash in one
+         * sentence count once, which never makes a hash rarer than its templates) */
+        int64_t *v = c->found.v + from;
+        const Py_ssize_t n = c->found.len - from;
+        qsort(v, (size_t)n, sizeof(int64_t), cmp_int64);
+        Py_ssize_t kept = 1;
+        for (Py_ssize_t i = 1; i < n; i++)
+            if (v[i] != v[kept - 1]) v[kept++] = v[i];
+        c->found.len = from + kept;
+    }
     free(level.v);
     free(longer.v);
+    free(scratch.v);
     return c->failed ? -1 : 0;
 }
 
@@ -1290,8 +1404,9 @@ static PyObject *bytes_of(const void *v, Py_ssize_t count, size_t size) {
 }
 
 /* template_counts(keys, vocab, classes, clauses, offsets, edges, key_bytes, key_off,
- *                 n_vocab, max_fixed, max_distance, max_paths, trivial, n_buckets, punct,
- *                 opener, closer, boundary)
+ *                 n_vocab, max_fixed, max_gaps, max_distance, max_paths, trivial,
+ *                 n_buckets, punct, opener, closer, boundary, frequent=None,
+ *                 hashes_only=False)
  *   -> (item_off, items, stat_off, stats, slot_off, opened, hashes), all bytes
  * The int32 arrays are the chunk's, position by position: the key id (>= 0) and the
  * vocabulary id (-1: no fixed word, else below n_vocab) of each word, its class and clause
@@ -1307,15 +1422,18 @@ static PyObject *bytes_of(const void *v, Py_ssize_t count, size_t size) {
 static PyObject *template_counts(PyObject *module, PyObject *args) {
     (void)module;
     enum { N_ARRAYS = 6 };
-    PyObject *o[N_ARRAYS], *edges_obj, *key_bytes_obj;
+    PyObject *o[N_ARRAYS], *edges_obj, *key_bytes_obj, *frequent_obj = Py_None;
     long long n_vocab;
     Chunk ch;
     memset(&ch, 0, sizeof(ch));
-    if (!PyArg_ParseTuple(args, "OOOOOOOOLiiipiiiii", &o[0], &o[1], &o[2], &o[3], &o[4],
+    if (!PyArg_ParseTuple(args, "OOOOOOOOLiiiipiiiii|Op", &o[0], &o[1], &o[2], &o[3], &o[4],
                           &edges_obj, &key_bytes_obj, &o[5], &n_vocab, &ch.max_fixed,
-                          &ch.max_distance, &ch.max_paths, &ch.trivial, &ch.n_buckets,
-                          &ch.punct, &ch.opener, &ch.closer, &ch.boundary))
+                          &ch.max_gaps, &ch.max_distance, &ch.max_paths, &ch.trivial,
+                          &ch.n_buckets, &ch.punct, &ch.opener, &ch.closer, &ch.boundary,
+                          &frequent_obj, &ch.hashes_only))
         return NULL;
+    Py_buffer frequent;
+    int have_frequent = 0;
     int32_t *arr[N_ARRAYS] = {NULL, NULL, NULL, NULL, NULL, NULL};
     Py_ssize_t len[N_ARRAYS];
     PyObject *result = NULL;
@@ -1331,6 +1449,25 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
     have_edges = 1;
     if (PyObject_GetBuffer(key_bytes_obj, &key_bytes, PyBUF_C_CONTIGUOUS) < 0) goto done;
     have_key_bytes = 1;
+    if (frequent_obj != Py_None) {
+        if (PyObject_GetBuffer(frequent_obj, &frequent, PyBUF_C_CONTIGUOUS) < 0) goto done;
+        have_frequent = 1;
+        if (frequent.len % (Py_ssize_t)sizeof(uint64_t) ||
+            (uintptr_t)frequent.buf % sizeof(uint64_t)) {
+            PyErr_SetString(PyExc_ValueError,
+                            "template_counts: frequent must be an aligned uint64 array");
+            goto done;
+        }
+        ch.frequent = (const uint64_t *)frequent.buf;
+        ch.n_frequent = frequent.len / (Py_ssize_t)sizeof(uint64_t);
+        ch.filter = 1;
+        for (Py_ssize_t i = 1; i < ch.n_frequent; i++)
+            if (ch.frequent[i] <= ch.frequent[i - 1]) {
+                PyErr_SetString(PyExc_ValueError,
+                                "template_counts: frequent must be strictly increasing");
+                goto done;
+            }
+    }
     ch.keys = arr[0];
     ch.vocab = arr[1];
     ch.classes = arr[2];
@@ -1344,12 +1481,13 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
     ch.n_vocab = n_vocab;
     const Py_ssize_t n = len[0];
     ch.n_sentences = len[4] - 1;
-    if (ch.max_fixed < 1 || ch.max_fixed > MAX_FIXED || ch.max_distance < 1 ||
+    if (ch.max_fixed < 1 || ch.max_fixed > MAX_FIXED || ch.max_gaps < 0 || ch.max_distance < 1 ||
         ch.max_paths < 0 || ch.n_buckets <= bit_length(ch.max_distance - 1) || n_vocab < 0 ||
         n_vocab > INT32_MAX || edges.len % (Py_ssize_t)sizeof(int64_t) ||
         ((uintptr_t)edges.buf % sizeof(int64_t))) {
         PyErr_SetString(PyExc_ValueError,
-                        "template_counts: max_fixed must be 1 to 64, max_distance 1 or more, "
+                        "template_counts: max_fixed must be 1 to 64, max_gaps 0 or more, "
+                        "max_distance 1 or more, "
                         "max_paths 0 or more, n_buckets more than the bucket of max_distance, "
                         "n_vocab an int32, and edges an int64 array");
         goto done;
@@ -1414,6 +1552,10 @@ static PyObject *template_counts(PyObject *module, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    if (ch.hashes_only) {
+        result = bytes_of(c.found.v, c.found.len, sizeof(int64_t));
+        goto done;
+    }
     result = Py_BuildValue("(NNNNNNN)", bytes_of(c.item_off.v, c.item_off.len, sizeof(int32_t)),
                            bytes_of(c.items.v, c.items.len, sizeof(int32_t)),
                            bytes_of(c.stat_off.v, c.stat_off.len, sizeof(int32_t)),
@@ -1425,6 +1567,7 @@ done:
     for (int k = 0; k < N_ARRAYS; k++) free(arr[k]);
     if (have_edges) PyBuffer_Release(&edges);
     if (have_key_bytes) PyBuffer_Release(&key_bytes);
+    if (have_frequent) PyBuffer_Release(&frequent);
     free(opened);
     free(hashes);
     free(ch.clause_end);
@@ -1512,9 +1655,11 @@ static PyMethodDef module_methods[] = {
      "of two sorted pair tables (ciyu.template.pairs._merge_sorted)"},
     {"template_counts", (PyCFunction)template_counts, METH_VARARGS,
      "template_counts(keys, vocab, classes, clauses, offsets, edges, key_bytes, key_off, "
-     "n_vocab, max_fixed, max_distance, max_paths, trivial, n_buckets, punct, opener, closer, "
-     "boundary) -> (item_off, items, stat_off, stats, slot_off, opened, hashes): the template "
-     "counts of a chunk (ciyu.template.mining.TemplatePass.map)"},
+     "n_vocab, max_fixed, max_gaps, max_distance, max_paths, trivial, n_buckets, punct, "
+     "opener, closer, boundary, frequent=None, hashes_only=False) -> (item_off, items, "
+     "stat_off, stats, slot_off, opened, hashes): the template counts of a chunk "
+     "(ciyu.template.mining.TemplatePass.map); with hashes_only, the code hash of every "
+     "occurrence"},
     {NULL, NULL, 0, NULL},
 };
 

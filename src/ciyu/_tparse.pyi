@@ -1,6 +1,7 @@
 """Type stub of the compiled template parser (src/ciyu/_tparse.c)."""
 
 from array import array
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,7 @@ class Parser:
         /,
     ) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]: ...
 
+@overload
 def template_counts(
     keys: array[int],
     vocab: Ints32,
@@ -63,6 +65,7 @@ def template_counts(
     key_off: Ints32,
     n_vocab: int,
     max_fixed: int,
+    max_gaps: int,
     max_distance: int,
     max_paths: int,
     trivial: bool,
@@ -71,6 +74,8 @@ def template_counts(
     opener: int,
     closer: int,
     boundary: int,
+    frequent: npt.NDArray[np.uint64] | None = None,
+    hashes_only: Literal[False] = False,
     /,
 ) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]:
     """The compiled twin of the template counts of a chunk
@@ -89,8 +94,38 @@ def template_counts(
     internal slot), ``slot_off`` with ``opened`` (1 once the slot has been seen with two
     different fillers) and ``hashes`` (two per slot: the
     :func:`ciyu.template.mining.filler_hash` of its one filler, computed in C; 0, 0 once
-    open). Runs without the GIL; ValueError when the arrays are inconsistent.
+    open). With ``frequent`` (sorted uint64 code hashes,
+    :func:`ciyu.template.mining.template_hashes`), only the templates whose hash it holds
+    are counted. Runs without the GIL; ValueError when the arrays are inconsistent.
     """
+
+@overload
+def template_counts(
+    keys: array[int],
+    vocab: Ints32,
+    classes: Ints32,
+    clauses: Ints32,
+    offsets: Ints32,
+    edges: npt.NDArray[np.int64],
+    key_bytes: bytes,
+    key_off: Ints32,
+    n_vocab: int,
+    max_fixed: int,
+    max_gaps: int,
+    max_distance: int,
+    max_paths: int,
+    trivial: bool,
+    n_buckets: int,
+    punct: int,
+    opener: int,
+    closer: int,
+    boundary: int,
+    frequent: None,
+    hashes_only: Literal[True],
+    /,
+) -> bytes:
+    """With ``hashes_only``: the code hash of every template occurrence (uint64 bytes),
+    each template once per sentence (by hash), nothing counted."""
 
 def merge_counts(
     keys_a: npt.NDArray[np.int64],

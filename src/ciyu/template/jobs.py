@@ -35,7 +35,7 @@ from ..config import make, to_dict
 from ..counts import chunked
 from ..passes import Accumulator, Batch, Message, Pass, Stack, TextBatch
 from .evidence import Evidence, EvidencePass, EvidenceTable
-from .mining import Scored, TemplatePass, TemplateTable
+from .mining import Scored, TemplateHashes, TemplateHashPass, TemplatePass, TemplateTable
 from .options import TemplateConfig
 from .pairs import PairCounts, PairPass, PairTable, Vocabulary, WordCounts, WordPass
 from .sentences import Words, model_words, split_words
@@ -432,10 +432,13 @@ class CandidateJob(TemplateJob[TemplateTable, list[Scored]]):
         pairs: PairTable,
         model: bytes | None,
         compiled: bool = True,
+        frequent: npt.NDArray[np.uint64] | None = None,
         **kw: Any,
     ) -> None:
-        super().__init__(TemplatePass(config, pairs, compiled=compiled), model, **kw)
+        inner = TemplatePass(config, pairs, compiled=compiled, frequent=frequent)
+        super().__init__(inner, model, **kw)
         self.config, self.pairs, self.compiled = config, pairs, compiled
+        self.frequent = frequent
 
     @property
     def approximate(self) -> bool:
@@ -476,35 +479,102 @@ class CandidateJob(TemplateJob[TemplateTable, list[Scored]]):
         return part.split(n)
 
     def inner_state(self) -> Message:
-        p = self.pairs
-        meta, arrays = _vocab_message(p.vocab)
-        keys = np.array(sorted(p.pmi), dtype=_I64)
-        arrays = {
-            **arrays,
-            "edges": p.edges,
-            "pmi_keys": keys,
-            "pmi_values": np.array([p.pmi[k] for k in keys.tolist()], dtype=np.float64),
-        }
-        meta = {
-            **meta,
-            "config": to_dict(self.config),
-            "n_buckets": p.n_buckets,
-            "approximate": p.approximate,
-            "compiled": self.compiled,
-        }
+        meta, arrays = _pairs_message(self.config, self.pairs, self.compiled)
+        if self.frequent is not None:
+            arrays["frequent"] = self.frequent.view(_I64)
         return meta, arrays
 
     @classmethod
     def rebuild(cls, meta: dict[str, Any], arrays: Arrays, model: bytes | None) -> CandidateJob:
-        keys, values = arrays["pmi_keys"].tolist(), arrays["pmi_values"].tolist()
-        pairs = PairTable(
-            _vocab(meta, arrays),
-            int(meta["n_buckets"]),
-            np.array(arrays["edges"], dtype=_I64),
-            dict(zip(keys, values, strict=True)),
-            bool(meta["approximate"]),
-        )
-        return cls(_config(meta), pairs, model, compiled=bool(meta["compiled"]))
+        frequent = arrays.get("frequent")
+        if frequent is not None:
+            frequent = np.array(frequent, dtype=_I64).view(np.uint64)
+            if frequent.ndim != 1 or (len(frequent) > 1 and (frequent[1:] <= frequent[:-1]).any()):
+                raise ValueError("the frequent template hashes are not sorted")
+        pairs = _pairs(meta, arrays)
+        return cls(_config(meta), pairs, model, bool(meta["compiled"]), frequent)
+
+
+def _pairs_message(config: TemplateConfig, pairs: PairTable, compiled: bool) -> Message:
+    """What rebuilds pass 3 (its options and kept pairs), but for the model."""
+    meta, arrays = _vocab_message(pairs.vocab)
+    keys = np.array(sorted(pairs.pmi), dtype=_I64)
+    arrays = {
+        **arrays,
+        "edges": pairs.edges,
+        "pmi_keys": keys,
+        "pmi_values": np.array([pairs.pmi[k] for k in keys.tolist()], dtype=np.float64),
+    }
+    meta = {
+        **meta,
+        "config": to_dict(config),
+        "n_buckets": pairs.n_buckets,
+        "approximate": pairs.approximate,
+        "compiled": compiled,
+    }
+    return meta, arrays
+
+
+def _pairs(meta: dict[str, Any], arrays: Arrays) -> PairTable:
+    """The kept pairs of :func:`_pairs_message`."""
+    keys, values = arrays["pmi_keys"].tolist(), arrays["pmi_values"].tolist()
+    return PairTable(
+        _vocab(meta, arrays),
+        int(meta["n_buckets"]),
+        np.array(arrays["edges"], dtype=_I64),
+        dict(zip(keys, values, strict=True)),
+        bool(meta["approximate"]),
+    )
+
+
+class CandidateHashJob(TemplateJob[TemplateHashes, npt.NDArray[np.uint64]]):
+    """Pass 3, first part (:class:`~ciyu.template.mining.TemplateHashPass`): template
+    counts by hash, which tell :class:`CandidateJob` the templates to count in full."""
+
+    kind = "template-candidate-hashes"
+    stage = TemplateHashPass.stage
+
+    def __init__(
+        self,
+        config: TemplateConfig,
+        pairs: PairTable,
+        model: bytes | None,
+        compiled: bool = True,
+        **kw: Any,
+    ) -> None:
+        inner = TemplateHashPass(TemplatePass(config, pairs, compiled=compiled))
+        super().__init__(inner, model, **kw)
+        self.config, self.pairs, self.compiled = config, pairs, compiled
+
+    @property
+    def approximate(self) -> bool:
+        """Set by ``finish``: true if the budget pruned the counts."""
+        return bool(self.inner.approximate)
+
+    def inner_empty(self) -> TemplateHashes:
+        empty: TemplateHashes = self.inner.empty()
+        return empty
+
+    def pack(self, part: TemplateHashes) -> Message:
+        meta = {"floor": part.floor, "n_words": part.n_words}
+        return meta, {"keys": part.keys, "counts": part.counts}
+
+    def unpack(self, meta: dict[str, Any], arrays: Arrays) -> TemplateHashes:
+        # copies: a message's arrays may not be aligned for the compiled merge
+        keys, counts = (np.array(arrays[n], dtype=_I64) for n in ("keys", "counts"))
+        part = TemplateHashes(keys, counts, int(meta["floor"]), int(meta["n_words"]))
+        part.check()
+        return part
+
+    def split(self, part: TemplateHashes, n: int) -> list[TemplateHashes]:
+        return part.split(n)
+
+    def inner_state(self) -> Message:
+        return _pairs_message(self.config, self.pairs, self.compiled)
+
+    @classmethod
+    def rebuild(cls, meta: dict[str, Any], arrays: Arrays, model: bytes | None) -> CandidateHashJob:
+        return cls(_config(meta), _pairs(meta, arrays), model, compiled=bool(meta["compiled"]))
 
 
 class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):

@@ -31,7 +31,9 @@ a map over chunks of sentences, an exact merge and a finish
    modest one; and no threshold depends on the window's width, since the expectations
    grow with it.
 3. **Templates** (this module). In every sentence, kept pairs at one of their distances
-   are edges between word positions. A path of edges (up to ``max_fixed`` words, all
+   are edges between word positions. A path of edges (a path goes on from any word of its
+   last run of adjacent words: in ``不 是 <X> 而 是`` the kept pair is 不 … 而, since 是
+   occurs everywhere; up to ``max_fixed`` words, all
    within ``max_distance`` words of the first and in its clause or the next, neither
    beginning nor ending with punctuation but for an opening and a closing bracket or
    quote) whose words are not all adjacent is an occurrence of a template: its words are
@@ -80,13 +82,14 @@ from .._compiled import note_slow_templates
 from .._compiled import tparse as _tparse
 from .occurrences import Occurrence, occurrences, sentence_edges
 from .options import MAX_PATHS, TemplateConfig, bucket_width
-from .pairs import ChunkPairs, PairTable, chunk_pairs
+from .pairs import ChunkPairs, PairTable, _merge_sorted, chunk_pairs
 from .sentences import BOUNDARY, CLOSER, OPENER, PUNCT, SLOT, Sentence, Words
 
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 Bools = npt.NDArray[np.bool_]
+F64 = npt.NDArray[np.float64]
 
 #: A slot's filler sketch in :class:`TemplateCounts` once the slot has been seen with two
 #: different fillers.
@@ -240,10 +243,10 @@ def _sort_key(items: U32) -> npt.NDArray[np.void]:
     return wide.view(np.dtype((np.void, 4 * width))).reshape(rows)
 
 
-def _shard_hash(items: U32) -> U64:
-    """A stable hash of each row's items (the same in every process, and for any padding
-    width): FNV-1a over the codes (word by word, padding skipped), then a 64-bit
-    finalizer."""
+def template_hashes(items: U32) -> U64:
+    """A stable 64-bit hash of each row's items (the same in every process, and for any
+    padding width): FNV-1a over the codes (word by word, padding skipped), then a 64-bit
+    finalizer. It shards tables, and names templates in :class:`TemplateHashes`."""
     h = np.full(len(items), 0xCBF29CE484222325, dtype=np.uint64)
     prime = np.uint64(0x100000001B3)
     for column in items.T:
@@ -429,10 +432,16 @@ class TemplateTable:
         self._set(kept.items, kept.stats, kept.hashes, kept.opened)
         self.floor = floor
 
+    def select(self, rows: Bools) -> TemplateTable:
+        """The table of the rows where ``rows`` is true (the same floor and word count)."""
+        out = self._keep(rows)
+        out.n_words = self.n_words
+        return out
+
     def split(self, n: int) -> list[TemplateTable]:
         """The table in ``n`` shards with no template in common, by a stable hash of each
         template's items; the word count goes to the first."""
-        shard = _shard_hash(self.items) % np.uint64(n)
+        shard = template_hashes(self.items) % np.uint64(n)
         out = [self._keep(shard == i) for i in range(n)]
         out[0].n_words = self.n_words
         return out
@@ -584,11 +593,21 @@ class TemplatePass:
 
     stage = "templates"
 
-    def __init__(self, config: TemplateConfig, pairs: PairTable, compiled: bool = True) -> None:
+    def __init__(
+        self,
+        config: TemplateConfig,
+        pairs: PairTable,
+        compiled: bool = True,
+        frequent: U64 | None = None,
+    ) -> None:
         self.config = config
         self.pairs = pairs
         self.index = pairs.vocab.index()
         self.compiled = compiled
+        #: The hashes (:func:`template_hashes`, sorted) of the templates that may be
+        #: candidates (:meth:`TemplateHashPass.finish`): a chunk's table keeps only
+        #: these. None: every template.
+        self.frequent = frequent
         #: Set by :meth:`finish`: true if the budget pruned template counts.
         self.approximate = False
 
@@ -609,18 +628,34 @@ class TemplatePass:
             start = int(cp.starts[s])
             fixed_ok = [x >= 0 for x in ids[start : start + len(sent.keys)]] if trivial else []
             for occ in occurrences(
-                sent, succ, self.config.max_fixed, self.config.max_distance, fixed_ok, trivial
+                sent,
+                succ,
+                self.config.max_fixed,
+                self.config.max_gaps,
+                self.config.max_distance,
+                fixed_ok,
+                trivial,
             ):
                 yield sent, occ
 
     def map(self, words_of: Words, lines: list[str]) -> TemplateTable:
-        """Count the templates of a chunk (compiled when it can be: the same table)."""
-        cp = chunk_pairs(lines, words_of, self.index, self.config.max_distance)
+        """Count the templates of a chunk, only the :attr:`frequent` ones if they are
+        known (compiled when it can be: the same table)."""
+        cp = self.chunk(words_of, lines)
         if self.compiled and _tparse is not None:
             return self.compiled_counts(cp)
-        if self.compiled:
+        table = self.reference_counts(cp)
+        if self.frequent is None:
+            return table
+        return table.select(_member(template_hashes(table.items), self.frequent))
+
+    def chunk(self, words_of: Words, lines: list[str]) -> ChunkPairs:
+        """A chunk's words and pair slots (and a note when the compiled extension that
+        should count them is missing)."""
+        cp = chunk_pairs(lines, words_of, self.index, self.config.max_distance)
+        if self.compiled and _tparse is None:
             note_slow_templates(sum(map(len, cp.chunk.words)))
-        return self.reference_counts(cp)
+        return cp
 
     def reference_counts(self, cp: ChunkPairs) -> TemplateTable:
         """The template counts of a chunk (its pair slots), one occurrence at a time in
@@ -631,17 +666,9 @@ class TemplatePass:
             part.add(sent, occ)
         return part.table(self.index)
 
-    def compiled_counts(self, cp: ChunkPairs) -> TemplateTable:
-        """The template counts of a chunk (its pair slots), by the compiled extension: the
-        occurrences are enumerated and counted per template in C (without the GIL), and
-        the distinct templates come back as arrays, their fillers hashed
-        (:func:`filler_hash`, in C).
-
-        Raises:
-            ImportError: if the compiled extension is not installed.
-        """
-        if _tparse is None:
-            raise ImportError("the compiled template parser (ciyu._tparse) is not installed")
+    def _compiled_args(self, cp: ChunkPairs) -> tuple[array[int], tuple[Any, ...], list[str]]:
+        """The arguments of ``_tparse.template_counts`` for a chunk, but ``frequent`` and
+        ``hashes_only``; and the key ids and distinct keys they use."""
         vocab = self.pairs.vocab
         keys = cp.chunk.keys
         # keys as small ints: equal ids, equal keys (items and fillers are compared as
@@ -653,7 +680,7 @@ class TemplatePass:
         key_off = np.zeros(len(table) + 1, dtype=np.int32)
         np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=key_off[1:])
         n = len(keys)
-        item_off, items, stat_off, stats, slot_off, opened, hashes = _tparse.template_counts(
+        args = (
             ids,
             cp.ids.astype(np.int32),
             cp.chunk.classes,
@@ -664,6 +691,7 @@ class TemplatePass:
             key_off,
             len(vocab.words),
             self.config.max_fixed,
+            self.config.max_gaps,
             self.config.max_distance,
             MAX_PATHS,
             self.config.trivial,
@@ -673,9 +701,41 @@ class TemplatePass:
             CLOSER,
             BOUNDARY,
         )
+        return ids, args, table
+
+    def compiled_hashes(self, cp: ChunkPairs) -> U64:
+        """The code hash (:func:`template_hashes`) of every template occurrence of a
+        chunk, each template once per sentence (by its hash), by the compiled extension:
+        nothing is counted or kept but the hashes.
+
+        Raises:
+            ImportError: if the compiled extension is not installed.
+        """
+        if _tparse is None:
+            raise ImportError("the compiled template parser (ciyu._tparse) is not installed")
+        _, args, _ = self._compiled_args(cp)
+        return np.frombuffer(_tparse.template_counts(*args, None, True), dtype=np.uint64)
+
+    def compiled_counts(self, cp: ChunkPairs) -> TemplateTable:
+        """The template counts of a chunk (its pair slots), by the compiled extension: the
+        occurrences are enumerated and counted per template in C (without the GIL), only
+        the :attr:`frequent` templates if they are known, and the distinct templates come
+        back as arrays, their fillers hashed (:func:`filler_hash`, in C).
+
+        Raises:
+            ImportError: if the compiled extension is not installed.
+        """
+        if _tparse is None:
+            raise ImportError("the compiled template parser (ciyu._tparse) is not installed")
+        ids, args, key_table = self._compiled_args(cp)
+        frequent = None if self.frequent is None else np.ascontiguousarray(self.frequent)
+        item_off, items, stat_off, stats, slot_off, opened, hashes = _tparse.template_counts(
+            *args, frequent, False
+        )
+        n = len(cp.chunk.keys)
         # the items' key ids as codes: a key's vocabulary id (-1: none) is the id of any
         # position that holds it
-        word_of_key = np.full(len(table), -1, dtype=np.int64)
+        word_of_key = np.full(len(key_table), -1, dtype=np.int64)
         word_of_key[np.frombuffer(ids, dtype=np.int32)] = cp.ids
         raw = np.frombuffer(items, dtype=np.int32)
         fixed = raw >= 0
@@ -701,8 +761,9 @@ class TemplatePass:
         documentation), best first. When the pass saw a sample of the corpus, a count is
         scaled to the whole corpus (probabilities are the sample's).
 
-        The templates seen often enough, with every slot open, are chosen with numpy;
-        only they are scored, one by one."""
+        Scored column by column with numpy, as one would score one template at a time
+        (the tests do): the very same floats, since each operation is the same IEEE
+        operation in the same order, and every logarithm is :func:`math.log`'s."""
         self.approximate = merged.floor > 0
         vocab = self.pairs.vocab
         n_words = max(vocab.n_words, 1)
@@ -712,45 +773,260 @@ class TemplatePass:
         words = vocab.words
         v, nb = len(vocab.words), self.pairs.n_buckets
         counts = merged.stats[:, 0]
-        # n = count · scale (the same float as n below), at least min_count
         rows = np.flatnonzero(
             (counts.astype(np.float64) * scale >= vocab.min_count) & merged.open_rows()
         )
-        picked = merged.items[rows]
-        lengths, _, stat_lengths = _layout(picked, nb)
-        # ln p(f) = ln(n_f / N) of every word (vocabulary words are seen min_count times)
-        log_p = [math.log(c / n_words) for c in vocab.counts.tolist()]
+        picked = merged.items[rows].astype(np.int64)
+        stats = merged.stats[rows]
+        lengths, _, _ = _layout(merged.items[rows], nb)
+        count = stats[:, 0]
+        n = count.astype(np.float64) * scale
+        fixed = (picked != SLOT_CODE) & (picked != PAD)
+        k = np.count_nonzero(fixed, axis=1)
+        # Σ ln p(f), word after word (adding 0.0 at a slot changes nothing)
+        log_p = _logs(vocab.counts.astype(np.float64) / n_words)
+        sum_logp = np.zeros(len(rows))
+        for column in range(picked.shape[1]):
+            words_here = np.where(fixed[:, column], picked[:, column] - WORD, 0)
+            sum_logp = sum_logp + np.where(fixed[:, column], log_p[words_here], 0.0)
+        cost = -sum_logp + 0.5 * log_n
+        # the slots' entropies, slot after slot (a template's internal slots come first in
+        # its stats row; the others are zero and add nothing)
+        slot_h = np.zeros(len(rows))
+        for slot in range((stats.shape[1] - 1) // nb):
+            slot_h = slot_h + _slot_entropies(stats[:, 1 + slot * nb : 1 + (slot + 1) * nb])
+        pmi = _logs(count.astype(np.float64) / seen) - sum_logp - slot_h
+        gain = pmi - (k - 1).astype(np.float64)
+        trivial = k == 1
+        good = trivial | (n * gain > cost)
+        picked_rows = picked.tolist()
+        good &= _pays_beyond_its_edges(picked_rows, lengths, n, gain, cost, good & ~trivial)
+        # the PMI of the weakest pair of adjacent fixed words (0 if it is no kept pair)
+        weakest = np.full(len(rows), np.inf)
+        previous = np.full(len(rows), -1, dtype=np.int64)
+        pmi_keys = np.array(sorted(self.pairs.pmi), dtype=np.int64)
+        pmi_values = np.array([self.pairs.pmi[key] for key in pmi_keys.tolist()])
+        for column in range(picked.shape[1]):
+            here = fixed[:, column]
+            word = picked[:, column] - WORD
+            linked = here & (previous >= 0)
+            key = previous * v + word
+            at = np.minimum(np.searchsorted(pmi_keys, key), max(len(pmi_keys) - 1, 0))
+            found = (pmi_keys[at] == key) if len(pmi_keys) else np.zeros(len(key), bool)
+            value = np.where(found, pmi_values[at] if len(pmi_keys) else 0.0, 0.0)
+            weakest = np.where(linked, np.minimum(weakest, value), weakest)
+            previous = np.where(here, word, previous)
 
         def named(codes: list[int]) -> tuple[str, ...]:
             return tuple(SLOT if c == SLOT_CODE else words[c - WORD] for c in codes)
 
-        candidates: list[Scored] = []
-        for padded, stats, length, stat_length in zip(
-            picked.tolist(),
-            merged.stats[rows].tolist(),
-            lengths.tolist(),
-            stat_lengths.tolist(),
-            strict=True,
-        ):
-            codes, row = padded[:length], stats[:stat_length]
-            fixed = [c - WORD for c in codes if c != SLOT_CODE]
-            n = row[0] * scale
-            k = len(fixed)
-            logp = [log_p[f] for f in fixed]
-            cost = -sum(logp) + 0.5 * log_n
-            if k == 1:  # trivial: listed, saves nothing
-                candidates.append(Scored(named(codes), round(n), 0.0, 0.0, 0.0))
-                continue
-            slot_h = sum(
-                _slot_entropy(row[1 + s * nb : 1 + (s + 1) * nb])
-                for s in range((len(row) - 1) // nb)
+        candidates = [
+            Scored(named(codes[:length]), round(n_), 0.0, 0.0, 0.0)
+            if is_trivial
+            else Scored(named(codes[:length]), round(n_), gain_, weakest_, cost_)
+            for codes, length, n_, gain_, weakest_, cost_, is_trivial in zip(
+                itertools.compress(picked_rows, good.tolist()),
+                lengths[good].tolist(),
+                n[good].tolist(),
+                gain[good].tolist(),
+                weakest[good].tolist(),
+                cost[good].tolist(),
+                trivial[good].tolist(),
+                strict=True,
             )
-            # ln(n N^(k-1) / Π n_f) − Σ H_slot
-            pmi = math.log(row[0] / seen) - sum(logp) - slot_h
-            gain = pmi - (k - 1)
-            if n * gain <= cost:
-                continue
-            weakest = min(self.pairs.pmi.get(x * v + y, 0.0) for x, y in itertools.pairwise(fixed))
-            candidates.append(Scored(named(codes), round(n), gain, weakest, cost))
+        ]
         candidates.sort(key=lambda c: (-c.score, -c.count, c.items))
         return candidates
+
+
+def _pays_beyond_its_edges(
+    rows: list[list[int]], lengths: I64, n: F64, gain: F64, cost: F64, scored: Bools
+) -> Bools:
+    """False for a scored template whose first or last item is a fixed word that does not
+    pay for itself: the template without it is scored too (the parse would apply that one
+    instead), and ``n · (gain − its gain) ≤ cost``, the entry's cost not earned back by
+    what the extra word adds (他 在 <X> 中 beside 在 <X> 中: 他 is a frequent neighbour,
+    no part of the frame). True elsewhere."""
+    gain_of = {
+        tuple(rows[i][: lengths[i]]): float(gain[i]) for i in np.flatnonzero(scored).tolist()
+    }
+    out = np.ones(len(rows), dtype=np.bool_)
+    for i in np.flatnonzero(scored).tolist():
+        codes = tuple(rows[i][: lengths[i]])
+        subs = [
+            gain_of.get(sub)
+            for sub, edge in ((codes[1:], codes[0]), (codes[:-1], codes[-1]))
+            if edge != SLOT_CODE
+        ]
+        best = max((g for g in subs if g is not None), default=None)
+        if best is not None and not float(n[i]) * (float(gain[i]) - best) > float(cost[i]):
+            out[i] = False
+    return out
+
+
+def _logs(x: F64) -> F64:
+    """``math.log`` of every value (not numpy's, whose SIMD variants may differ in the
+    last bit between machines); 0 where a value is 0 (it is then never used)."""
+    out = np.zeros(len(x))
+    positive = x > 0
+    out[positive] = np.fromiter(map(math.log, x[positive].tolist()), np.float64)
+    return out
+
+
+def _slot_entropies(hist: I64) -> F64:
+    """:func:`_slot_entropy` of every row of ``hist``, column by column (the same floats)."""
+    total = hist.sum(axis=1)
+    has = total > 0
+    safe_total = np.where(has, total, 1).astype(np.float64)
+    h = np.zeros(len(hist))
+    seen = np.zeros(len(hist), dtype=np.int64)
+    for b in range(hist.shape[1]):
+        c = hist[:, b]
+        q = c.astype(np.float64) / safe_total
+        term = -q * _logs(q) + q * math.log(bucket_width(b))
+        h = h + np.where(c > 0, term, 0.0)
+        seen += c > 0
+    correction = (seen - 1).astype(np.float64) / (2 * total).astype(np.float64).clip(1)
+    out: F64 = np.where(has, h + correction, 0.0)
+    return out
+
+
+def _member(values: U64, sorted_set: U64) -> Bools:
+    """For each value, true if it is in ``sorted_set`` (sorted, as numpy sorts)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=np.bool_)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    found: Bools = sorted_set[at] == values
+    return found
+
+
+@dataclass(eq=False)
+class TemplateHashes:
+    """How often each template occurs, the template known by its 64-bit hash
+    (:func:`template_hashes`) only: the partial of :class:`TemplateHashPass`, 16 bytes a
+    template where a :class:`TemplateTable` row takes about 180.
+
+    Attributes:
+        keys: the hashes, as int64 bits, sorted, each once (two templates with one hash
+            count as one: their count is the sum, never less than either's).
+        counts: the occurrences of each.
+        floor: hashes seen fewer times than this were pruned (lossy, for the budget).
+        n_words: the words of the chunks counted.
+    """
+
+    keys: I64
+    counts: I64
+    floor: int = 0
+    n_words: int = 0
+
+    @classmethod
+    def of(cls, table: TemplateTable) -> TemplateHashes:
+        """The hashes of a table's templates, with their counts."""
+        keys = template_hashes(table.items).view(np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys, counts = keys[order], table.stats[order, 0]
+        new = np.ones(len(keys), dtype=np.bool_)
+        new[1:] = keys[1:] != keys[:-1]
+        starts = np.flatnonzero(new)
+        summed = np.add.reduceat(counts, starts) if len(starts) else counts[:0]
+        return cls(keys[starts], summed.astype(np.int64), table.floor, table.n_words)
+
+    def absorb(self, other: TemplateHashes) -> None:
+        """Add ``other``."""
+        self.keys, self.counts = _merge_sorted((self.keys, self.counts), (other.keys, other.counts))
+        self.floor = max(self.floor, other.floor)
+        self.n_words += other.n_words
+
+    def size(self) -> int:
+        """Distinct hashes."""
+        return len(self.keys)
+
+    def shrink(self, max_entries: int) -> None:
+        """Drop the rarest hashes until at most ``max_entries`` remain (as
+        :meth:`TemplateTable.shrink` drops templates)."""
+        if self.size() <= max_entries:
+            return
+        values, how_many = np.unique(self.counts, return_counts=True)
+        left = self.size() - (np.cumsum(how_many) - how_many)
+        dropped = values[left > max_entries]
+        floor = max(self.floor + 1, int(dropped[-1]) + 1, 2)
+        keep = self.counts >= floor
+        self.keys, self.counts, self.floor = self.keys[keep], self.counts[keep], floor
+
+    def split(self, n: int) -> list[TemplateHashes]:
+        """In ``n`` shards with no hash in common; the word count goes to the first."""
+        shard = self.keys.view(np.uint64) % np.uint64(n)
+        out = [
+            TemplateHashes(self.keys[shard == i], self.counts[shard == i], self.floor)
+            for i in range(n)
+        ]
+        out[0].n_words = self.n_words
+        return out
+
+    def check(self) -> None:
+        """Check that the arrays make a partial (as a message may not).
+
+        Raises:
+            ValueError: if they do not.
+        """
+        keys, counts = self.keys, self.counts
+        if (
+            keys.dtype != np.int64
+            or counts.dtype != np.int64
+            or keys.ndim != 1
+            or keys.shape != counts.shape
+            or (len(keys) > 1 and not bool((keys[1:] > keys[:-1]).all()))
+            or (len(counts) and int(counts.min()) < 1)
+            or self.floor < 0
+            or self.n_words < 0
+        ):
+            raise ValueError("bad template hash arrays")
+
+
+class TemplateHashPass:
+    """Pass 3, first part: how often each template occurs, by hash only, to tell which
+    may be candidates before any is counted in full.
+
+    Most templates a sample holds occur once or twice: counting them in full (a
+    :class:`TemplateTable` row each, slot histograms and filler sketches) takes most of
+    the memory and time of pass 3. This pass counts their hashes (16 bytes each); pass 3
+    then counts in full only the templates whose hash is seen often enough
+    (:attr:`TemplatePass.frequent`). A template's hash is seen at least as often as the
+    template (another template with the same hash only adds to it), so none that may be a
+    candidate is left out, and the candidates are exactly those of counting every
+    template in full.
+
+    Args:
+        inner: the pass 3 whose templates are counted (its :attr:`TemplatePass.frequent`
+            is not used).
+    """
+
+    stage = "templates"
+
+    def __init__(self, inner: TemplatePass) -> None:
+        self.inner = inner
+        #: Set by :meth:`finish`: true if the budget pruned the counts.
+        self.approximate = False
+
+    def empty(self) -> TemplateHashes:
+        """No templates."""
+        return TemplateHashes(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+    def map(self, words_of: Words, lines: list[str]) -> TemplateHashes:
+        """The template hashes of a chunk, with their counts (compiled when it can be:
+        only the hashes are made, in C; else from the reference's table)."""
+        inner = self.inner
+        cp = inner.chunk(words_of, lines)
+        if inner.compiled and _tparse is not None:
+            keys, counts = np.unique(inner.compiled_hashes(cp).view(np.int64), return_counts=True)
+            return TemplateHashes(keys, counts.astype(np.int64), 0, len(cp.ids))
+        return TemplateHashes.of(inner.reference_counts(cp))
+
+    def finish(self, merged: TemplateHashes) -> U64:
+        """The hashes of the templates that may be candidates, sorted: seen ``min_count``
+        times once scaled to the corpus, as :meth:`TemplatePass.finish` tests them."""
+        self.approximate = merged.floor > 0
+        vocab = self.inner.pairs.vocab
+        scale = max(vocab.n_words, 1) / max(merged.n_words, 1) if merged.n_words else 1.0
+        keep = merged.counts.astype(np.float64) * scale >= vocab.min_count
+        return np.sort(merged.keys[keep].view(np.uint64))

@@ -85,16 +85,40 @@ def trivial_occurrences(sent: Sentence, fixed_ok: Sequence[bool]) -> Iterator[Oc
                 yield occ
 
 
+def run_successors(succ: dict[int, list[int]], path: Sequence[int]) -> list[int]:
+    """The positions a path may go on to: the edges of every word of its last run of
+    adjacent positions, after its end, ascending, each once.
+
+    Adjacent fixed words act as one unit, whichever of them holds the association with
+    the next: in ``不 是 <X> 而 是`` the kept pair is 不 … 而 (是 occurs everywhere, so
+    是 … 而 is not).
+
+    >>> run_successors({0: [1, 4], 1: [3, 4, 6]}, (0, 1))
+    [3, 4, 6]
+    >>> run_successors({0: [2, 4], 2: [5]}, (0, 2))
+    [5]
+    """
+    end = path[-1]
+    r = len(path) - 1
+    while r > 0 and path[r - 1] == path[r] - 1:
+        r -= 1
+    if r == len(path) - 1:
+        return succ.get(end, [])
+    return sorted({q for p in path[r:] for q in succ.get(p, ()) if q > end})
+
+
 def occurrences(
     sent: Sentence,
     succ: dict[int, list[int]],
     max_fixed: int,
+    max_gaps: int,
     max_distance: int,
     fixed_ok: Sequence[bool],
     trivial: bool,
 ) -> Iterator[Occurrence]:
     """The template occurrences of a sentence, one per template: paths of edges (``succ``:
-    position → following positions it has an edge to, ascending) are explored from each
+    position → following positions it has an edge to, ascending; a path goes on from any
+    word of its last run of adjacent words, :func:`run_successors`) are explored from each
     start, shortest first, and the first path that makes a template is its occurrence
     (counting a template once per sentence keeps a long list, whose items pair with each
     other, from counting its templates many times over). A template's fixed words lie
@@ -121,9 +145,11 @@ def occurrences(
             longer: list[_Partial] = []
             for path, items, slots, gaps in level:
                 end = path[-1]
-                for nxt in succ.get(end, ()):
+                for nxt in run_successors(succ, path):
                     if nxt > limit or clauses[nxt] > last_clause or budget <= 0:
                         break
+                    if nxt - end > 1 and len(gaps) >= max_gaps:
+                        continue  # a slot more than a template may hold
                     budget -= 1
                     if nxt - end > 1:
                         grown = (

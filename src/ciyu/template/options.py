@@ -29,7 +29,10 @@ class TemplateConfig:
     max_distance: int = option(
         32, "farthest from the first fixed word of a template the others may be (words)"
     )
-    max_fixed: int = option(3, "most fixed words in a template")
+    max_fixed: int = option(4, "most fixed words in a template (一 方面 <X> 另一 方面 has four)")
+    max_gaps: int = option(
+        2, "most slots between fixed words (a <X> b <X> c has two; 不 是 <X> 而 是 one)"
+    )
     sample_words: int = option(
         2_000_000,
         "seek templates in a sample of about this many words spread over the corpus (every "
@@ -48,6 +51,8 @@ class TemplateConfig:
             raise ConfigError(f"--sample-words must be 0 or more, got {self.sample_words}")
         if not 2 <= self.max_fixed <= 16:
             raise ConfigError(f"--max-fixed must be between 2 and 16, got {self.max_fixed}")
+        if not 1 <= self.max_gaps <= 15:
+            raise ConfigError(f"--max-gaps must be between 1 and 15, got {self.max_gaps}")
 
     def resolved_min_count(self, n_words: int) -> int:
         """``min_count``, or the automatic value for a corpus of ``n_words`` words."""

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..lexicon import Lexicon
 from ..passes import Engine, LocalEngine
 from .evidence import Template, keep, make_templates
-from .jobs import CandidateJob, EvidenceJob, PairJob, WordJob
+from .jobs import CandidateHashJob, CandidateJob, EvidenceJob, PairJob, WordJob
 from .options import TemplateConfig, sample_every
 from .passes import CHUNKS_PER_BATCH, run_pass
 
@@ -30,6 +30,8 @@ CHUNK_CHARS = 1 << 17
 # merge; a template is a Python tuple and list.
 _PAIR_BYTES = 64
 _TEMPLATE_BYTES = 600
+# a template's hash: an int64 key and count, and the temporaries of a merge (as a pair)
+_HASH_BYTES = 64
 
 
 @dataclass
@@ -133,9 +135,15 @@ def _mine(
     # templates are sought in a sample of the corpus (all of it when it is small), and
     # counted by parsing all of it
     every = sample_every(vocab.n_words, config.sample_words)
+    # first the templates' counts by hash, then the counts in full of the templates seen
+    # often enough to be candidates (mining.TemplateHashPass): the same candidates as
+    # counting every template in full, in a fraction of the memory
+    hash_budget = max_memory // _HASH_BYTES if max_memory else None
+    hash_job = CandidateHashJob(config, pairs, model, compiled=compiled, max_entries=hash_budget)
+    frequent = run_pass(hash_job, lines(), engine, every=every, **common)
     template_budget = max_memory // _TEMPLATE_BYTES if max_memory else None
     template_job = CandidateJob(
-        config, pairs, model, compiled=compiled, max_entries=template_budget
+        config, pairs, model, compiled, frequent, max_entries=template_budget
     )
     candidates = run_pass(template_job, lines(), engine, every=every, **common)
     log.info("%d candidate templates (from every %d. chunk)", len(candidates), every)
@@ -168,7 +176,7 @@ def _mine(
         "min_count_used": vocab.min_count,
         "words": vocab.n_words,
         "characters": vocab.n_chars,
-        "approximate": pairs.approximate or template_job.approximate,
+        "approximate": pairs.approximate or hash_job.approximate or template_job.approximate,
         "segmented_by": None if lexicon is None else lexicon.meta.get("method", "model"),
     }
     return Mined(make_templates(kept, evidence), meta)
