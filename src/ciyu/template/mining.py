@@ -50,8 +50,15 @@ a map over chunks of sentences, an exact merge and a finish
    ``H_slot`` is the entropy of a slot's length (in the same buckets, Miller–Madow
    corrected): a slot whose length varies costs bits to code. ``T`` is a *candidate* when
    ``n · gain`` exceeds its entry cost ``Σ −ln p(f) + ½ ln N`` and every slot was seen
-   with two fillers or more. On a large corpus, candidates are sought in a sample of
-   ``sample_words`` words (every k-th chunk), their counts scaled.
+   with two fillers or more; and, where the template without its first (or last) item,
+   a fixed word, is a candidate too, when ``n · (gain − its gain)`` exceeds that cost:
+   an extra word at an edge must earn the entry by itself (他 在 <X> 中 beside
+   在 <X> 中: 他 is a frequent neighbour, no part of the frame). On a large corpus,
+   candidates are sought in a sample of ``sample_words`` words (every k-th chunk), their
+   counts scaled. Most templates of a sample occur once or twice: their hashes are
+   counted first (:class:`TemplateHashPass`, 16 bytes a template), and only the templates
+   whose hash is seen often enough are then counted in full, which gives the same
+   candidates in a fraction of the memory.
 4. **Parses** (:mod:`~ciyu.template.evidence`). The corpus is parsed with the candidates
    (:mod:`~ciyu.template.parser`): where candidates overlap, the parse applies those that
    save most, so a variant or a part of a longer template is applied only where nothing
