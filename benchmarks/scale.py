@@ -14,7 +14,9 @@
     ``ciyu segment`` file to file with ``-j 1`` and ``-j 2`` (threads) on 50 MB of the law
     corpus, MB/s of UTF-8 input, best of five alternating runs (one run of ``-j 1`` varies
     by up to 40% on a shared 2-core machine), the start of the command included (with
-    compiled bytecode, as pip installs it), with the model trained on 1×.
+    compiled bytecode, as pip installs it), with the model trained on 1×. Then this
+    machine's ceiling for two threads: the work two independent processes (a pure-Python
+    loop) do in the time one does its own, best of five.
 ``model``
     Each pass of the default learner is run in this process with a recording engine on
     1/4, 1/2 and all of the law corpus: the time of every map over a batch, the size of
@@ -176,7 +178,7 @@ def spm_worker(path: Path, out: Path) -> None:
 # --- part 2: segmentation -----------------------------------------------------------------
 
 
-def part_segment(data: Path, out: Path, model: Path, limit: int) -> list[dict[str, Any]]:
+def part_segment(data: Path, out: Path, model: Path, limit: int) -> dict[str, Any]:
     path = out / f"law_{limit}b.txt"
     if not path.exists():
         path.write_bytes(law_bytes(data, limit))
@@ -198,7 +200,36 @@ def part_segment(data: Path, out: Path, model: Path, limit: int) -> list[dict[st
         rows.append({"threads": threads, "mb": round(n / MB, 1), "mb_per_s": round(rate, 1)})
         print(f"segment -j {threads}: {rate:6.1f} MB/s on {n / MB:.1f} MB", flush=True)
     print(f"segment -j 2 / -j 1: {rows[1]['mb_per_s'] / rows[0]['mb_per_s']:.2f} (target >= 1.7)")
-    return rows
+    ceiling = two_core_ceiling()
+    print(
+        f"this machine's ceiling: two independent processes do {ceiling:.2f} times the work "
+        "of one in the same time (2.00 on two cores that do not slow each other down)"
+    )
+    return {"runs": rows, "two_independent_processes": round(ceiling, 2)}
+
+
+#: A pure-Python loop of about a second, alone and twice at once: how much two cores of
+#: this machine give together (a shared physical core, or a clock that drops when both
+#: are busy, keeps it below 2, whatever the program).
+_BUSY = "x = 0\nfor i in range(8_000_000):\n    x += i * i\n"
+
+
+def two_core_ceiling(rounds: int = 5) -> float:
+    """The work two independent processes do in the time one does its own, best of
+    ``rounds`` alternating rounds."""
+    cmd = [sys.executable, "-c", _BUSY]
+    alone, together = math.inf, math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        alone = min(alone, time.perf_counter() - start)
+        start = time.perf_counter()
+        both = [subprocess.Popen(cmd) for _ in range(2)]
+        for proc in both:
+            if proc.wait():
+                raise SystemExit("the busy loop failed")
+        together = min(together, time.perf_counter() - start)
+    return 2 * alone / together
 
 
 # --- part 3: the scaling model ------------------------------------------------------------
