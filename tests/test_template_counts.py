@@ -13,7 +13,7 @@ import random
 from array import array
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -425,7 +425,10 @@ def _parts(tp: TemplatePass, lines: list[str], cuts: list[int]) -> list[Template
     return [tp.map(str.split, lines[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
-def _merge_any(tables: list[TemplateTable], rnd: random.Random) -> TemplateTable:
+Mergeable = TypeVar("Mergeable", TemplateTable, TemplateHashes)
+
+
+def _merge_any(tables: list[Mergeable], rnd: random.Random) -> Mergeable:
     """The tables merged two at a time, any two, in any order."""
     tables = list(tables)
     while len(tables) > 1:
@@ -607,6 +610,17 @@ def _dict_finish(tp: TemplatePass, counts: TemplateCounts) -> list[tuple[Any, ..
     return kept
 
 
+def _scored_pairs(tp: TemplatePass, rnd: random.Random, min_count: int, n_words: int) -> PairTable:
+    """``tp``'s pairs with word counts, PMIs and a corpus size (a sample's counts are
+    scaled) of any kind, for scoring."""
+    vocab = tp.pairs.vocab
+    counts = np.array([rnd.randint(1, 50) for _ in vocab.words], dtype=np.int64)
+    vocab = Vocabulary(vocab.words, counts, n_words, n_words, min_count)
+    v = len(vocab.words)
+    pmi = {a * v + b: rnd.uniform(0, 5) for a in range(v) for b in range(v) if rnd.random() < 0.7}
+    return PairTable(vocab, tp.pairs.n_buckets, tp.pairs.edges, pmi, False)
+
+
 @settings(max_examples=150, deadline=None)
 @given(chunks(), st.integers(1, 4), st.integers(1, 400))
 def test_finish_scores_as_the_dicts_did(
@@ -614,15 +628,7 @@ def test_finish_scores_as_the_dicts_did(
 ) -> None:
     lines, config, rnd = case
     lines = lines * rnd.randint(1, 4)
-    tp = make_pass(lines, config, rnd)
-    # word counts, PMIs and a corpus size (a sample's counts are scaled) of any kind
-    vocab = tp.pairs.vocab
-    counts = np.array([rnd.randint(1, 50) for _ in vocab.words], dtype=np.int64)
-    vocab = Vocabulary(vocab.words, counts, n_words, n_words, min_count)
-    v = len(vocab.words)
-    pmi = {a * v + b: rnd.uniform(0, 5) for a in range(v) for b in range(v) if rnd.random() < 0.7}
-    pairs = PairTable(vocab, tp.pairs.n_buckets, tp.pairs.edges, pmi, False)
-    tp = TemplatePass(config, pairs)
+    tp = TemplatePass(config, _scored_pairs(make_pass(lines, config, rnd), rnd, min_count, n_words))
     got = [
         (c.items, c.count, c.gain, c.weakest_pmi, c.cost)
         for c in tp.finish(tp.map(str.split, lines))
@@ -755,13 +761,10 @@ def test_template_hashes_compiled_are_the_reference_and_merge_to_the_whole(
     # parts merged in any grouping, and split into shards and merged back
     bounds = [0, *cuts, len(lines)]
     parts = [_hashes(tp, lines[a:b], True) for a, b in itertools.pairwise(bounds)]
-    while len(parts) > 1:
-        i, j = rnd.sample(range(len(parts)), 2)
-        parts[i].absorb(parts[j])
-        del parts[j]
-    assert parts[0].keys.tolist() == whole.keys.tolist()
-    assert parts[0].counts.tolist() == whole.counts.tolist()
-    assert parts[0].n_words == whole.n_words
+    merged = _merge_any(parts, rnd)
+    assert merged.keys.tolist() == whole.keys.tolist()
+    assert merged.counts.tolist() == whole.counts.tolist()
+    assert merged.n_words == whole.n_words
     shards = whole.split(3)
     back = shards[0]
     for other in shards[1:]:
@@ -776,11 +779,7 @@ def test_counting_only_the_frequent_templates_gives_the_same_candidates(
 ) -> None:
     lines, config, rnd = case
     lines = lines * rnd.randint(1, 4)
-    tp = make_pass(lines, config, rnd)
-    vocab = tp.pairs.vocab
-    counts = np.array([rnd.randint(1, 50) for _ in vocab.words], dtype=np.int64)
-    vocab = Vocabulary(vocab.words, counts, n_words, n_words, min_count)
-    pairs = PairTable(vocab, tp.pairs.n_buckets, tp.pairs.edges, {}, False)
+    pairs = _scored_pairs(make_pass(lines, config, rnd), rnd, min_count, n_words)
     every = TemplatePass(config, pairs)
     hashes = TemplateHashPass(every)
     frequent = hashes.finish(hashes.map(str.split, lines))

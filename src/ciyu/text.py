@@ -53,6 +53,7 @@ from ._grammar import (
     NotPreceded,
     Rule,
     Same,
+    Tables,
     alt,
     character_classes,
     chars,
@@ -356,8 +357,7 @@ def automaton_tables(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> Autom
     Raises:
         ValueError: if the rules are outside the language of :mod:`ciyu._grammar`.
     """
-    classes, membership = character_classes(sets, 0x110000)
-    t = compile_rules(rules, membership)
+    classes, t = _automaton(rules, sets)
     runs = [(cls, len(list(group))) for cls, group in itertools.groupby(classes)]
     return (
         t.n_classes,
@@ -368,6 +368,12 @@ def automaton_tables(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> Autom
         t.eos_accept.tobytes(),
         t.views.tobytes(),
     )
+
+
+def _automaton(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> tuple[array[int], Tables]:
+    """The class of every code point and the automaton of ``rules`` over ``sets``."""
+    classes, membership = character_classes(sets, 0x110000)
+    return classes, compile_rules(rules, membership)
 
 
 def _rules_object(
@@ -389,8 +395,7 @@ def compile_rule_layer(rules: Sequence[Rule], sets: Mapping[str, Ranges]) -> Rul
     """
     if _lattice is None:
         raise ImportError("the compiled rule layer (ciyu._lattice) is not installed")
-    classes, membership = character_classes(sets, 0x110000)
-    t = compile_rules(rules, membership)
+    classes, t = _automaton(rules, sets)
     return _rules_object(
         classes.tobytes(),
         t.n_classes,

@@ -89,7 +89,7 @@ from .._compiled import note_slow_templates
 from .._compiled import tparse as _tparse
 from .occurrences import Occurrence, occurrences, sentence_edges
 from .options import MAX_PATHS, TemplateConfig, bucket_width
-from .pairs import ChunkPairs, PairTable, _merge_sorted, chunk_pairs
+from .pairs import ChunkPairs, PairTable, _merge_sorted, _sum_by_key, chunk_pairs
 from .sentences import BOUNDARY, CLOSER, OPENER, PUNCT, SLOT, Sentence, Words
 
 U32 = npt.NDArray[np.uint32]
@@ -430,11 +430,7 @@ class TemplateTable:
         if self.size() <= max_entries:
             return
         counts = self.stats[:, 0]
-        values, how_many = np.unique(counts, return_counts=True)
-        # the templates left once the counts below each value are dropped
-        left = self.size() - (np.cumsum(how_many) - how_many)
-        dropped = values[left > max_entries]  # the smallest counts (the first always)
-        floor = max(self.floor + 1, int(dropped[-1]) + 1, 2)
+        floor = _pruning_floor(counts, max_entries, self.floor)
         kept = self._keep(counts >= floor)
         self._set(kept.items, kept.stats, kept.hashes, kept.opened)
         self.floor = floor
@@ -898,6 +894,16 @@ def _slot_entropies(hist: I64) -> F64:
     return out
 
 
+def _pruning_floor(counts: I64, max_entries: int, floor: int) -> int:
+    """The lowest count to keep so that at most ``max_entries`` of ``counts`` (more than
+    that) remain: at least 2, and above the ``floor`` of an earlier pruning."""
+    values, how_many = np.unique(counts, return_counts=True)
+    # the entries left once the counts below each value are dropped
+    left = len(counts) - (np.cumsum(how_many) - how_many)
+    dropped = values[left > max_entries]  # the smallest counts (the first always)
+    return max(floor + 1, int(dropped[-1]) + 1, 2)
+
+
 def _member(values: U64, sorted_set: U64) -> Bools:
     """For each value, true if it is in ``sorted_set`` (sorted, as numpy sorts)."""
     if len(sorted_set) == 0:
@@ -929,14 +935,8 @@ class TemplateHashes:
     @classmethod
     def of(cls, table: TemplateTable) -> TemplateHashes:
         """The hashes of a table's templates, with their counts."""
-        keys = template_hashes(table.items).view(np.int64)
-        order = np.argsort(keys, kind="stable")
-        keys, counts = keys[order], table.stats[order, 0]
-        new = np.ones(len(keys), dtype=np.bool_)
-        new[1:] = keys[1:] != keys[:-1]
-        starts = np.flatnonzero(new)
-        summed = np.add.reduceat(counts, starts) if len(starts) else counts[:0]
-        return cls(keys[starts], summed.astype(np.int64), table.floor, table.n_words)
+        keys, counts = _sum_by_key(template_hashes(table.items).view(np.int64), table.stats[:, 0])
+        return cls(keys, counts, table.floor, table.n_words)
 
     def absorb(self, other: TemplateHashes) -> None:
         """Add ``other``."""
@@ -953,10 +953,7 @@ class TemplateHashes:
         :meth:`TemplateTable.shrink` drops templates)."""
         if self.size() <= max_entries:
             return
-        values, how_many = np.unique(self.counts, return_counts=True)
-        left = self.size() - (np.cumsum(how_many) - how_many)
-        dropped = values[left > max_entries]
-        floor = max(self.floor + 1, int(dropped[-1]) + 1, 2)
+        floor = _pruning_floor(self.counts, max_entries, self.floor)
         keep = self.counts >= floor
         self.keys, self.counts, self.floor = self.keys[keep], self.counts[keep], floor
 
@@ -1025,8 +1022,8 @@ class TemplateHashPass:
         inner = self.inner
         cp = inner.chunk(words_of, lines)
         if inner.compiled and _tparse is not None:
-            keys, counts = np.unique(inner.compiled_hashes(cp).view(np.int64), return_counts=True)
-            return TemplateHashes(keys, counts.astype(np.int64), 0, len(cp.ids))
+            keys, counts = _sum_by_key(inner.compiled_hashes(cp).view(np.int64))
+            return TemplateHashes(keys, counts, 0, len(cp.ids))
         return TemplateHashes.of(inner.reference_counts(cp))
 
     def finish(self, merged: TemplateHashes) -> U64:
