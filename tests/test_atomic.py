@@ -6,6 +6,7 @@ machine's own /dev/null or /dev/full.
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import subprocess
@@ -304,3 +305,41 @@ def test_descriptor_alias_keeps_the_shells_append_mode(tmp_path: Path) -> None:
         atomic_write("/dev/fd/999") as fh,
     ):
         fh.write("x")
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+def test_large_outputs_reach_the_disk_as_they_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel is asked to write each step of a large temporary file as it comes
+    (contiguous ranges from the start), and the file holds exactly the bytes written,
+    whatever the sizes of the writes."""
+    from ciyu import _atomic
+
+    step = _atomic.WRITEBACK_STEP
+    requested: list[tuple[int, int]] = []
+    real = os.posix_fadvise
+
+    def spy(fd: int, offset: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_DONTNEED
+        requested.append((offset, length))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", spy)
+    data = os.urandom(3 * step + 12_345)
+    # cut points: writes shorter and longer than a step, and empty ones
+    pieces = [0, 0, 1, step - 1, step + 7, step + 7, 2 * step + 999, len(data)]
+    target = tmp_path / "big.bin"
+    with atomic_write(target, "wb") as fh:
+        for a, b in itertools.pairwise(pieces):
+            fh.write(data[a:b])
+    assert target.read_bytes() == data
+    assert requested and requested[0][0] == 0
+    assert all(length >= step for _, length in requested)
+    assert all(o + n == o2 for (o, n), (o2, _) in itertools.pairwise(requested))
+    assert requested[-1][0] + requested[-1][1] > len(data) - step
+    # small files and direct outputs are not touched
+    requested.clear()
+    with atomic_write(tmp_path / "small.bin", "wb") as fh:
+        fh.write(b"x" * 1000)
+    assert requested == []

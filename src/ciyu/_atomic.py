@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import re
 import secrets
@@ -278,7 +279,49 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def _open(fd: int, mode: str) -> IO[Any]:
+#: Bytes a temporary file is written between two requests to the kernel to start writing
+#: them to disk (see :class:`_WritingBack`).
+WRITEBACK_STEP = 8 << 20
+
+
+class _WritingBack(io.FileIO):
+    """A temporary file whose data the kernel starts writing to disk as it comes, every
+    :data:`WRITEBACK_STEP` bytes, rather than all at the final fsync.
+
+    Left to itself, the kernel keeps a large output in memory until the fsync before the
+    rename, which then waits for all of it: ``ciyu segment`` of 50 MB spent 30 ms there,
+    with no other work to overlap. Asked as the data comes (``POSIX_FADV_DONTNEED`` starts
+    the writeback of dirty pages without waiting for it), the disk works while the program
+    does, and the pages written drop from the cache once on disk instead of filling it.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd, "wb")
+        self._written = 0
+        self._requested = 0
+
+    def write(self, data: Any) -> int:
+        n = super().write(data)
+        if n:
+            self._written += n
+            if self._written - self._requested >= WRITEBACK_STEP:
+                # a hint: a kernel that refuses it changes nothing for the data
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(
+                        self.fileno(),
+                        self._requested,
+                        self._written - self._requested,
+                        os.POSIX_FADV_DONTNEED,
+                    )
+                self._requested = self._written
+        return n
+
+
+def _open(fd: int, mode: str, *, temporary: bool = False) -> IO[Any]:
+    """``fd`` as a file object for ``mode``; a ``temporary`` file written in binary mode
+    starts reaching the disk as it is written (:class:`_WritingBack`)."""
+    if "b" in mode and temporary and hasattr(os, "posix_fadvise"):
+        return io.BufferedWriter(_WritingBack(fd))
     if "b" in mode:
         return os.fdopen(fd, mode)
     return os.fdopen(fd, mode, encoding="utf-8", newline="\n")
@@ -367,7 +410,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
         return
     fd, tmp = _create_temp(plan)
     try:
-        fh = _open(fd, mode)
+        fh = _open(fd, mode, temporary=True)
         with _closing_on_error(fh, plan):
             yield fh
         try:
