@@ -253,6 +253,61 @@ def test_counts_by_hand() -> None:
         assert fast.size() == 0
 
 
+def _kept(words: list[str], kept: list[tuple[str, str, int]], max_fixed: int = 4) -> TemplatePass:
+    """A pass where only the pairs ``(a, b, distance)`` of ``kept`` are kept."""
+    keys = sorted(set(words))
+    index = {w: i for i, w in enumerate(keys)}
+    nb = bucket(8) + 1
+    edges = sorted((index[a] * len(keys) + index[b]) * nb + bucket(d) for a, b, d in kept)
+    vocab = Vocabulary(keys, np.ones(len(keys), dtype=np.int64), 100, 100, 1)
+    config = TemplateConfig(max_distance=8, max_fixed=max_fixed)
+    return TemplatePass(config, PairTable(vocab, nb, np.array(edges, dtype=np.int64), {}, False))
+
+
+def test_a_far_step_takes_the_word_before_its_target_when_the_two_are_a_kept_pair() -> None:
+    # 一 … 方面 and 另一 方面 are kept pairs, no pair leads to 另一: a path goes on to
+    # 另一 方面 together, adjacent fixed words being one unit from either side
+    words = ["一", "方面", "甲", "乙", "另一", "丙"]
+    kept = [("一", "方面", 1), ("一", "方面", 5), ("另一", "方面", 1)]
+    line = ["一 方面 甲 乙 另一 方面 丙"]
+    ref, fast = both(_kept(words, kept), line)
+    assert_same(ref, fast)
+    x = SLOT
+    assert set(rows(_kept(words, kept), fast)) == {
+        ("一", x, "方面"),
+        ("一", x, "另一", "方面"),
+        ("一", "方面", x, "方面"),
+        ("一", "方面", x, "另一", "方面"),
+    }
+    # the slot is what lies between: 甲 乙
+    counts = dicts(_kept(words, kept), line)
+    assert counts.fillers[("一", "方面", x, "另一", "方面")] == [["甲", "乙"]]
+    # four fixed words at most: with three, 另一 方面 is taken after 一 alone
+    three = _kept(words, kept, max_fixed=3)
+    ref, fast = both(three, line)
+    assert_same(ref, fast)
+    assert ("一", "方面", x, "另一", "方面") not in rows(three, fast)
+    assert ("一", x, "另一", "方面") in rows(three, fast)
+    # no slot would be left between 方面 and 另一 方面: 另一 stays in the slot
+    close = [*kept, ("方面", "方面", 2)]
+    ref, fast = both(_kept(words, close), ["一 方面 另一 方面 丙"])
+    assert_same(ref, fast)
+    assert set(rows(_kept(words, close), fast)) == {("一", "方面", x, "方面"), ("方面", x, "方面")}
+    # the word before is reached by a kept pair of its own (一 … 另一): the paths go there
+    # by that pair, and on to 方面 by the other
+    reached = [*kept, ("一", "另一", 4)]
+    ref, fast = both(_kept(words, reached), line)
+    assert_same(ref, fast)
+    assert set(rows(_kept(words, reached), fast)) == {
+        ("一", x, "方面"),
+        ("一", x, "另一"),
+        ("一", x, "另一", "方面"),
+        ("一", "方面", x, "方面"),
+        ("一", "方面", x, "另一"),
+        ("一", "方面", x, "另一", "方面"),
+    }
+
+
 def test_fixed_words_must_be_vocabulary_words() -> None:
     counts = TemplateCounts(3)
     counts.stats[("甲", SLOT, "乙")] = [1, 1, 0, 0]

@@ -924,3 +924,31 @@ def test_a_frame_of_two_two_word_runs_is_found_through_its_first_words() -> None
     assert [t.template for t in found.templates] == ["不 是 <X> 而 是"]
     three = ciyu.templates(texts=lines, pre_segmented=True, threads=1, max_fixed=3)
     assert [t.template for t in three.templates] == ["不 <X> 而 是"]
+
+
+def test_a_frame_of_two_word_units_on_both_sides_is_found() -> None:
+    """一 方面 <X> 另一 方面: four fixed words in two adjacent pairs, across a comma (the
+    comma falls into the slot: commas are everywhere)."""
+    rng = random.Random(5)
+    vocab = filler_words()
+
+    def fill(k: int) -> str:
+        return " ".join(rng.choice(vocab) for _ in range(rng.randint(1, k)))
+
+    lines = []
+    for _ in range(3000):
+        r = rng.random()
+        if r < 0.2:
+            lines.append(f"{fill(2)} 一 方面 {fill(3)} ， 另一 方面 {fill(3)} 。")
+        elif r < 0.6:
+            lines.append(f"{fill(3)} ， {fill(3)} 。")
+        elif r < 0.7:
+            lines.append(f"{fill(2)} 一 {fill(3)} 。")
+        elif r < 0.8:
+            lines.append(f"{fill(3)} 方面 {fill(3)} 。")
+        else:
+            lines.append(f"{fill(3)} 另一 {fill(2)} 。")
+    found = ciyu.templates(texts=lines, pre_segmented=True, threads=1)
+    assert [t.template for t in found.templates] == ["一 方面 <X> 另一 方面 <X>"]
+    three = ciyu.templates(texts=lines, pre_segmented=True, threads=1, max_fixed=3)
+    assert [t.template for t in three.templates] == ["一 方面 <X> 另一 <X>"]

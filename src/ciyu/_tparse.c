@@ -1159,8 +1159,6 @@ static int32_t bit_length(int32_t x) {
     return b;
 }
 
-/* occurrences(): the paths from each start of sentence s (chunk positions a .. b), then
- * the trivial occurrences; paths and longer are the BFS levels, path after path. */
 static int cmp_int32(const void *x, const void *y) {
     const int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
     return (a > b) - (a < b);
@@ -1195,11 +1193,27 @@ static int run_successors(const Chunk *ch, const int32_t *path, int32_t depth, I
     return 0;
 }
 
+/* attaches(): whether a path ending at end that goes on to next[e] (its successors,
+ * ascending) also goes on to the word just before it and that word together: a kept
+ * adjacent pair, a slot still between end and them, and the word before no successor
+ * itself. */
+static int attaches(const Chunk *ch, const int32_t *next, Py_ssize_t e, int32_t end) {
+    const int32_t nxt = next[e], before = nxt - 1;
+    return nxt - end > 2 && ch->succ_off[before] < ch->succ_off[before + 1] &&
+           ch->succ.v[ch->succ_off[before]] == nxt && !(e > 0 && next[e - 1] == before);
+}
+
+/* occurrences(): the paths from each start of sentence s (chunk positions a .. b), then
+ * the trivial occurrences. level and longer are the BFS levels: records of max_fixed + 1
+ * values, the number of positions of a path, then its positions (a step adds one word, or
+ * two adjacent ones: attaches()). */
 static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, IVec *longer,
                             IVec *scratch) {
     const int32_t a = ch->offsets[s], b = ch->offsets[s + 1];
     const int32_t *classes = ch->classes, *clauses = ch->clauses, *keys = ch->keys;
+    const Py_ssize_t stride = (Py_ssize_t)ch->max_fixed + 1;
     int32_t items[2 * MAX_FIXED + 2], slots[2 * (MAX_FIXED + 1)], gaps[MAX_FIXED];
+    int32_t grown[MAX_FIXED + 1];
     for (int32_t start = a; start < b && !c->failed; start++) {
         if (ch->succ_off[start] == ch->succ_off[start + 1]) continue;
         const int32_t first = classes[start];
@@ -1208,21 +1222,23 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
         const int32_t start_clause = clauses[start];
         const int64_t last_clause = (int64_t)start_clause + 1;
         level->len = 0;
-        if (ivec_push(level, start) < 0) {
+        if (ivec_reserve(level, stride) < 0) {
             c->failed = 1;
             return;
         }
-        int32_t depth = 1; /* positions per path of this level */
+        level->v[0] = 1;
+        level->v[1] = start;
+        level->len = stride;
         int32_t budget = ch->max_paths;
         while (level->len > 0 && budget > 0 && !c->failed) {
             longer->len = 0;
-            for (Py_ssize_t at = 0; at < level->len && !c->failed; at += depth) {
-                const int32_t end = level->v[at + depth - 1], *next;
+            for (Py_ssize_t at = 0; at < level->len && !c->failed; at += stride) {
+                const int32_t depth = level->v[at], *path = level->v + at + 1;
+                const int32_t end = path[depth - 1], *next;
                 Py_ssize_t n_next;
                 int32_t path_gaps = 0; /* slots between the path's fixed words so far */
-                for (int32_t k = 1; k < depth; k++)
-                    path_gaps += level->v[at + k] - level->v[at + k - 1] > 1;
-                if (run_successors(ch, level->v + at, depth, scratch, &next, &n_next) < 0) {
+                for (int32_t k = 1; k < depth; k++) path_gaps += path[k] - path[k - 1] > 1;
+                if (run_successors(ch, path, depth, scratch, &next, &n_next) < 0) {
                     c->failed = 1;
                     return;
                 }
@@ -1230,53 +1246,61 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
                     const int32_t nxt = next[e];
                     if (nxt > limit || clauses[nxt] > last_clause || budget <= 0) break;
                     if (nxt - end > 1 && path_gaps >= ch->max_gaps) continue;
-                    budget--;
-                    const int32_t last = classes[nxt];
-                    if (!((last & ch->punct) && !(last & ch->closer))) {
-                        /* the occurrence of the path level[at..] + nxt */
-                        int32_t len = 0, n_slots = 0, n_gaps = 0;
-                        const int32_t *path = level->v + at;
-                        items[len++] = keys[path[0]];
-                        uint64_t h = fnv_step(FNV_START, CODE_WORD + (uint64_t)ch->vocab[path[0]]);
-                        for (int32_t k = 1; k <= depth; k++) {
-                            const int32_t p = path[k - 1], q = k < depth ? path[k] : nxt;
-                            if (q - p > 1) {
-                                items[len++] = SLOT_ID;
-                                h = fnv_step(h, CODE_SLOT);
-                                slots[2 * n_slots] = p + 1;
-                                slots[2 * n_slots++ + 1] = q;
-                                gaps[n_gaps++] = bit_length(q - p - 1);
+                    const int n_steps =
+                        1 + (depth + 2 <= ch->max_fixed && attaches(ch, next, e, end));
+                    for (int step = 0; step < n_steps && budget > 0; step++) {
+                        budget--;
+                        /* the path level[at..] gone on to nxt, or to nxt - 1 and nxt */
+                        int32_t glen = depth;
+                        memcpy(grown, path, (size_t)depth * sizeof(int32_t));
+                        if (step == 1) grown[glen++] = nxt - 1;
+                        grown[glen++] = nxt;
+                        const int32_t last = classes[nxt];
+                        if (!((last & ch->punct) && !(last & ch->closer))) {
+                            /* its occurrence */
+                            int32_t len = 0, n_slots = 0, n_gaps = 0;
+                            items[len++] = keys[grown[0]];
+                            uint64_t h =
+                                fnv_step(FNV_START, CODE_WORD + (uint64_t)ch->vocab[grown[0]]);
+                            for (int32_t k = 1; k < glen; k++) {
+                                const int32_t p = grown[k - 1], q = grown[k];
+                                if (q - p > 1) {
+                                    items[len++] = SLOT_ID;
+                                    h = fnv_step(h, CODE_SLOT);
+                                    slots[2 * n_slots] = p + 1;
+                                    slots[2 * n_slots++ + 1] = q;
+                                    gaps[n_gaps++] = bit_length(q - p - 1);
+                                }
+                                items[len++] = keys[q];
+                                h = fnv_step(h, CODE_WORD + (uint64_t)ch->vocab[q]);
                             }
-                            items[len++] = keys[q];
-                            h = fnv_step(h, CODE_WORD + (uint64_t)ch->vocab[q]);
+                            const int32_t clause_end = ch->clause_end[nxt];
+                            if (clauses[nxt] > start_clause && clause_end > nxt + 1) {
+                                items[len++] = SLOT_ID; /* the rest of its last clause */
+                                h = fnv_step(h, CODE_SLOT);
+                                slots[2 * n_slots] = nxt + 1;
+                                slots[2 * n_slots++ + 1] = clause_end;
+                            }
+                            if (n_slots > 0)
+                                take_occurrence(ch, c, s, fnv_final(h), items, len, slots,
+                                                n_slots, gaps, n_gaps);
                         }
-                        const int32_t clause_end = ch->clause_end[nxt];
-                        if (clauses[nxt] > start_clause && clause_end > nxt + 1) {
-                            items[len++] = SLOT_ID; /* the rest of its last clause */
-                            h = fnv_step(h, CODE_SLOT);
-                            slots[2 * n_slots] = nxt + 1;
-                            slots[2 * n_slots++ + 1] = clause_end;
+                        if (glen < ch->max_fixed) {
+                            if (ivec_reserve(longer, stride) < 0) {
+                                c->failed = 1;
+                                return;
+                            }
+                            int32_t *rec = longer->v + longer->len;
+                            rec[0] = glen;
+                            memcpy(rec + 1, grown, (size_t)glen * sizeof(int32_t));
+                            longer->len += stride;
                         }
-                        if (n_slots > 0)
-                            take_occurrence(ch, c, s, fnv_final(h), items, len, slots, n_slots,
-                                            gaps, n_gaps);
-                    }
-                    if (depth + 1 < ch->max_fixed) {
-                        if (ivec_reserve(longer, (Py_ssize_t)depth + 1) < 0) {
-                            c->failed = 1;
-                            return;
-                        }
-                        memcpy(longer->v + longer->len, level->v + at,
-                               (size_t)depth * sizeof(int32_t));
-                        longer->v[longer->len + depth] = nxt;
-                        longer->len += depth + 1;
                     }
                 }
             }
             IVec swap = *level;
             *level = *longer;
             *longer = swap;
-            depth++;
         }
     }
     if (!ch->trivial) return;

@@ -31,9 +31,11 @@ a map over chunks of sentences, an exact merge and a finish
    modest one; and no threshold depends on the window's width, since the expectations
    grow with it.
 3. **Templates** (this module). In every sentence, kept pairs at one of their distances
-   are edges between word positions. A path of edges (a path goes on from any word of its
-   last run of adjacent words: in ``不 是 <X> 而 是`` the kept pair is 不 … 而, since 是
-   occurs everywhere; up to ``max_fixed`` words, all
+   are edges between word positions. A path of edges (adjacent fixed words are one unit:
+   a path goes on from any word of its last run of adjacent words, as in ``不 是 <X> 而 是``
+   where the kept pair is 不 … 而, since 是 occurs everywhere; and it goes on to a word
+   together with the word before it when those two are a kept adjacent pair, as in
+   ``一 方面 <X> 另一 方面`` where no pair leads to 另一; up to ``max_fixed`` words, all
    within ``max_distance`` words of the first and in its clause or the next, neither
    beginning nor ending with punctuation but for an opening and a closing bracket or
    quote) whose words are not all adjacent is an occurrence of a template: its words are

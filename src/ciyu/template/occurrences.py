@@ -107,6 +107,49 @@ def run_successors(succ: dict[int, list[int]], path: Sequence[int]) -> list[int]
     return sorted({q for p in path[r:] for q in succ.get(p, ()) if q > end})
 
 
+def attaches(succ: dict[int, list[int]], after: Sequence[int], at: int, end: int) -> bool:
+    """Whether a path ending at ``end`` that goes on to ``after[at]`` (one of its
+    successors, ascending) also goes on to the word just before it and that word together:
+    when the two are a kept adjacent pair, a slot still lies between ``end`` and them, and
+    the word before is no successor itself (the path reaches it anyway).
+
+    Adjacent fixed words are one unit in both directions (see :func:`run_successors` for
+    the other): in ``一 方面 <X> 另一 方面`` the kept pairs are 一 … 方面 and 另一 方面, and
+    no pair links 一 or 方面 to 另一.
+
+    >>> attaches({0: [4], 3: [4]}, [4], 0, 0)
+    True
+    >>> attaches({0: [3, 4], 3: [4]}, [3, 4], 1, 0)
+    False
+    """
+    nxt = after[at]
+    before = succ.get(nxt - 1)
+    return (
+        nxt - end > 2
+        and before is not None
+        and before[0] == nxt
+        and not (at > 0 and after[at - 1] == nxt - 1)
+    )
+
+
+def _grown(
+    path: tuple[int, ...],
+    items: tuple[str, ...],
+    slots: tuple[tuple[int, int], ...],
+    gaps: tuple[int, ...],
+    step: tuple[int, ...],
+    keys: Sequence[str],
+) -> _Partial:
+    """A path and its occurrence so far, gone on to the positions ``step`` (one word, or
+    two adjacent ones)."""
+    end, first = path[-1], step[0]
+    if first - end > 1:
+        items = (*items, SLOT)
+        slots = (*slots, (end + 1, first))
+        gaps = (*gaps, (first - end - 1).bit_length())
+    return (*path, *step), (*items, *(keys[q] for q in step)), slots, gaps
+
+
 def occurrences(
     sent: Sentence,
     succ: dict[int, list[int]],
@@ -118,12 +161,13 @@ def occurrences(
 ) -> Iterator[Occurrence]:
     """The template occurrences of a sentence, one per template: paths of edges (``succ``:
     position → following positions it has an edge to, ascending; a path goes on from any
-    word of its last run of adjacent words, :func:`run_successors`) are explored from each
-    start, shortest first, and the first path that makes a template is its occurrence
-    (counting a template once per sentence keeps a long list, whose items pair with each
-    other, from counting its templates many times over). A template's fixed words lie
-    within ``max_distance`` words of its first one, in the same clause or the next: a
-    template relates at most two clauses."""
+    word of its last run of adjacent words, :func:`run_successors`, and to a word with the
+    one after it when that one is a successor and the two are a kept adjacent pair,
+    :func:`attaches`) are explored from each start, shortest first, and the first path
+    that makes a template is its occurrence (counting a template once per sentence keeps a
+    long list, whose items pair with each other, from counting its templates many times
+    over). A template's fixed words lie within ``max_distance`` words of its first one, in
+    the same clause or the next: a template relates at most two clauses."""
     seen: set[tuple[str, ...]] = set()
     classes, keys, clauses, clause_end = sent.classes, sent.keys, sent.clauses, sent.clause_end
     for start in sorted(succ):
@@ -145,32 +189,32 @@ def occurrences(
             longer: list[_Partial] = []
             for path, items, slots, gaps in level:
                 end = path[-1]
-                for nxt in run_successors(succ, path):
+                after = run_successors(succ, path)
+                for at, nxt in enumerate(after):
                     if nxt > limit or clauses[nxt] > last_clause or budget <= 0:
                         break
                     if nxt - end > 1 and len(gaps) >= max_gaps:
                         continue  # a slot more than a template may hold
-                    budget -= 1
-                    if nxt - end > 1:
-                        grown = (
-                            (*path, nxt),
-                            (*items, SLOT, keys[nxt]),
-                            (*slots, (end + 1, nxt)),
-                            (*gaps, (nxt - end - 1).bit_length()),
-                        )
-                    else:
-                        grown = ((*path, nxt), (*items, keys[nxt]), slots, gaps)
-                    last = classes[nxt]
-                    if not (last & PUNCT and not last & CLOSER):
-                        whole, spans = grown[1], grown[2]
-                        if clauses[nxt] > start_clause and clause_end[nxt] > nxt + 1:
-                            # the rest of its last clause
-                            whole, spans = (*whole, SLOT), (*spans, (nxt + 1, clause_end[nxt]))
-                        if spans and whole not in seen:
-                            seen.add(whole)
-                            yield Occurrence(whole, grown[0], spans, grown[3])
-                    if len(path) + 1 < max_fixed:
-                        longer.append(grown)
+                    steps: list[tuple[int, ...]] = [(nxt,)]
+                    if len(path) + 2 <= max_fixed and attaches(succ, after, at, end):
+                        steps.append((nxt - 1, nxt))  # each step is one path of the budget
+                    for step in steps:
+                        if budget <= 0:
+                            break
+                        budget -= 1
+                        grown = _grown(path, items, slots, gaps, step, keys)
+                        last = classes[nxt]
+                        if not (last & PUNCT and not last & CLOSER):
+                            whole, spans = grown[1], grown[2]
+                            if clauses[nxt] > start_clause and clause_end[nxt] > nxt + 1:
+                                # the rest of its last clause
+                                whole = (*whole, SLOT)
+                                spans = (*spans, (nxt + 1, clause_end[nxt]))
+                            if spans and whole not in seen:
+                                seen.add(whole)
+                                yield Occurrence(whole, grown[0], spans, grown[3])
+                        if len(grown[0]) < max_fixed:
+                            longer.append(grown)
             level = longer
     if trivial:
         for occ in trivial_occurrences(sent, fixed_ok):
