@@ -7,7 +7,7 @@ import itertools
 import json
 import random
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -901,54 +901,55 @@ def test_lines_segmented_together_give_the_words_of_each_line(
     assert words_of.lines(lines) == [words_of(line) for line in lines]
 
 
+def made_lines(seed: int, shapes: list[tuple[float, str]], n: int = 3000) -> list[str]:
+    """``n`` sentences, each of the first shape ``(p, pattern)`` whose ``p`` exceeds a
+    uniform draw; ``{k}`` in a pattern is 1 to ``k`` random filler words."""
+    rng = random.Random(seed)
+    vocab = filler_words()
+
+    def item(token: str) -> str:
+        if not (token.startswith("{") and token.endswith("}")):
+            return token
+        return " ".join(rng.choice(vocab) for _ in range(rng.randint(1, int(token[1:-1]))))
+
+    lines = []
+    for _ in range(n):
+        r = rng.random()
+        pattern = next(shape for p, shape in shapes if r < p)
+        lines.append(" ".join(item(token) for token in pattern.split()))
+    return lines
+
+
+def mined_from(lines: list[str], **options: Any) -> list[str]:
+    """The templates mined from pre-segmented ``lines``."""
+    found = ciyu.templates(texts=lines, pre_segmented=True, threads=1, **options)
+    return [t.template for t in found.templates]
+
+
 def test_a_frame_of_two_two_word_runs_is_found_through_its_first_words() -> None:
     """不 是 <X> 而 是: the kept pair is 不 … 而 (是 is everywhere, so 是 … 而 is no pair):
     a path goes on from any word of its last run of adjacent fixed words, and a template
     holds up to four fixed words; with three, 是 falls into the slot."""
-    rng = random.Random(3)
-    vocab = filler_words()
-
-    def fill(k: int) -> str:
-        return " ".join(rng.choice(vocab) for _ in range(rng.randint(1, k)))
-
-    lines = []
-    for _ in range(3000):
-        r = rng.random()
-        if r < 0.25:
-            lines.append(f"{fill(2)} 不 是 {fill(3)} 而 是 {fill(3)} 。")
-        elif r < 0.75:
-            lines.append(f"{fill(2)} 是 {fill(3)} 。")
-        else:
-            lines.append(f"{fill(3)} ， 而 {fill(3)} 。")
-    found = ciyu.templates(texts=lines, pre_segmented=True, threads=1)
-    assert [t.template for t in found.templates] == ["不 是 <X> 而 是"]
-    three = ciyu.templates(texts=lines, pre_segmented=True, threads=1, max_fixed=3)
-    assert [t.template for t in three.templates] == ["不 <X> 而 是"]
+    shapes = [
+        (0.25, "{2} 不 是 {3} 而 是 {3} 。"),
+        (0.75, "{2} 是 {3} 。"),
+        (1.0, "{3} ， 而 {3} 。"),
+    ]
+    lines = made_lines(3, shapes)
+    assert mined_from(lines) == ["不 是 <X> 而 是"]
+    assert mined_from(lines, max_fixed=3) == ["不 <X> 而 是"]
 
 
 def test_a_frame_of_two_word_units_on_both_sides_is_found() -> None:
     """一 方面 <X> 另一 方面: four fixed words in two adjacent pairs, across a comma (the
     comma falls into the slot: commas are everywhere)."""
-    rng = random.Random(5)
-    vocab = filler_words()
-
-    def fill(k: int) -> str:
-        return " ".join(rng.choice(vocab) for _ in range(rng.randint(1, k)))
-
-    lines = []
-    for _ in range(3000):
-        r = rng.random()
-        if r < 0.2:
-            lines.append(f"{fill(2)} 一 方面 {fill(3)} ， 另一 方面 {fill(3)} 。")
-        elif r < 0.6:
-            lines.append(f"{fill(3)} ， {fill(3)} 。")
-        elif r < 0.7:
-            lines.append(f"{fill(2)} 一 {fill(3)} 。")
-        elif r < 0.8:
-            lines.append(f"{fill(3)} 方面 {fill(3)} 。")
-        else:
-            lines.append(f"{fill(3)} 另一 {fill(2)} 。")
-    found = ciyu.templates(texts=lines, pre_segmented=True, threads=1)
-    assert [t.template for t in found.templates] == ["一 方面 <X> 另一 方面 <X>"]
-    three = ciyu.templates(texts=lines, pre_segmented=True, threads=1, max_fixed=3)
-    assert [t.template for t in three.templates] == ["一 方面 <X> 另一 <X>"]
+    shapes = [
+        (0.2, "{2} 一 方面 {3} ， 另一 方面 {3} 。"),
+        (0.6, "{3} ， {3} 。"),
+        (0.7, "{2} 一 {3} 。"),
+        (0.8, "{3} 方面 {3} 。"),
+        (1.0, "{3} 另一 {2} 。"),
+    ]
+    lines = made_lines(5, shapes)
+    assert mined_from(lines) == ["一 方面 <X> 另一 方面 <X>"]
+    assert mined_from(lines, max_fixed=3) == ["一 方面 <X> 另一 <X>"]
