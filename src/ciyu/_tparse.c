@@ -1246,6 +1246,10 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
                     const int32_t nxt = next[e];
                     if (nxt > limit || clauses[nxt] > last_clause || budget <= 0) break;
                     if (nxt - end > 1 && path_gaps >= ch->max_gaps) continue;
+                    const int32_t last = classes[nxt], clause_end = ch->clause_end[nxt];
+                    const int ends_well = !((last & ch->punct) && !(last & ch->closer));
+                    /* a path into the next clause takes the rest of it as a trailing slot */
+                    const int rest = clauses[nxt] > start_clause && clause_end > nxt + 1;
                     const int n_steps =
                         1 + (depth + 2 <= ch->max_fixed && attaches(ch, next, e, end));
                     for (int step = 0; step < n_steps && budget > 0; step++) {
@@ -1255,8 +1259,7 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
                         memcpy(grown, path, (size_t)depth * sizeof(int32_t));
                         if (step == 1) grown[glen++] = nxt - 1;
                         grown[glen++] = nxt;
-                        const int32_t last = classes[nxt];
-                        if (!((last & ch->punct) && !(last & ch->closer))) {
+                        if (ends_well) {
                             /* its occurrence */
                             int32_t len = 0, n_slots = 0, n_gaps = 0;
                             items[len++] = keys[grown[0]];
@@ -1274,9 +1277,8 @@ static void sentence_counts(const Chunk *ch, Counts *c, int32_t s, IVec *level, 
                                 items[len++] = keys[q];
                                 h = fnv_step(h, CODE_WORD + (uint64_t)ch->vocab[q]);
                             }
-                            const int32_t clause_end = ch->clause_end[nxt];
-                            if (clauses[nxt] > start_clause && clause_end > nxt + 1) {
-                                items[len++] = SLOT_ID; /* the rest of its last clause */
+                            if (rest) {
+                                items[len++] = SLOT_ID;
                                 h = fnv_step(h, CODE_SLOT);
                                 slots[2 * n_slots] = nxt + 1;
                                 slots[2 * n_slots++ + 1] = clause_end;

@@ -201,8 +201,10 @@ class TemplateJob(Pass[Chunked[S], R]):
 
     # --- what subclasses say ---------------------------------------------------------
     def inner_empty(self) -> S:
-        """The pass's partial of no text."""
-        raise NotImplementedError
+        """The pass's partial of no text: its ``empty()`` (a pass without one says it
+        here)."""
+        empty: S = self.inner.empty()
+        return empty
 
     def pack(self, part: S) -> Message:
         """A partial as a message."""
@@ -373,10 +375,6 @@ class PairJob(TemplateJob[PairCounts, PairTable]):
         super().__init__(PairPass(config, vocab), model, **kw)
         self.config, self.vocab = config, vocab
 
-    def inner_empty(self) -> PairCounts:
-        empty: PairCounts = self.inner.empty()
-        return empty
-
     def pack(self, part: PairCounts) -> Message:
         names = ("keys", "counts", "left", "right", "slots")
         return {"floor": part.floor}, {n: getattr(part, n) for n in names}
@@ -444,10 +442,6 @@ class CandidateJob(TemplateJob[TemplateTable, list[Scored]]):
     def approximate(self) -> bool:
         """Set by ``finish``: true if the budget pruned template counts."""
         return bool(self.inner.approximate)
-
-    def inner_empty(self) -> TemplateTable:
-        empty: TemplateTable = self.inner.empty()
-        return empty
 
     def pack(self, part: TemplateTable) -> Message:
         # the table's arrays as they are (the sketch's uint64 hashes as int64 bits)
@@ -551,10 +545,6 @@ class CandidateHashJob(TemplateJob[TemplateHashes, npt.NDArray[np.uint64]]):
         """Set by ``finish``: true if the budget pruned the counts."""
         return bool(self.inner.approximate)
 
-    def inner_empty(self) -> TemplateHashes:
-        empty: TemplateHashes = self.inner.empty()
-        return empty
-
     def pack(self, part: TemplateHashes) -> Message:
         meta = {"floor": part.floor, "n_words": part.n_words}
         return meta, {"keys": part.keys, "counts": part.counts}
@@ -602,9 +592,6 @@ class EvidenceJob(TemplateJob[EvidenceTable, EvidenceTable]):
         super().__init__(inner, model, **kw)
         self.config, self.candidates, self.compiled = config, list(candidates), compiled
         self.full = full
-
-    def inner_empty(self) -> EvidenceTable:
-        return EvidenceTable()
 
     def pack(self, part: EvidenceTable) -> Message:
         items = list(part.rows)

@@ -195,6 +195,10 @@ def occurrences(
                         break
                     if nxt - end > 1 and len(gaps) >= max_gaps:
                         continue  # a slot more than a template may hold
+                    last = classes[nxt]
+                    ends_well = not (last & PUNCT and not last & CLOSER)
+                    # a path into the next clause takes the rest of it as a trailing slot
+                    rest = clauses[nxt] > start_clause and clause_end[nxt] > nxt + 1
                     steps: list[tuple[int, ...]] = [(nxt,)]
                     if len(path) + 2 <= max_fixed and attaches(succ, after, at, end):
                         steps.append((nxt - 1, nxt))  # each step is one path of the budget
@@ -203,11 +207,9 @@ def occurrences(
                             break
                         budget -= 1
                         grown = _grown(path, items, slots, gaps, step, keys)
-                        last = classes[nxt]
-                        if not (last & PUNCT and not last & CLOSER):
+                        if ends_well:
                             whole, spans = grown[1], grown[2]
-                            if clauses[nxt] > start_clause and clause_end[nxt] > nxt + 1:
-                                # the rest of its last clause
+                            if rest:
                                 whole = (*whole, SLOT)
                                 spans = (*spans, (nxt + 1, clause_end[nxt]))
                             if spans and whole not in seen:
