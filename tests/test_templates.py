@@ -836,6 +836,73 @@ def test_a_batch_is_mapped_chunk_by_chunk_as_its_state_says() -> None:
     assert (whole.keys == want.keys).all() and (whole.counts == want.counts).all()
 
 
+_SENTENCE_WORDS = ["甲", "乙", "丙", "丁", "，", "。", "；", "“", "”", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_SENTENCE_WORDS), max_size=50).map(" ".join),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(1, 40),
+    st.integers(1, 3),
+)
+def test_the_compiled_pair_counts_are_the_reference(
+    lines: list[str], max_distance: int, min_count: int
+) -> None:
+    import numpy as np
+
+    from ciyu._compiled import tparse
+
+    if tparse is None:
+        pytest.skip("the compiled extension is not installed")
+    cfg = TemplateConfig(max_distance=max_distance, min_count=min_count)
+    word_pass = WordPass(cfg)
+    vocab = word_pass.finish(word_pass.map(split_words, lines))
+    fast = PairPass(cfg, vocab, compiled=True)
+    ref = PairPass(cfg, vocab, compiled=False)
+    assert fast.compiled and not ref.compiled
+    got, want = fast.map(split_words, lines), ref.map(split_words, lines)
+    for name in ("keys", "counts", "left", "right", "slots"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype == np.int64 and a.tolist() == b.tolist(), name
+    # every slot is counted once: the slots of a chunk are the pairs at most max_distance
+    # apart in the same or the next clause of a sentence
+    assert int(got.slots.sum()) == int(want.slots.sum())
+
+
+def test_the_compiled_pair_counts_check_what_they_are_given() -> None:
+    import numpy as np
+
+    from ciyu._compiled import tparse
+
+    if tparse is None:
+        pytest.skip("the compiled extension is not installed")
+    ids, clauses = np.array([0, 1, -1, 1], np.int64), np.array([0, 0, 1, 1], np.int64)
+
+    def tables(v: int = 2, nb: int = 2) -> list[Any]:
+        return [np.zeros(v * nb, np.int64), np.zeros(v * nb, np.int64), np.zeros(nb, np.int64)]
+
+    left, right, slots = tables()
+    keys = np.frombuffer(tparse.pair_counts(ids, clauses, 2, 2, 2, left, right, slots), np.int64)
+    # slots (i, j): (0,1) (0,2) (1,2) (1,3) (2,3); keys (a·V + b)·B + bucket for both ids known
+    assert keys.tolist() == [(0 * 2 + 1) * 2 + 0, (1 * 2 + 1) * 2 + 1]
+    assert slots.tolist() == [3, 2] and left.tolist() == [1, 1, 1, 1]
+    assert right.tolist() == [0, 0, 2, 1]
+    with pytest.raises(ValueError, match="decrease"):
+        tparse.pair_counts(ids, clauses[::-1].copy(), 2, 2, 2, *tables())
+    with pytest.raises(ValueError, match="vocabulary"):
+        tparse.pair_counts(ids + 1, clauses, 2, 2, 2, *tables())
+    with pytest.raises(ValueError, match="long"):
+        tparse.pair_counts(ids[:3], clauses, 2, 2, 2, *tables())
+    with pytest.raises(ValueError, match="below n_buckets"):
+        tparse.pair_counts(ids, clauses, 3, 2, 2, *tables())
+    with pytest.raises(ValueError, match="int64"):
+        tparse.pair_counts(ids.astype(np.int32), clauses, 2, 2, 2, *tables())
+
+
 _KEYS = st.lists(st.integers(-(2**62), 2**62), max_size=60, unique=True).map(sorted)
 
 

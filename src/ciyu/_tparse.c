@@ -5,6 +5,8 @@
  * - Parser: the parse passes' "which template applications make the best parse of this
  *   sentence" (ciyu.template.evidence.EvidencePass: TemplateTrie.matches, then
  *   best_cover(..., tree=False));
+ * - pair_counts: pass 2's "the pair slots of this chunk, counted"
+ *   (ciyu.template.pairs.PairPass.map);
  * - merge_counts: pass 2's merge of two pair tables (ciyu.template.pairs._merge_sorted);
  * - template_counts: pass 3's "the template counts of this chunk"
  *   (ciyu.template.mining.TemplatePass: occurrences() in every sentence, each counted by
@@ -1603,6 +1605,14 @@ done:
     return result;
 }
 
+/* True if a buffer (got with PyBUF_FORMAT) holds int64 values, aligned. */
+static int holds_int64(const Py_buffer *b) {
+    const char *f = b->format ? b->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    return b->itemsize == 8 && (f[0] == 'q' || f[0] == 'l') && f[1] == '\0' &&
+           (uintptr_t)b->buf % sizeof(int64_t) == 0;
+}
+
 /* merge_counts(keys_a, counts_a, keys_b, counts_b, out_keys, out_counts) -> n
  * The compiled twin of ciyu.template.pairs._merge_sorted (pass 2's merge of two pair
  * tables): keys_* are strictly increasing int64 arrays, counts_* their int64 counts; the
@@ -1618,10 +1628,9 @@ static PyObject *merge_counts(PyObject *module, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5]))
         return NULL;
     for (; got < 6; got++) {
-        int flags = got < 4 ? PyBUF_C_CONTIGUOUS : (PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE);
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (got < 4 ? 0 : PyBUF_WRITABLE);
         if (PyObject_GetBuffer(o[got], &b[got], flags) < 0) goto done;
-        if (b[got].len % (Py_ssize_t)sizeof(int64_t) ||
-            (uintptr_t)b[got].buf % sizeof(int64_t)) {
+        if (!holds_int64(&b[got])) {
             got++;
             PyErr_SetString(PyExc_ValueError, "merge_counts: the arrays must hold int64");
             goto done;
@@ -1675,10 +1684,112 @@ done:
     return result;
 }
 
+/* pair_counts(ids, clauses, max_distance, n_buckets, n_vocab, left, right, slots) -> bytes
+ * The compiled twin of pass 2's map (ciyu.template.pairs.PairPass.map over the slots of
+ * chunk_pairs): ids (int64) is the vocabulary id of every word of a chunk (-1: none),
+ * clauses (int64) its clause number, which never decreases along the chunk. Every pair
+ * slot (i, j), 0 < j - i <= max_distance and clauses[j] - clauses[i] <= 1, is counted in
+ * slots[bucket], left[ids[i] * n_buckets + bucket] when ids[i] >= 0 and
+ * right[ids[j] * n_buckets + bucket] when ids[j] >= 0 (writable int64 arrays, added to);
+ * the result holds, as int64, the key (ids[i] * n_vocab + ids[j]) * n_buckets + bucket of
+ * every slot whose two words have ids, slot after slot (i, then j, ascending). The bucket
+ * of a distance d is the bit length of d - 1 (ciyu.template.options.bucket). The slots
+ * are walked without the GIL, and never materialised: NumPy made three arrays of them. */
+static PyObject *pair_counts(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *o[5];
+    Py_buffer b[5];
+    Py_ssize_t max_distance, n_buckets, n_vocab;
+    int got = 0;
+    PyObject *result = NULL;
+    int64_t *keys = NULL;
+    if (!PyArg_ParseTuple(args, "OOnnnOOO", &o[0], &o[1], &max_distance, &n_buckets, &n_vocab,
+                          &o[2], &o[3], &o[4]))
+        return NULL;
+    for (; got < 5; got++) {
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (got < 2 ? 0 : PyBUF_WRITABLE);
+        if (PyObject_GetBuffer(o[got], &b[got], flags) < 0) goto done;
+        if (!holds_int64(&b[got])) {
+            got++;
+            PyErr_SetString(PyExc_ValueError, "pair_counts: the arrays must hold int64");
+            goto done;
+        }
+    }
+    {
+        const Py_ssize_t n = b[0].len / 8;
+        if (max_distance < 1 || n_buckets < 1 || n_vocab < 0 ||
+            (max_distance > 1 && (64 - __builtin_clzll((unsigned long long)(max_distance - 1))) >=
+                                     n_buckets) ||
+            b[1].len / 8 != n || b[2].len / 8 != n_vocab * n_buckets ||
+            b[3].len / 8 != n_vocab * n_buckets || b[4].len / 8 != n_buckets ||
+            (n_vocab > 0 && n_vocab > INT64_MAX / n_vocab / n_buckets)) {
+            PyErr_SetString(PyExc_ValueError,
+                            "pair_counts: ids and clauses must be as long, left and right "
+                            "n_vocab * n_buckets long, slots n_buckets long, and every "
+                            "distance's bucket below n_buckets");
+            goto done;
+        }
+        const int64_t *ids = b[0].buf, *clauses = b[1].buf;
+        int64_t *left = b[2].buf, *right = b[3].buf, *slots = b[4].buf;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (ids[i] < -1 || ids[i] >= n_vocab) {
+                PyErr_SetString(PyExc_ValueError, "pair_counts: an id out of the vocabulary");
+                goto done;
+            }
+            if (i && clauses[i] < clauses[i - 1]) {
+                PyErr_SetString(PyExc_ValueError, "pair_counts: clause numbers decrease");
+                goto done;
+            }
+        }
+        Py_ssize_t len = 0, cap = 0;
+        int short_of_memory = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n && !short_of_memory; i++) {
+            const int64_t a = ids[i], last = clauses[i] + 1;
+            const Py_ssize_t stop = n - 1 - i < max_distance ? n - 1 - i : max_distance;
+            for (Py_ssize_t d = 1; d <= stop; d++) {
+                const Py_ssize_t j = i + d;
+                if (clauses[j] > last) break; /* clauses never decrease: none further */
+                const int64_t bk = d == 1 ? 0 : 64 - __builtin_clzll((unsigned long long)(d - 1));
+                const int64_t c = ids[j];
+                slots[bk]++;
+                if (a >= 0) left[a * n_buckets + bk]++;
+                if (c >= 0) right[c * n_buckets + bk]++;
+                if (a >= 0 && c >= 0) {
+                    if (len == cap) {
+                        Py_ssize_t more = cap ? 2 * cap : 1 << 16;
+                        int64_t *grown = realloc(keys, (size_t)more * sizeof(int64_t));
+                        if (!grown) {
+                            short_of_memory = 1;
+                            break;
+                        }
+                        keys = grown;
+                        cap = more;
+                    }
+                    keys[len++] = (a * n_vocab + c) * n_buckets + bk;
+                }
+            }
+        }
+        Py_END_ALLOW_THREADS
+        if (short_of_memory) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        result = bytes_of(keys, len, sizeof(int64_t));
+    }
+done:
+    free(keys);
+    for (int k = 0; k < got; k++) PyBuffer_Release(&b[k]);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"merge_counts", (PyCFunction)merge_counts, METH_VARARGS,
      "merge_counts(keys_a, counts_a, keys_b, counts_b, out_keys, out_counts) -> n: the merge "
      "of two sorted pair tables (ciyu.template.pairs._merge_sorted)"},
+    {"pair_counts", (PyCFunction)pair_counts, METH_VARARGS,
+     "pair_counts(ids, clauses, max_distance, n_buckets, n_vocab, left, right, slots) -> "
+     "bytes: the pair slots of a chunk counted (ciyu.template.pairs.PairPass.map)"},
     {"template_counts", (PyCFunction)template_counts, METH_VARARGS,
      "template_counts(keys, vocab, classes, clauses, offsets, edges, key_bytes, key_off, "
      "n_vocab, max_fixed, max_gaps, max_distance, max_paths, trivial, n_buckets, punct, "

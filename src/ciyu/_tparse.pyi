@@ -127,6 +127,22 @@ def template_counts(
     """With ``hashes_only``: the code hash of every template occurrence (uint64 bytes),
     each template once per sentence (by hash), nothing counted."""
 
+def pair_counts(
+    ids: npt.NDArray[np.int64],
+    clauses: npt.NDArray[np.int64],
+    max_distance: int,
+    n_buckets: int,
+    n_vocab: int,
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    slots: npt.NDArray[np.int64],
+    /,
+) -> bytes:
+    """Count the pair slots of a chunk into ``left``, ``right`` and ``slots``, and return
+    the int64 keys of the slots whose two words have ids, in slot order (see
+    :meth:`ciyu.template.pairs.PairPass.map`). ValueError if an array has the wrong length,
+    an id is out of the vocabulary or the clause numbers decrease."""
+
 def merge_counts(
     keys_a: npt.NDArray[np.int64],
     counts_a: npt.NDArray[np.int64],

@@ -370,10 +370,15 @@ class PairJob(TemplateJob[PairCounts, PairTable]):
     stage = PairPass.stage
 
     def __init__(
-        self, config: TemplateConfig, vocab: Vocabulary, model: bytes | None, **kw: Any
+        self,
+        config: TemplateConfig,
+        vocab: Vocabulary,
+        model: bytes | None,
+        compiled: bool = True,
+        **kw: Any,
     ) -> None:
-        super().__init__(PairPass(config, vocab), model, **kw)
-        self.config, self.vocab = config, vocab
+        super().__init__(PairPass(config, vocab, compiled=compiled), model, **kw)
+        self.config, self.vocab, self.compiled = config, vocab, compiled
 
     def pack(self, part: PairCounts) -> Message:
         names = ("keys", "counts", "left", "right", "slots")
@@ -409,11 +414,11 @@ class PairJob(TemplateJob[PairCounts, PairTable]):
 
     def inner_state(self) -> Message:
         meta, arrays = _vocab_message(self.vocab)
-        return {**meta, "config": to_dict(self.config)}, arrays
+        return {**meta, "config": to_dict(self.config), "compiled": self.compiled}, arrays
 
     @classmethod
     def rebuild(cls, meta: dict[str, Any], arrays: Arrays, model: bytes | None) -> PairJob:
-        return cls(_config(meta), _vocab(meta, arrays), model)
+        return cls(_config(meta), _vocab(meta, arrays), model, bool(meta["compiled"]))
 
 
 class CandidateJob(TemplateJob[TemplateTable, list[Scored]]):

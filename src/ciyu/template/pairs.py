@@ -132,11 +132,11 @@ class ChunkPairs:
         return self.chunk.sentence(k)
 
 
-def chunk_pairs(
-    lines: list[str], words_of: Words, index: dict[str, int], max_distance: int
-) -> ChunkPairs:
-    """Segment a chunk and list its pair slots: same sentence, same or next clause, at most
-    ``max_distance`` words apart."""
+def chunk_words(
+    lines: list[str], words_of: Words, index: dict[str, int]
+) -> tuple[ChunkSentences, Ints, Ints, Ints]:
+    """Segment a chunk: its sentences, the vocabulary id of every word, where each sentence
+    starts, and the clause of every word (see :class:`ChunkPairs`)."""
     chunk = ChunkSentences.of(lines, words_of)
     n = len(chunk.keys)
     classes = np.frombuffer(chunk.classes, dtype=np.int32)
@@ -151,6 +151,16 @@ def chunk_pairs(
     clause_arr = (np.cumsum(marks) - marks) + 2 * np.repeat(
         np.arange(len(lengths), dtype=np.int64), lengths
     )
+    return chunk, ids, starts, clause_arr
+
+
+def chunk_pairs(
+    lines: list[str], words_of: Words, index: dict[str, int], max_distance: int
+) -> ChunkPairs:
+    """Segment a chunk and list its pair slots: same sentence, same or next clause, at most
+    ``max_distance`` words apart."""
+    chunk, ids, starts, clause_arr = chunk_words(lines, words_of, index)
+    n = len(ids)
     lefts: list[Ints] = []
     rights: list[Ints] = []
     buckets: list[Ints] = []
@@ -287,11 +297,14 @@ class PairPass:
 
     stage = "pairs"
 
-    def __init__(self, config: TemplateConfig, vocab: Vocabulary) -> None:
+    def __init__(self, config: TemplateConfig, vocab: Vocabulary, *, compiled: bool = True) -> None:
         self.config = config
         self.vocab = vocab
         self.index = vocab.index()
         self.n_buckets = bucket(config.max_distance) + 1
+        #: Count the slots with the compiled extension (when it is installed), else with
+        #: the NumPy reference (the same counts).
+        self.compiled = compiled and _tparse is not None
 
     def empty(self) -> PairCounts:
         """No pairs."""
@@ -303,6 +316,8 @@ class PairPass:
 
     def map(self, words_of: Words, lines: list[str]) -> PairCounts:
         """Count the pairs of a chunk."""
+        if self.compiled:
+            return self._map_compiled(words_of, lines)
         cp = chunk_pairs(lines, words_of, self.index, self.config.max_distance)
         v, nb = len(self.vocab.words), self.n_buckets
         a, b = cp.ids[cp.left], cp.ids[cp.right]
@@ -313,6 +328,20 @@ class PairPass:
         right = np.bincount(b[rb] * nb + cp.buckets[rb], minlength=v * nb).astype(np.int64)
         both = la & rb
         keys, counts = _sum_by_key((a[both] * v + b[both]) * nb + cp.buckets[both])
+        return PairCounts(keys, counts, left, right, slots)
+
+    def _map_compiled(self, words_of: Words, lines: list[str]) -> PairCounts:
+        # the slots are walked in C and never listed: with NumPy, three arrays of them
+        # (tens of slots per word) were most of the pass
+        assert _tparse is not None
+        _, ids, _, clauses = chunk_words(lines, words_of, self.index)
+        v, nb = len(self.vocab.words), self.n_buckets
+        left, right = np.zeros(v * nb, np.int64), np.zeros(v * nb, np.int64)
+        slots = np.zeros(nb, np.int64)
+        found = _tparse.pair_counts(
+            ids, clauses, self.config.max_distance, nb, v, left, right, slots
+        )
+        keys, counts = _sum_by_key(np.frombuffer(found, dtype=np.int64))
         return PairCounts(keys, counts, left, right, slots)
 
     def finish(self, merged: PairCounts) -> PairTable:

@@ -129,7 +129,10 @@ def _mine(
     )
     pair_budget = max_memory // _PAIR_BYTES if max_memory else None
     pairs = run_pass(
-        PairJob(config, vocab, model, max_entries=pair_budget), lines(), engine, **common
+        PairJob(config, vocab, model, compiled, max_entries=pair_budget),
+        lines(),
+        engine,
+        **common,
     )
     log.info("%d pairs kept", len(pairs.pmi))
     # templates are sought in a sample of the corpus (all of it when it is small), and
