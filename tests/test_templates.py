@@ -37,6 +37,7 @@ from ciyu.template.sentences import (
     split_words,
 )
 from ciyu.template.tsv import format_rows, parse_rows
+from ciyu.text import compiled_rules
 
 # --- a corpus made from known frames --------------------------------------------------
 
@@ -955,7 +956,17 @@ def test_the_compiled_pair_merge_refuses_unsorted_keys() -> None:
     st.lists(
         st.one_of(
             st.text(st.characters(blacklist_categories=["Cs"]), max_size=30),
-            st.sampled_from(["中华人民共和国 宪法", "", " ", "甲\ufdd1乙", "第3条\r", "A股😀"]),
+            st.sampled_from(
+                [
+                    "中华人民共和国 宪法",
+                    "",
+                    " ",
+                    "甲\ufdd1乙",
+                    "第3条\r",
+                    "A股😀",
+                    "甲\t乙\u3000 丙\x1c",
+                ]
+            ),
         ),
         max_size=12,
     )
@@ -965,7 +976,17 @@ def test_lines_segmented_together_give_the_words_of_each_line(
 ) -> None:
     # lines with the bulk separator or a line break inside fall back to one at a time
     words_of = model_words(sample_model)
-    assert words_of.lines(lines) == [words_of(line) for line in lines]
+    per_line = [words_of(line) for line in lines]
+    assert words_of.lines(lines) == per_line
+    # and the compiled segmenter lists the same words, with each line's count
+    words, counts = words_of.flat(lines)
+    assert words == [w for line in per_line for w in line]
+    assert counts == [len(line) for line in per_line]
+    if sample_model.decoder.fast is not None and lines and all("\n" not in x for x in lines):
+        assert sample_model.decoder.fast.words("\n".join(lines), compiled_rules()) == (
+            words,
+            counts,
+        )
 
 
 def made_lines(seed: int, shapes: list[tuple[float, str]], n: int = 3000) -> list[str]:

@@ -800,8 +800,31 @@ static Py_ssize_t put_utf8(Scratch *b, const Py_UCS4 *s, Py_ssize_t n) {
     return -1;
 }
 
+/* The tokens of Lattice.words: (start, end) text offsets, two values each; a line break
+ * is (its offset, -1). */
+typedef struct {
+    Py_ssize_t *v;
+    Py_ssize_t len, cap;
+} Spans;
+
+/* Appends (a, b); -1 when memory runs out. Runs without the GIL. */
+static int spans_push(Spans *sp, Py_ssize_t a, Py_ssize_t b) {
+    if (sp->len + 2 > sp->cap) {
+        Py_ssize_t cap = sp->cap ? 2 * sp->cap : 1 << 14;
+        if (cap > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_ssize_t)) return -1;
+        Py_ssize_t *grown = realloc(sp->v, (size_t)cap * sizeof(Py_ssize_t));
+        if (!grown) return -1;
+        sp->v = grown;
+        sp->cap = cap;
+    }
+    sp->v[sp->len++] = a;
+    sp->v[sp->len++] = b;
+    return 0;
+}
+
 typedef struct {
     Scratch *b;
+    Spans *spans; /* Lattice.words: the tokens are noted here, not written */
     int utf8;
     const Py_UCS4 *sep;
     Py_ssize_t sep_len;
@@ -832,6 +855,11 @@ static int put(Writer *w, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
 /* The separator holds no surrogate (checked before), so -2 is about s. */
 static int emit(Writer *w, const Py_UCS4 *s, Py_ssize_t a, Py_ssize_t b) {
     int rc;
+    if (w->spans) { /* a token made only of whitespace (str.isspace) is no word */
+        for (Py_ssize_t k = a; k < b; k++)
+            if (!Py_UNICODE_ISSPACE(s[k])) return spans_push(w->spans, a, b);
+        return 0;
+    }
     if (w->line_started && (rc = put(w, w->sep, 0, w->sep_len)) < 0) return rc;
     w->line_started = 1;
     return put(w, s, a, b);
@@ -885,7 +913,9 @@ static int segment_text(const Lattice *self, const Rules *rules, const Py_UCS4 *
             i = end;
         }
         if ((rc = flush_group(self, w, s)) < 0) return rc;
-        if (eol < n && (rc = put(w, s, eol, eol + 1)) < 0) return rc;
+        if (eol < n &&
+            (rc = w->spans ? spans_push(w->spans, eol, -1) : put(w, s, eol, eol + 1)) < 0)
+            return rc;
         line = eol + 1;
     }
     return 0;
@@ -1074,12 +1104,80 @@ done:
     return result;
 }
 
+/* words(text: str, rules: Rules) -> (list[str], list[int])
+ * The words of every line of text (split at "\n") as segment() finds them, without the
+ * tokens made only of whitespace, one after the other, and how many each line has: what
+ * splitting segment()'s output at the line breaks and separators gives, without building
+ * that output or splitting it in Python (the template passes read every word so). */
+static PyObject *Lattice_words(Lattice *self, PyObject *args) {
+    PyObject *text, *rules_obj;
+    if (!lattice_trie(self)) return NULL;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &RulesType, &rules_obj)) return NULL;
+    self->frozen = 1;
+    Scratch b;
+    memset(&b, 0, sizeof(b));
+    Spans sp;
+    memset(&sp, 0, sizeof(sp));
+    PyObject *words = NULL, *counts = NULL, *result = NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (scratch_reserve(&b, n + 1, n) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!PyUnicode_AsUCS4(text, b.text, n + 1, 0)) goto done;
+    Writer w;
+    memset(&w, 0, sizeof(w));
+    w.b = &b;
+    w.spans = &sp;
+    w.bad = -1;
+    const Py_UCS4 *s = b.text;
+    int rc;
+    MAYBE_WITHOUT_GIL(n, rc = segment_text(self, (const Rules *)rules_obj, s, n, &w));
+    if (rc < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n_breaks = 0;
+    for (Py_ssize_t k = 1; k < sp.len; k += 2) n_breaks += sp.v[k] < 0;
+    words = PyList_New(sp.len / 2 - n_breaks);
+    counts = PyList_New(n_breaks + 1);
+    if (!words || !counts) goto done;
+    Py_ssize_t at = 0, line = 0, line_words = 0;
+    for (Py_ssize_t k = 0; k < sp.len; k += 2) {
+        if (sp.v[k + 1] < 0) {
+            PyObject *c = PyLong_FromSsize_t(line_words);
+            if (!c) goto done;
+            PyList_SET_ITEM(counts, line++, c);
+            line_words = 0;
+            continue;
+        }
+        PyObject *word =
+            PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s + sp.v[k], sp.v[k + 1] - sp.v[k]);
+        if (!word) goto done;
+        PyList_SET_ITEM(words, at++, word);
+        line_words++;
+    }
+    PyObject *c = PyLong_FromSsize_t(line_words);
+    if (!c) goto done;
+    PyList_SET_ITEM(counts, line, c);
+    result = PyTuple_Pack(2, words, counts);
+done:
+    Py_XDECREF(words);
+    Py_XDECREF(counts);
+    free(sp.v);
+    scratch_free(&b);
+    return result;
+}
+
 static PyMethodDef Lattice_methods[] = {
     {"extend_codes", (PyCFunction)Lattice_extend_codes, METH_VARARGS,
      "extend_codes(codes, k, logps): add words of k characters given as code points "
      "(refused once the lattice has been used)"},
     {"boundaries", (PyCFunction)Lattice_boundaries, METH_O,
      "boundaries(s) -> list of the end offsets of the best segmentation of s"},
+    {"words", (PyCFunction)Lattice_words, METH_VARARGS,
+     "words(text, rules) -> (words, counts): the words of every line of text, but tokens "
+     "made only of whitespace, one after the other, and how many each line has"},
     {"segment", (PyCFunction)Lattice_segment, METH_VARARGS,
      "segment(text, rules, sep, utf8=False, workspace=None) -> every line of text (str, or "
      "UTF-8 bytes: None if they are not well-formed), its words joined by sep (UTF-8 bytes "

@@ -60,6 +60,9 @@ class Lattice:
         workspace: Workspace | None = ...,
         /,
     ) -> bytes | None: ...
+    def words(self, text: str, rules: Rules, /) -> tuple[list[str], list[int]]:
+        """The words of every line of ``text`` as :meth:`segment` finds them, but the
+        tokens made only of whitespace, one after the other, and how many each line has."""
     def extend_codes(
         self, codes: npt.NDArray[np.str_], k: int, logps: npt.NDArray[np.float64], /
     ) -> None: ...

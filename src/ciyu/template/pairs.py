@@ -22,8 +22,8 @@ from .sentences import (
     ChunkSentences,
     Sentence,
     Words,
+    flat_words,
     is_sentence_end,
-    line_words,
     word_info,
 )
 
@@ -79,10 +79,8 @@ class WordPass:
         """Count the words of a chunk (by key: the words are counted first, and each
         distinct word keyed once)."""
         part = WordCounts()
-        words: Counter[str] = Counter()
         part.n_chars = sum(map(len, lines))
-        for line in line_words(words_of, lines):
-            words.update(line)
+        words = Counter(flat_words(words_of, lines)[0])
         for word, n in words.items():
             part.counts[word_info(word)[0]] += n
         part.n_words = sum(words.values())

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..text import learnable_view
+from .._strings import valid_text
+from ..text import compiled_rules, learnable_view
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -85,6 +86,7 @@ class ModelWords:
     def __init__(self, model: Model) -> None:
         self.segment = model.segment
         self.cut = model.cut
+        self.fast = model.decoder.fast
 
     def __call__(self, line: str) -> list[str]:
         """The words of ``line``."""
@@ -103,17 +105,28 @@ class ModelWords:
             for line in self.segment(joined, _SEP).split("\n")
         ]
 
+    def flat(self, lines: Sequence[str]) -> tuple[list[str], list[int]]:
+        """The words of every line, one after the other, and how many each line has (the
+        words of :meth:`lines`): with the compiled segmenter, listed by it at once."""
+        joined = "\n".join(lines)
+        if self.fast is None or not lines or joined.count("\n") != len(lines) - 1:
+            per_line = self.lines(lines)
+            return list(itertools.chain.from_iterable(per_line)), list(map(len, per_line))
+        return self.fast.words(valid_text(joined, "strict", "text"), compiled_rules())
+
 
 def model_words(model: Model) -> ModelWords:
     """Words of a line as segmented by ``model`` (whitespace dropped)."""
     return ModelWords(model)
 
 
-def line_words(words_of: Words, lines: Sequence[str]) -> list[list[str]]:
-    """The words of every line (with :meth:`ModelWords.lines` when it can)."""
+def flat_words(words_of: Words, lines: Sequence[str]) -> tuple[list[str], list[int]]:
+    """The words of every line, one after the other, and how many each line has (with
+    :meth:`ModelWords.flat` when it can)."""
     if isinstance(words_of, ModelWords):
-        return words_of.lines(lines)
-    return [words_of(line) for line in lines]
+        return words_of.flat(lines)
+    per_line = [words_of(line) for line in lines]
+    return list(itertools.chain.from_iterable(per_line)), list(map(len, per_line))
 
 
 def split_words(line: str) -> list[str]:
@@ -284,13 +297,12 @@ class ChunkSentences:
         :func:`sentences` cuts each line)."""
         import numpy as np  # the template passes hold it already; parsing one line does not
 
-        per_line = line_words(words_of, list(lines))
-        words = list(itertools.chain.from_iterable(per_line))
+        words, per_line = flat_words(words_of, list(lines))
         infos = list(map(word_info, words))
         keys = [k for k, _ in infos]
         n = len(words)
         classes = np.fromiter((c for _, c in infos), dtype=np.int32, count=n)
-        line_ends = np.cumsum(np.fromiter(map(len, per_line), np.int64, len(per_line)))
+        line_ends = np.cumsum(np.array(per_line, dtype=np.int64))
         line_end = np.zeros(n + 1, dtype=bool)  # line_end[p + 1]: a line ends after p
         line_end[line_ends] = True
         # a sentence ends after its final mark and the closing marks that follow it on
