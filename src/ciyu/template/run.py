@@ -128,10 +128,14 @@ def _mine(
         vocab.min_count,
     )
     pair_budget = max_memory // _PAIR_BYTES if max_memory else None
+    # twice the chunks per batch: the workers merge more of the pair tables (in
+    # parallel) and this process fewer (on the law corpus its merges were the longest
+    # part of the pass)
     pairs = run_pass(
         PairJob(config, vocab, model, compiled, max_entries=pair_budget),
         lines(),
         engine,
+        per_batch=2 * CHUNKS_PER_BATCH,
         **common,
     )
     log.info("%d pairs kept", len(pairs.pmi))
