@@ -281,6 +281,29 @@ def test_segment_starts_without_the_learners(model: Path, tmp_path: Path) -> Non
     )
 
 
+def test_the_command_exits_with_the_status_of_main(model: Path, tmp_path: Path) -> None:
+    # python -m ciyu (and the ciyu script) run cli.console: main(), then exit with its
+    # status, the objects frozen rather than collected at shutdown
+    src = tmp_path / "in.txt"
+    src.write_text("当事人应当按照约定履行义务。\n第二行", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    ok = subprocess.run(
+        [sys.executable, "-m", "ciyu", "segment", "-m", str(model), str(src), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert (
+        out.read_text(encoding="utf-8").replace(" ", "") == "当事人应当按照约定履行义务。\n第二行\n"
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "ciyu", "segment", "-m", str(tmp_path / "none"), str(src)],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "no such model file" in bad.stderr and not bad.stdout
+
+
 def test_parse_size() -> None:
     assert parse_size("512M") == 512 << 20
     assert parse_size("1.5GiB") == 3 << 29

@@ -1,7 +1,5 @@
 """``python -m ciyu``: the same as the ``ciyu`` command."""
 
-import sys
+from .cli import console
 
-from .cli import main
-
-sys.exit(main())
+console()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import io
 import logging
 import os
@@ -29,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from . import __version__
 from ._atomic import atomic_write, check_output
@@ -1052,6 +1053,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = signal.Signals(exc.signum).name
             sys.stderr.write(f"ciyu: terminated by {name}; temporary files removed\n")
             return 128 + exc.signum
+
+
+def console() -> NoReturn:
+    """The entry point of the ``ciyu`` command and of ``python -m ciyu``: :func:`main`, then
+    exit with its status."""
+    code = main()
+    # the process ends here, and its objects with it: the interpreter's last garbage
+    # collection, over every object still alive (a model's words, the modules), would only
+    # cost time (about 14 ms of the exit of `ciyu segment`, against 20 ms in all); frozen
+    # objects are left out of it. main() itself freezes nothing: it runs in tests too
+    gc.freeze()
+    sys.exit(code)
 
 
 def _run(
