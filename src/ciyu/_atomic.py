@@ -27,7 +27,6 @@ import errno
 import io
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,7 +178,9 @@ def _create_temp(plan: _Plan) -> tuple[int, str]:
     """
     prefix = _temp_prefix(plan.target)
     for _ in range(100):
-        rand = "".join(secrets.choice(_TMP_ALPHABET) for _ in range(8))
+        # os.urandom, not secrets: the name needs no more than unpredictability, and
+        # secrets costs ciyu segment's startup an import of hmac and random
+        rand = "".join(_TMP_ALPHABET[b % len(_TMP_ALPHABET)] for b in os.urandom(8))
         tmp = os.path.join(plan.directory, f"{prefix}{os.getpid()}.{rand}.tmp")
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gzip
 import io
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,22 +80,6 @@ class _Prepended(io.RawIOBase):
             super().close()
 
 
-class _GzipStream(gzip.GzipFile):
-    """A gzip stream that closes the stream it decompresses (if asked to)."""
-
-    def __init__(self, raw: BinaryIO, close_raw: bool) -> None:
-        super().__init__(fileobj=raw, mode="rb")
-        self._raw = raw
-        self._close_raw = close_raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            if self._close_raw:
-                self._raw.close()
-
-
 def _head(fh: BinaryIO, close_source: bool) -> tuple[bytes, BinaryIO]:
     """The first two bytes of ``fh`` (for the gzip magic), and a stream that still
     starts with them. A pipe cannot seek back: a buffered pipe is peeked, and in the
@@ -128,7 +109,9 @@ def _decompressing(fh: BinaryIO, close_source: bool = True) -> BinaryIO:
     head, stream = _head(fh, close_source)
     if head != _GZIP_MAGIC:
         return stream
-    return _GzipStream(stream, close_source or stream is not fh)  # type: ignore[return-value]
+    from ._gzip import GzipStream  # not at the top: most text is not compressed
+
+    return GzipStream(stream, close_source or stream is not fh)  # type: ignore[return-value]
 
 
 def _open_raw(path: Path) -> BinaryIO:
@@ -508,6 +491,11 @@ class _Spool:
     """
 
     def __init__(self, src: BinaryIO) -> None:
+        # imported here: with shutil's compressors and random, they took a tenth of the
+        # imports of `ciyu segment`, which never spools
+        import shutil
+        import tempfile
+
         self._file = tempfile.TemporaryFile(prefix="ciyu-spool-")  # noqa: SIM115 - closed by close()
         try:
             shutil.copyfileobj(src, self._file, 1 << 20)
