@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ciyu
-from ciyu.decoder import HAVE_COMPILED, Decoder, boundaries_from_tables
+from ciyu.decoder import HAVE_COMPILED, Decoder, boundaries_from_tables, log_probs_of, scores_of
 
 
 def lp(counts: dict[str, int]) -> dict[str, float]:
@@ -57,6 +57,42 @@ def test_compiled_twin_equals_reference(lexicon: dict[str, float], text: str) ->
     reference = Decoder(lexicon, -9.0, compiled=False)
     compiled = Decoder(lexicon, -9.0, compiled=True)
     assert compiled.boundaries(text) == reference.boundaries(text)
+
+
+counted = st.dictionaries(
+    st.text(alphabet="甲乙丙丁𠀋ab", min_size=1, max_size=5),
+    st.one_of(st.sampled_from([1, 2, 3, 7, 1e-6, 0.5]), st.floats(1e-6, 1e12)),
+    max_size=25,
+)
+
+
+@settings(max_examples=300)
+@given(counted, st.text(alphabet="甲乙丙丁𠀋abc", max_size=40), st.booleans())
+def test_a_decoder_over_counts_is_the_decoder_over_their_log_probs(
+    counts: dict[str, float], text: str, compiled: bool
+) -> None:
+    # the compiled twin takes the logarithms in C: the very same doubles as math.log, so
+    # the same segmentation, ties included, and the same table when it is asked for
+    if compiled and not HAVE_COMPILED:
+        pytest.skip("the compiled decoder is not built")
+    log_probs = log_probs_of(counts)
+    want = Decoder(log_probs, -30.0, compiled=False)
+    got = Decoder.from_counts(counts, -30.0, compiled=compiled)
+    assert got.boundaries(text) == want.boundaries(text)
+    assert got.max_len == want.max_len
+    assert all(got.score(w) == want.score(w) for w in counts)
+    if got.fast is not None:
+        exact = Decoder(log_probs, -30.0, compiled=True)
+        for word in counts:  # the score of each word alone, as the lattice holds it
+            assert got.fast.boundaries(word) == exact.fast.boundaries(word)  # type: ignore[union-attr]
+        assert scores_of(got.boundaries) == (log_probs, -30.0)
+
+
+@pytest.mark.skipif(not HAVE_COMPILED, reason="the compiled decoder is not built")
+def test_the_compiled_decoder_refuses_counts_it_cannot_take_the_log_of() -> None:
+    for bad in (0.0, -1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="positive finite"):
+            Decoder.from_counts({"甲": 1.0, "乙": bad}, -9.0, compiled=True)
 
 
 @pytest.mark.skipif(not HAVE_COMPILED, reason="the compiled decoder is not built")

@@ -203,23 +203,35 @@ static void Lattice_dealloc(Lattice *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Lattice(words: Sequence[str], logps: Sequence[float], unk: float, compact: bool = False)
+/* Lattice(words: Sequence[str], logps: Sequence[float], unk: float, compact: bool = False,
+ *         log_total: float | None = None)
  * compact keeps the hash table up to three quarters full instead of half: about 40% less
- * memory for the very large tables of training, a little slower to search.
+ * memory for the very large tables of training, a little slower to search. With
+ * log_total, logps holds counts (positive, finite), and a word's score is
+ * log(count) - log_total: the same double as Python's math.log(count) - log_total (both
+ * are the C library's log), without a Python float per word.
  *
  * Everything is built here, in tp_new: there is no half-made Lattice, and calling
  * __init__ again changes nothing. The scores are converted first (float() may run
  * Python code), from tuples that own their items, before anything is built. */
 static PyObject *Lattice_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-    PyObject *words_arg, *logps_arg;
-    double unk;
+    PyObject *words_arg, *logps_arg, *log_total_arg = Py_None;
+    double unk, log_total = 0.0;
     int compact = 0;
     if (kwds && PyDict_GET_SIZE(kwds)) {
         PyErr_SetString(PyExc_TypeError, "Lattice() takes no keyword arguments");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "OOd|p", &words_arg, &logps_arg, &unk, &compact)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOd|pO", &words_arg, &logps_arg, &unk, &compact,
+                          &log_total_arg))
+        return NULL;
     if (check_score(unk, "the unknown-character score") < 0) return NULL;
+    const int counts = log_total_arg != Py_None;
+    if (counts) {
+        log_total = PyFloat_AsDouble(log_total_arg);
+        if (log_total == -1.0 && PyErr_Occurred()) return NULL;
+        if (check_score(log_total, "log_total") < 0) return NULL;
+    }
     PyObject *words = PySequence_Tuple(words_arg);
     if (!words) return NULL;
     PyObject *logps = PySequence_Tuple(logps_arg);
@@ -246,6 +258,15 @@ static PyObject *Lattice_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         }
         lp[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(logps, i));
         if (lp[i] == -1.0 && PyErr_Occurred()) goto fail;
+        if (counts) {
+            if (!(lp[i] > 0.0) || !isfinite(lp[i])) {
+                PyErr_Format(PyExc_ValueError,
+                             "the count of %R must be a positive finite number, got %R",
+                             PyTuple_GET_ITEM(words, i), PyTuple_GET_ITEM(logps, i));
+                goto fail;
+            }
+            lp[i] = log(lp[i]) - log_total;
+        }
         if (!isfinite(lp[i])) {
             PyErr_Format(PyExc_ValueError, "the score of %R must be a finite number, got %R",
                          PyTuple_GET_ITEM(words, i), PyTuple_GET_ITEM(logps, i));

@@ -17,7 +17,13 @@ class Lattice:
     """
 
     def __new__(
-        cls, words: Sequence[str], logps: Sequence[float], unk: float, compact: bool = ..., /
+        cls,
+        words: Sequence[str],
+        logps: Sequence[float],
+        unk: float,
+        compact: bool = ...,
+        log_total: float | None = ...,
+        /,
     ) -> Lattice: ...
     def boundaries(self, s: str, /) -> list[int]: ...
     @overload

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from ._compiled import HAVE_COMPILED
@@ -35,9 +37,63 @@ if TYPE_CHECKING:
 
     from ._lattice import Lattice
 
-__all__ = ["HAVE_COMPILED", "Decoder", "best_split", "boundaries_from_tables", "scores_of"]
+__all__ = [
+    "HAVE_COMPILED",
+    "Decoder",
+    "best_split",
+    "boundaries_from_tables",
+    "log_probs_of",
+    "scores_of",
+]
 
 _NEG_INF = -math.inf
+
+
+def log_probs_of(counts: Mapping[str, float]) -> dict[str, float]:
+    """Unigram log-probabilities (natural log) of the words of ``counts``: ``ln c - ln Σc``.
+
+    :func:`math.log`, not numpy's (whose SIMD variants may differ in the last bit between
+    machines, and ties between segmentations depend on these exact values); mapped in C.
+    The compiled decoder takes the same logarithms (see :meth:`Decoder.from_counts`).
+    """
+    log_total = _log_total(counts)
+    logs = map(operator.sub, map(math.log, counts.values()), repeat(log_total))
+    return dict(zip(counts, logs, strict=True))
+
+
+def _log_total(counts: Mapping[str, float]) -> float:
+    """``ln Σc`` (0 for no counts).
+
+    Raises:
+        ValueError: if the total is not a positive finite number.
+    """
+    if not counts:
+        return 0.0
+    total = float(sum(counts.values()))
+    if not (total > 0 and math.isfinite(total)):
+        raise ValueError(
+            f"the count of every word must be a positive finite number (total {total})"
+        )
+    return math.log(total)
+
+
+class _LogProbs:
+    """A decoder's word scores: given, or made from counts the first time they are asked
+    for (a model loaded to segment a file never asks)."""
+
+    __slots__ = ("_counts", "_table")
+
+    def __init__(
+        self, table: Mapping[str, float] | None, counts: Mapping[str, float] | None = None
+    ) -> None:
+        self._table = table
+        self._counts = counts
+
+    def get(self) -> Mapping[str, float]:
+        if self._table is None:
+            assert self._counts is not None
+            self._table = log_probs_of(self._counts)
+        return self._table
 
 
 class _Boundaries(functools.partial[list[int]]):
@@ -45,7 +101,13 @@ class _Boundaries(functools.partial[list[int]]):
     from (``source``: the table and the unknown character's score), so that the same
     decoder can be rebuilt in another process (see :func:`scores_of`)."""
 
-    source: tuple[Mapping[str, float], float]
+    scores: _LogProbs
+    unk_logp: float
+
+    @property
+    def source(self) -> tuple[Mapping[str, float], float]:
+        """The word scores and the unknown character's score."""
+        return self.scores.get(), self.unk_logp
 
 
 def scores_of(boundaries: Callable[[str], list[int]]) -> tuple[Mapping[str, float], float] | None:
@@ -75,12 +137,40 @@ class Decoder:
     def __init__(
         self, log_probs: Mapping[str, float], unk_logp: float, *, compiled: bool | None = None
     ) -> None:
+        # kept as given (no copy: lexicons can hold millions of entries)
+        self._setup(_LogProbs(log_probs), log_probs, unk_logp, compiled)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[str, float], unk_logp: float, *, compiled: bool | None = None
+    ) -> Decoder:
+        """The decoder over the unigram log-probabilities of ``counts`` (those of
+        :func:`log_probs_of`). The compiled twin takes the logarithms itself, and the
+        table of log-probabilities is made only if asked for (:meth:`score`, the
+        reference, or rebuilding the decoder elsewhere): loading a model to segment a file
+        makes none.
+
+        Raises:
+            ValueError: if a count is not a positive finite number.
+        """
+        decoder = cls.__new__(cls)
+        decoder._setup(_LogProbs(None, counts), counts, unk_logp, compiled)
+        return decoder
+
+    def _setup(
+        self,
+        scores: _LogProbs,
+        words: Mapping[str, float],
+        unk_logp: float,
+        compiled: bool | None,
+    ) -> None:
+        """Build the decoder over ``scores``; ``words`` are its words, with the scores
+        themselves, or the counts they are made from (``scores`` knows which)."""
         self.unk_logp = float(unk_logp)
         if not math.isfinite(self.unk_logp):
             raise ValueError(f"the unknown-character score must be finite, got {unk_logp}")
-        # kept as given (no copy: lexicons can hold millions of entries)
-        self._log_probs = log_probs
-        self.max_len = max(map(len, log_probs), default=1)
+        self._scores = scores
+        self.max_len = max(map(len, words), default=1)
         if compiled and _lattice is None:
             raise ImportError("the compiled decoder (ciyu._lattice) is not installed")
         self.compiled = _lattice is not None and compiled is not False
@@ -89,16 +179,26 @@ class Decoder:
         self.fast: Lattice | None = None
         if self.compiled:
             assert _lattice is not None
-            self.fast = _lattice.Lattice(
-                list(log_probs), [float(lp) for lp in log_probs.values()], self.unk_logp
-            )
+            if scores._table is None:  # counts: the lattice takes their logarithms
+                self.fast = _lattice.Lattice(
+                    list(words), list(words.values()), self.unk_logp, False, _log_total(words)
+                )
+            else:
+                self.fast = _lattice.Lattice(
+                    list(words), [float(lp) for lp in words.values()], self.unk_logp
+                )
             bound = _Boundaries(self.fast.boundaries)
-            bound.source = (log_probs, self.unk_logp)
+            bound.scores, bound.unk_logp = scores, self.unk_logp
             self.boundaries = bound  # type: ignore[method-assign]
         else:
-            for word, lp in log_probs.items():
+            for word, lp in self._log_probs.items():
                 if not math.isfinite(lp):
                     raise ValueError(f"the score of {word!r} must be a finite number, got {lp}")
+
+    @property
+    def _log_probs(self) -> Mapping[str, float]:
+        """Word → log-probability."""
+        return self._scores.get()
 
     def _prefix_table(self) -> dict[str, float | None]:
         if self._table is None:

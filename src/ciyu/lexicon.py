@@ -49,18 +49,16 @@ import io
 import json
 import math
 import numbers
-import operator
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 from ._atomic import atomic_write
 from ._grammar import python_class
 from ._untrusted import MAX_JSON_DEPTH, escape, json_depth, load_json_object
-from .decoder import Decoder
+from .decoder import Decoder, log_probs_of
 from .errors import ModelFormatError
 from .text import LETTER_RANGES, NUM, NUM_DISPLAY, display, learnable_view, undisplay
 
@@ -217,12 +215,7 @@ class Lexicon:
 
     def log_probs(self) -> dict[str, float]:
         """Unigram log-probabilities (natural log) of every word."""
-        log_total = math.log(self.total) if self.counts else 0.0
-        # math.log, not numpy's (whose SIMD variants may differ in the last bit between
-        # machines, and ties between segmentations depend on these exact values); mapped
-        # in C, as a model of 350,000 words is loaded before every segmentation
-        logs = map(operator.sub, map(math.log, self.counts.values()), repeat(log_total))
-        return dict(zip(self.counts, logs, strict=True))
+        return log_probs_of(self.counts)
 
     def unk_logp(self) -> float:
         """Log-probability given to a character absent from the lexicon.
@@ -252,7 +245,7 @@ class Lexicon:
 
     def decoder(self) -> Decoder:
         """The shared lattice decoder over this lexicon's unigram log-probabilities."""
-        return Decoder(self.log_probs(), self.unk_logp())
+        return Decoder.from_counts(self.counts, self.unk_logp())
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the lexicon as a model file (format version 2), atomically.
