@@ -170,7 +170,7 @@ class Decoder:
         if not math.isfinite(self.unk_logp):
             raise ValueError(f"the unknown-character score must be finite, got {unk_logp}")
         self._scores = scores
-        self.max_len = max(map(len, words), default=1)
+        self._words = words
         if compiled and _lattice is None:
             raise ImportError("the compiled decoder (ciyu._lattice) is not installed")
         self.compiled = _lattice is not None and compiled is not False
@@ -194,6 +194,11 @@ class Decoder:
             for word, lp in self._log_probs.items():
                 if not math.isfinite(lp):
                     raise ValueError(f"the score of {word!r} must be a finite number, got {lp}")
+
+    @functools.cached_property
+    def max_len(self) -> int:
+        """The length of the longest word (1 if there is none)."""
+        return max(map(len, self._words), default=1)
 
     @property
     def _log_probs(self) -> Mapping[str, float]:

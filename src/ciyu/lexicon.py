@@ -474,7 +474,7 @@ class _Parser:
         ):
             return None
         try:
-            values = [float(c) for c in numbers]
+            values = list(map(float, numbers))
         except ValueError:
             return None
         if words and (
