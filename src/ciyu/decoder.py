@@ -138,7 +138,7 @@ class Decoder:
         self, log_probs: Mapping[str, float], unk_logp: float, *, compiled: bool | None = None
     ) -> None:
         # kept as given (no copy: lexicons can hold millions of entries)
-        self._setup(_LogProbs(log_probs), log_probs, unk_logp, compiled)
+        self._setup(_LogProbs(log_probs), log_probs, unk_logp, compiled, counted=False)
 
     @classmethod
     def from_counts(
@@ -154,7 +154,7 @@ class Decoder:
             ValueError: if a count is not a positive finite number.
         """
         decoder = cls.__new__(cls)
-        decoder._setup(_LogProbs(None, counts), counts, unk_logp, compiled)
+        decoder._setup(_LogProbs(None, counts), counts, unk_logp, compiled, counted=True)
         return decoder
 
     def _setup(
@@ -163,9 +163,11 @@ class Decoder:
         words: Mapping[str, float],
         unk_logp: float,
         compiled: bool | None,
+        *,
+        counted: bool,
     ) -> None:
         """Build the decoder over ``scores``; ``words`` are its words, with the scores
-        themselves, or the counts they are made from (``scores`` knows which)."""
+        themselves, or with the counts they are made from when ``counted``."""
         self.unk_logp = float(unk_logp)
         if not math.isfinite(self.unk_logp):
             raise ValueError(f"the unknown-character score must be finite, got {unk_logp}")
@@ -179,7 +181,7 @@ class Decoder:
         self.fast: Lattice | None = None
         if self.compiled:
             assert _lattice is not None
-            if scores._table is None:  # counts: the lattice takes their logarithms
+            if counted:  # the lattice takes the logarithms of the counts
                 self.fast = _lattice.Lattice(
                     list(words), list(words.values()), self.unk_logp, False, _log_total(words)
                 )
