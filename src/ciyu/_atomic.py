@@ -178,8 +178,8 @@ def _create_temp(plan: _Plan) -> tuple[int, str]:
     """
     prefix = _temp_prefix(plan.target)
     for _ in range(100):
-        # os.urandom, not secrets: the name needs no more than unpredictability, and
-        # secrets costs ciyu segment's startup an import of hmac and random
+        # os.urandom, which secrets draws from too: importing secrets cost the start of
+        # `ciyu segment` the imports of hmac and random
         rand = "".join(_TMP_ALPHABET[b % len(_TMP_ALPHABET)] for b in os.urandom(8))
         tmp = os.path.join(plan.directory, f"{prefix}{os.getpid()}.{rand}.tmp")
         try:
