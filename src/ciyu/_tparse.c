@@ -1613,6 +1613,23 @@ static int holds_int64(const Py_buffer *b) {
            (uintptr_t)b->buf % sizeof(int64_t) == 0;
 }
 
+/* Get the buffers of o[0..n) as C-contiguous int64 arrays, the first `readonly` of them
+ * read-only and the others writable; *got counts the buffers to release, also on failure
+ * (-1, with ValueError naming `who` when an array does not hold int64). */
+static int int64_buffers(PyObject **o, Py_buffer *b, int n, int readonly, const char *who,
+                         int *got) {
+    for (*got = 0; *got < n; (*got)++) {
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (*got < readonly ? 0 : PyBUF_WRITABLE);
+        if (PyObject_GetBuffer(o[*got], &b[*got], flags) < 0) return -1;
+        if (!holds_int64(&b[*got])) {
+            (*got)++;
+            PyErr_Format(PyExc_ValueError, "%s: the arrays must hold int64", who);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* merge_counts(keys_a, counts_a, keys_b, counts_b, out_keys, out_counts) -> n
  * The compiled twin of ciyu.template.pairs._merge_sorted (pass 2's merge of two pair
  * tables): keys_* are strictly increasing int64 arrays, counts_* their int64 counts; the
@@ -1627,15 +1644,7 @@ static PyObject *merge_counts(PyObject *module, PyObject *args) {
     PyObject *result = NULL;
     if (!PyArg_ParseTuple(args, "OOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5]))
         return NULL;
-    for (; got < 6; got++) {
-        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (got < 4 ? 0 : PyBUF_WRITABLE);
-        if (PyObject_GetBuffer(o[got], &b[got], flags) < 0) goto done;
-        if (!holds_int64(&b[got])) {
-            got++;
-            PyErr_SetString(PyExc_ValueError, "merge_counts: the arrays must hold int64");
-            goto done;
-        }
-    }
+    if (int64_buffers(o, b, 6, 4, "merge_counts", &got) < 0) goto done;
     {
         const Py_ssize_t na = b[0].len / 8, nb = b[2].len / 8;
         if (b[1].len / 8 != na || b[3].len / 8 != nb || b[4].len / 8 < na + nb ||
@@ -1706,15 +1715,7 @@ static PyObject *pair_counts(PyObject *module, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOnnnOOO", &o[0], &o[1], &max_distance, &n_buckets, &n_vocab,
                           &o[2], &o[3], &o[4]))
         return NULL;
-    for (; got < 5; got++) {
-        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (got < 2 ? 0 : PyBUF_WRITABLE);
-        if (PyObject_GetBuffer(o[got], &b[got], flags) < 0) goto done;
-        if (!holds_int64(&b[got])) {
-            got++;
-            PyErr_SetString(PyExc_ValueError, "pair_counts: the arrays must hold int64");
-            goto done;
-        }
-    }
+    if (int64_buffers(o, b, 5, 2, "pair_counts", &got) < 0) goto done;
     {
         const Py_ssize_t n = b[0].len / 8;
         if (max_distance < 1 || n_buckets < 1 || n_vocab < 0 ||
