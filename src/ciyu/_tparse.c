@@ -1718,9 +1718,8 @@ static PyObject *pair_counts(PyObject *module, PyObject *args) {
     if (int64_buffers(o, b, 5, 2, "pair_counts", &got) < 0) goto done;
     {
         const Py_ssize_t n = b[0].len / 8;
-        if (max_distance < 1 || n_buckets < 1 || n_vocab < 0 ||
-            (max_distance > 1 && (64 - __builtin_clzll((unsigned long long)(max_distance - 1))) >=
-                                     n_buckets) ||
+        if (max_distance < 1 || max_distance > INT32_MAX || n_buckets < 1 || n_vocab < 0 ||
+            bit_length((int32_t)(max_distance - 1)) >= n_buckets ||
             b[1].len / 8 != n || b[2].len / 8 != n_vocab * n_buckets ||
             b[3].len / 8 != n_vocab * n_buckets || b[4].len / 8 != n_buckets ||
             (n_vocab > 0 && n_vocab > INT64_MAX / n_vocab / n_buckets)) {
@@ -1742,6 +1741,13 @@ static PyObject *pair_counts(PyObject *module, PyObject *args) {
                 goto done;
             }
         }
+        const Py_ssize_t dmax = max_distance < n ? max_distance : (n > 1 ? n - 1 : 1);
+        int64_t *bucket_of = alloc_array(dmax + 1, sizeof(int64_t)); /* by distance */
+        if (!bucket_of) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t d = 1; d <= dmax; d++) bucket_of[d] = bit_length((int32_t)(d - 1));
         Py_ssize_t len = 0, cap = 0;
         int short_of_memory = 0;
         Py_BEGIN_ALLOW_THREADS
@@ -1751,7 +1757,7 @@ static PyObject *pair_counts(PyObject *module, PyObject *args) {
             for (Py_ssize_t d = 1; d <= stop; d++) {
                 const Py_ssize_t j = i + d;
                 if (clauses[j] > last) break; /* clauses never decrease: none further */
-                const int64_t bk = d == 1 ? 0 : 64 - __builtin_clzll((unsigned long long)(d - 1));
+                const int64_t bk = bucket_of[d];
                 const int64_t c = ids[j];
                 slots[bk]++;
                 if (a >= 0) left[a * n_buckets + bk]++;
@@ -1772,6 +1778,7 @@ static PyObject *pair_counts(PyObject *module, PyObject *args) {
             }
         }
         Py_END_ALLOW_THREADS
+        free(bucket_of);
         if (short_of_memory) {
             PyErr_NoMemory();
             goto done;
