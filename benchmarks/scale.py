@@ -16,7 +16,9 @@
     by up to 40% on a shared 2-core machine), the start of the command included (with
     compiled bytecode, as pip installs it), with the model trained on 1×. Then this
     machine's ceiling for two threads: the work two independent processes (a pure-Python
-    loop) do in the time one does its own, best of five.
+    loop) do in the time one does its own, best of five. And the part that does not
+    divide between threads: ``segment -j 2`` of an empty file (best of five), with the
+    ratio two threads would reach if they halved the rest of ``-j 1``'s time.
 ``model``
     Each pass of the default learner is run in this process with a recording engine on
     1/4, 1/2 and all of the law corpus: the time of every map over a batch, the size of
@@ -200,12 +202,32 @@ def part_segment(data: Path, out: Path, model: Path, limit: int) -> dict[str, An
         rows.append({"threads": threads, "mb": round(n / MB, 1), "mb_per_s": round(rate, 1)})
         print(f"segment -j {threads}: {rate:6.1f} MB/s on {n / MB:.1f} MB", flush=True)
     print(f"segment -j 2 / -j 1: {rows[1]['mb_per_s'] / rows[0]['mb_per_s']:.2f} (target >= 1.7)")
+    # what does not divide between threads: the same command on an empty input (the
+    # interpreter, the imports, the model, the rule layer, the output file, the exit)
+    empty = out / "empty.txt"
+    empty.write_bytes(b"")
+    fixed = math.inf
+    for _ in range(5):
+        cmd = [sys.executable, "-m", "ciyu", "-q", "segment", "-m", str(model), str(empty)]
+        start = time.perf_counter()
+        subprocess.run([*cmd, "-o", str(out / "seg-empty.txt"), "-j", "2"], check=True)
+        fixed = min(fixed, time.perf_counter() - start)
+    at_most = best[1] / (fixed + (best[1] - fixed) / 2)
+    print(
+        f"start-up and exit (segment -j 2 of an empty file): {fixed * 1000:.0f} ms; with them, "
+        f"two threads that halve the rest of -j 1's time would give {at_most:.2f}"
+    )
     ceiling = two_core_ceiling()
     print(
         f"this machine's ceiling: two independent processes do {ceiling:.2f} times the work "
         "of one in the same time (2.00 on two cores that do not slow each other down)"
     )
-    return {"runs": rows, "two_independent_processes": round(ceiling, 2)}
+    return {
+        "runs": rows,
+        "startup_and_exit_ms": round(fixed * 1000),
+        "ratio_if_the_rest_halved": round(at_most, 2),
+        "two_independent_processes": round(ceiling, 2),
+    }
 
 
 #: A pure-Python loop of about a second, alone and twice at once: how much two cores of
