@@ -78,21 +78,21 @@ def _log_total(counts: Mapping[str, float]) -> float:
 
 
 class _LogProbs:
-    """A decoder's word scores: given, or made from counts the first time they are asked
+    """A decoder's word scores: the words as given, with their log-probabilities, or with
+    counts (``counted``) whose log-probabilities are made the first time they are asked
     for (a model loaded to segment a file never asks)."""
 
-    __slots__ = ("_counts", "_table")
+    __slots__ = ("_table", "counted", "given")
 
-    def __init__(
-        self, table: Mapping[str, float] | None, counts: Mapping[str, float] | None = None
-    ) -> None:
-        self._table = table
-        self._counts = counts
+    def __init__(self, given: Mapping[str, float], *, counted: bool) -> None:
+        self.given = given
+        self.counted = counted
+        self._table = None if counted else given
 
     def get(self) -> Mapping[str, float]:
+        """Word → log-probability."""
         if self._table is None:
-            assert self._counts is not None
-            self._table = log_probs_of(self._counts)
+            self._table = log_probs_of(self.given)
         return self._table
 
 
@@ -138,7 +138,7 @@ class Decoder:
         self, log_probs: Mapping[str, float], unk_logp: float, *, compiled: bool | None = None
     ) -> None:
         # kept as given (no copy: lexicons can hold millions of entries)
-        self._setup(_LogProbs(log_probs), log_probs, unk_logp, compiled, counted=False)
+        self._setup(_LogProbs(log_probs, counted=False), unk_logp, compiled)
 
     @classmethod
     def from_counts(
@@ -154,25 +154,15 @@ class Decoder:
             ValueError: if a count is not a positive finite number.
         """
         decoder = cls.__new__(cls)
-        decoder._setup(_LogProbs(None, counts), counts, unk_logp, compiled, counted=True)
+        decoder._setup(_LogProbs(counts, counted=True), unk_logp, compiled)
         return decoder
 
-    def _setup(
-        self,
-        scores: _LogProbs,
-        words: Mapping[str, float],
-        unk_logp: float,
-        compiled: bool | None,
-        *,
-        counted: bool,
-    ) -> None:
-        """Build the decoder over ``scores``; ``words`` are its words, with the scores
-        themselves, or with the counts they are made from when ``counted``."""
+    def _setup(self, scores: _LogProbs, unk_logp: float, compiled: bool | None) -> None:
+        """Build the decoder over ``scores``."""
         self.unk_logp = float(unk_logp)
         if not math.isfinite(self.unk_logp):
             raise ValueError(f"the unknown-character score must be finite, got {unk_logp}")
         self._scores = scores
-        self._words = words
         if compiled and _lattice is None:
             raise ImportError("the compiled decoder (ciyu._lattice) is not installed")
         self.compiled = _lattice is not None and compiled is not False
@@ -181,7 +171,8 @@ class Decoder:
         self.fast: Lattice | None = None
         if self.compiled:
             assert _lattice is not None
-            if counted:  # the lattice takes the logarithms of the counts
+            words = scores.given
+            if scores.counted:  # the lattice takes the logarithms of the counts
                 self.fast = _lattice.Lattice(
                     list(words), list(words.values()), self.unk_logp, False, _log_total(words)
                 )
@@ -200,7 +191,7 @@ class Decoder:
     @functools.cached_property
     def max_len(self) -> int:
         """The length of the longest word (1 if there is none)."""
-        return max(map(len, self._words), default=1)
+        return max(map(len, self._scores.given), default=1)
 
     @property
     def _log_probs(self) -> Mapping[str, float]:
