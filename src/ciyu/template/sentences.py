@@ -108,11 +108,12 @@ class ModelWords:
     def flat(self, lines: Sequence[str]) -> tuple[list[str], list[int]]:
         """The words of every line, one after the other, and how many each line has (the
         words of :meth:`lines`): with the compiled segmenter, listed by it at once."""
-        joined = "\n".join(lines)
-        if self.fast is None or not lines or joined.count("\n") != len(lines) - 1:
-            per_line = self.lines(lines)
-            return list(itertools.chain.from_iterable(per_line)), list(map(len, per_line))
-        return self.fast.words(valid_text(joined, "strict", "text"), compiled_rules())
+        if self.fast is not None and lines:
+            joined = "\n".join(lines)
+            if joined.count("\n") == len(lines) - 1:  # no line holds a break of its own
+                return self.fast.words(valid_text(joined, "strict", "text"), compiled_rules())
+        per_line = self.lines(lines)
+        return list(itertools.chain.from_iterable(per_line)), list(map(len, per_line))
 
 
 def model_words(model: Model) -> ModelWords:
