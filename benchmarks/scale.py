@@ -189,13 +189,15 @@ def part_segment(data: Path, out: Path, model: Path, limit: int) -> dict[str, An
     # pip install compiles (an editable install under PYTHONDONTWRITEBYTECODE would
     # compile every module at every start instead)
     compileall.compile_dir(Path(ciyu.__file__).parent, quiet=1)
+
+    def segment(source: Path, target: str, threads: int) -> list[str]:
+        return [sys.executable, "-m", "ciyu", "-q", "segment", "-m", str(model), str(source),
+                "-o", str(out / target), "-j", str(threads)]  # fmt: skip
+
     best = {1: math.inf, 2: math.inf}
     for _ in range(5):  # alternating, best of five: the machine is noisy
         for threads in (1, 2):
-            cmd = [sys.executable, "-m", "ciyu", "-q", "segment", "-m", str(model), str(path)]
-            start = time.perf_counter()
-            subprocess.run([*cmd, "-o", str(out / "seg.txt"), "-j", str(threads)], check=True)
-            best[threads] = min(best[threads], time.perf_counter() - start)
+            best[threads] = min(best[threads], seconds(segment(path, "seg.txt", threads)))
     rows = []
     for threads in (1, 2):
         rate = n / MB / best[threads]
@@ -206,12 +208,7 @@ def part_segment(data: Path, out: Path, model: Path, limit: int) -> dict[str, An
     # interpreter, the imports, the model, the rule layer, the output file, the exit)
     empty = out / "empty.txt"
     empty.write_bytes(b"")
-    fixed = math.inf
-    for _ in range(5):
-        cmd = [sys.executable, "-m", "ciyu", "-q", "segment", "-m", str(model), str(empty)]
-        start = time.perf_counter()
-        subprocess.run([*cmd, "-o", str(out / "seg-empty.txt"), "-j", "2"], check=True)
-        fixed = min(fixed, time.perf_counter() - start)
+    fixed = min(seconds(segment(empty, "seg-empty.txt", 2)) for _ in range(5))
     at_most = best[1] / (fixed + (best[1] - fixed) / 2)
     print(
         f"start-up and exit (segment -j 2 of an empty file): {fixed * 1000:.0f} ms; with them, "
@@ -236,15 +233,20 @@ def part_segment(data: Path, out: Path, model: Path, limit: int) -> dict[str, An
 _BUSY = "x = 0\nfor i in range(8_000_000):\n    x += i * i\n"
 
 
+def seconds(cmd: list[str]) -> float:
+    """The wall time of one run of ``cmd`` (which must succeed)."""
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - start
+
+
 def two_core_ceiling(rounds: int = 5) -> float:
     """The work two independent processes do in the time one does its own, best of
     ``rounds`` alternating rounds."""
     cmd = [sys.executable, "-c", _BUSY]
     alone, together = math.inf, math.inf
     for _ in range(rounds):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        alone = min(alone, time.perf_counter() - start)
+        alone = min(alone, seconds(cmd))
         start = time.perf_counter()
         both = [subprocess.Popen(cmd) for _ in range(2)]
         for proc in both:
